@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# ngx_oidc_logout: install what is missing, build, test, run.
+#
+#   ./build.sh         build the module (build/ngx_http_oidc_logout_module.so)
+#   ./build.sh test    build, then run every test suite
+#   ./build.sh run     build, then run the stock nginx with nginx.conf.example
+#                      on 127.0.0.1:8080 in the foreground (Ctrl-C stops it)
+#
+# Environment:
+#   NGINX_SRC        nginx source tree to build against
+#                    (default: Debian's nginx-dev tree, /usr/share/nginx/src)
+#   NGINX_CONFIGURE  configure arguments for a tree without Debian's
+#                    conf_flags; they must match the target binary's
+#                    "nginx -V" (default: --with-compat)
+#   NGINX_BINARY     nginx binary to test and run with (default /usr/sbin/nginx)
+
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$PWD
+BUILD=$ROOT/build
+MODULE=$BUILD/ngx_http_oidc_logout_module.so
+NGINX_BINARY=${NGINX_BINARY:-/usr/sbin/nginx}
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the build and the test suites need.
+PACKAGES=(
+    build-essential pkg-config
+    nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
+    libjansson-dev libcjose-dev
+    check
+    tini perl libtest-base-perl libtext-diff-perl liblist-moreutils-perl
+    libtest-longstring-perl liburi-perl libwww-perl
+)
+
+install_packages() {
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root to install them"
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_flags() {
+    local src=$1
+    if [ -f "$src/conf_flags" ]; then
+        # Debian's flags of /usr/sbin/nginx (they include --with-compat)
+        # shellcheck disable=SC1091
+        . "$src/conf_flags"
+        printf '%s\n' "${NGX_CONF_FLAGS[@]}"
+    else
+        printf '%s\n' ${NGINX_CONFIGURE:---with-compat}
+    fi
+}
+
+build_module() {
+    local src=${NGINX_SRC:-/usr/share/nginx/src}
+    [ -x "$src/configure" ] || die "no nginx source tree at $src (set NGINX_SRC)"
+
+    say "building the core and the unit tests"
+    make -s -j"$(nproc)" all
+
+    # nginx's configure writes into its tree: work on a copy
+    local tree=$BUILD/nginx
+    local stamp=$BUILD/nginx.configured
+    local want
+    want="$src $(configure_flags "$src" | tr '\n' ' ') $(md5sum config | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        say "configuring nginx ($src)"
+        rm -rf "$tree"
+        mkdir -p "$BUILD"
+        cp -a "$src" "$tree"
+        local flags
+        mapfile -t flags < <(configure_flags "$src")
+        (cd "$tree" && ./configure "${flags[@]}" --add-dynamic-module="$ROOT" \
+            >"$BUILD/configure.log" 2>&1) ||
+            die "nginx configure failed; see $BUILD/configure.log"
+        echo "$want" >"$stamp"
+    fi
+
+    say "building the module"
+    # the core library is a prerequisite nginx's Makefile does not know
+    rm -f "$tree/objs/ngx_http_oidc_logout_module.so"
+    make -s -C "$tree" -f objs/Makefile modules >"$BUILD/make.log" 2>&1 ||
+        { cat "$BUILD/make.log" >&2; die "module build failed"; }
+    cp "$tree/objs/ngx_http_oidc_logout_module.so" "$MODULE"
+    say "built $MODULE"
+}
+
+# The Test::Nginx suites: the real Test::Nginx::Socket when it is installed
+# (or given through PERL5LIB), the project's compatible runner otherwise.
+run_nginx_suites() {
+    local perl5lib=${PERL5LIB:-}
+    if PERL5LIB=$perl5lib perl -MTest::Nginx::Socket -e 1 2>/dev/null; then
+        say "Test::Nginx suites (installed Test::Nginx::Socket)"
+    else
+        say "Test::Nginx suites (the project's runner, t/lib)"
+        perl5lib=$ROOT/t/lib${perl5lib:+:$perl5lib}
+    fi
+    # tini reaps the nginx processes that each test block starts
+    PERL5LIB=$perl5lib \
+    TEST_NGINX_BINARY=$NGINX_BINARY \
+    TEST_NGINX_LOAD_MODULES=$MODULE \
+        tini -s -- prove -r t/
+}
+
+run_tests() {
+    say "unit tests"
+    t/unit/check-registered.sh
+    "$BUILD/check_core"
+    run_nginx_suites
+}
+
+run_example() {
+    local prefix=$BUILD/run
+    mkdir -p "$prefix/logs" "$prefix/modules"
+    ln -sf "$MODULE" "$prefix/modules/ngx_http_oidc_logout_module.so"
+    local args=(-p "$prefix/" -c "$ROOT/nginx.conf.example")
+    "$NGINX_BINARY" "${args[@]}" -g "pid $prefix/nginx.pid;" -t
+    say "serving nginx.conf.example on http://127.0.0.1:8080/ (Ctrl-C stops)"
+    exec "$NGINX_BINARY" "${args[@]}" -g "daemon off; pid $prefix/nginx.pid;"
+}
+
+case "${1:-build}" in
+build) install_packages; build_module ;;
+test)  install_packages; build_module; run_tests ;;
+run)   install_packages; build_module; run_example ;;
+*)     die "usage: ./build.sh [build|test|run]" ;;
+esac

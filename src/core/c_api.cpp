@@ -1,0 +1,358 @@
+// The C ABI (src/oidc_logout_core.h): noexcept shims over the core.
+#include "../oidc_logout_core.h"
+
+#include "allowlist.hpp"
+#include "client_registry.hpp"
+#include "logout_endpoint.hpp"
+#include "url.hpp"
+
+#include <cstring>
+#include <new>
+
+using namespace oidc_logout;
+
+struct ol_allowlist_s {
+    Allowlist list;
+};
+
+struct ol_clients_s {
+    std::unique_ptr<ClientRegistry> registry;
+};
+
+struct ol_response_s {
+    Response response;
+};
+
+namespace {
+
+void
+set_error(char *err, size_t errlen, const std::string &text) noexcept
+{
+    if (err == nullptr || errlen == 0) {
+        return;
+    }
+    size_t n = text.size() < errlen - 1 ? text.size() : errlen - 1;
+    std::memcpy(err, text.data(), n);
+    err[n] = '\0';
+}
+
+/* Runs f, turning any exception into a status and an error text. */
+template <typename F>
+ol_status
+guarded(char *err, size_t errlen, F &&f) noexcept
+{
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        set_error(err, errlen, "out of memory");
+        return OL_NOMEM;
+    } catch (const std::exception &e) {
+        set_error(err, errlen, e.what());
+        return OL_INTERNAL;
+    } catch (...) {
+        set_error(err, errlen, "unknown failure");
+        return OL_INTERNAL;
+    }
+}
+
+std::string_view
+view(const char *p, size_t len)
+{
+    return p == nullptr ? std::string_view() : std::string_view(p, len);
+}
+
+/* Parses a candidate URL, or says why it is refused. */
+bool
+parse_candidate(const char *url, size_t len, Url &parsed, char *err,
+                size_t errlen)
+{
+    std::string reason;
+    if (!parse_url(view(url, len), UrlKind::candidate, parsed, reason)) {
+        set_error(err, errlen, reason);
+        return false;
+    }
+    return true;
+}
+
+/* Checks url against one of client_id's lists; denied names the list. */
+template <typename Match>
+ol_status
+check_client_url(const ol_clients *clients, std::string_view client_id,
+                 const char *url, size_t url_len, char *err, size_t errlen,
+                 const char *denied, Match match) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        const Client *c =
+            clients ? clients->registry->find(client_id) : nullptr;
+        if (c == nullptr) {
+            set_error(err, errlen, "unknown client");
+            return OL_DENIED;
+        }
+        Url parsed;
+        if (!parse_candidate(url, url_len, parsed, err, errlen)) {
+            return OL_INVALID;
+        }
+        if (!match(*c, parsed)) {
+            set_error(err, errlen, denied);
+            return OL_DENIED;
+        }
+        return OL_OK;
+    });
+}
+
+} // namespace
+
+extern "C" {
+
+const char *
+ol_status_name(ol_status status) noexcept
+{
+    switch (status) {
+    case OL_OK:
+        return "ok";
+    case OL_DENIED:
+        return "denied";
+    case OL_INVALID:
+        return "invalid";
+    case OL_NOMEM:
+        return "out of memory";
+    case OL_INTERNAL:
+        return "internal error";
+    }
+    return "unknown status";
+}
+
+ol_status
+ol_url_canonicalize(const char *url, size_t url_len, char *out, size_t out_size,
+                    size_t *out_len, char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        Url parsed;
+        if (!parse_candidate(url, url_len, parsed, err, errlen)) {
+            return OL_INVALID;
+        }
+        std::string canonical = parsed.canonical();
+        if (canonical.size() > out_size) {
+            set_error(err, errlen, "output buffer too small");
+            return OL_NOMEM;
+        }
+        std::memcpy(out, canonical.data(), canonical.size());
+        *out_len = canonical.size();
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_allowlist_new(ol_allowlist **out) noexcept
+{
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        *out = new ol_allowlist();
+        return OL_OK;
+    });
+}
+
+void
+ol_allowlist_free(ol_allowlist *list) noexcept
+{
+    delete list;
+}
+
+ol_status
+ol_allowlist_add(ol_allowlist *list, const char *url, size_t len, char *err,
+                 size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string reason;
+        if (!list->list.add(view(url, len), reason)) {
+            set_error(err, errlen, reason);
+            return OL_INVALID;
+        }
+        return OL_OK;
+    });
+}
+
+size_t
+ol_allowlist_size(const ol_allowlist *list) noexcept
+{
+    return list == nullptr ? 0 : list->list.size();
+}
+
+ol_status
+ol_allowlist_check(const ol_allowlist *list, const char *url, size_t len,
+                   char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        Url parsed;
+        if (!parse_candidate(url, len, parsed, err, errlen)) {
+            return OL_INVALID;
+        }
+        if (list == nullptr || !list->list.matches(parsed)) {
+            set_error(err, errlen, "not an allowed URL");
+            return OL_DENIED;
+        }
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_clients_load(const char *path, ol_clients **out, char *err,
+                size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string error;
+        auto registry = ClientRegistry::load_file(path, error);
+        if (!registry) {
+            set_error(err, errlen, error);
+            return OL_INVALID;
+        }
+        *out = new ol_clients{std::move(registry)};
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_clients_parse(const char *json, size_t len, const char *name,
+                 ol_clients **out, char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string error;
+        auto registry = ClientRegistry::parse(view(json, len), name, error);
+        if (!registry) {
+            set_error(err, errlen, error);
+            return OL_INVALID;
+        }
+        *out = new ol_clients{std::move(registry)};
+        return OL_OK;
+    });
+}
+
+void
+ol_clients_free(ol_clients *clients) noexcept
+{
+    delete clients;
+}
+
+size_t
+ol_clients_count(const ol_clients *clients) noexcept
+{
+    return clients == nullptr ? 0 : clients->registry->size();
+}
+
+int
+ol_clients_has(const ol_clients *clients, const char *client_id,
+               size_t len) noexcept
+{
+    return clients != nullptr &&
+           clients->registry->find(view(client_id, len)) != nullptr;
+}
+
+ol_status
+ol_clients_check_post_logout(const ol_clients *clients, const char *client_id,
+                             size_t client_id_len, const char *url,
+                             size_t url_len, char *err, size_t errlen) noexcept
+{
+    return check_client_url(
+        clients, view(client_id, client_id_len), url, url_len, err, errlen,
+        "not a registered post_logout_redirect_uri",
+        [](const Client &c, const Url &u) { return c.allows_post_logout(u); });
+}
+
+ol_status
+ol_clients_check_allowed_logout(const ol_clients *clients,
+                                const char *client_id, size_t client_id_len,
+                                const char *url, size_t url_len, char *err,
+                                size_t errlen) noexcept
+{
+    return check_client_url(clients, view(client_id, client_id_len), url,
+                            url_len, err, errlen,
+                            "not one of the allowed_logout_urls",
+                            [](const Client &c, const Url &u) {
+                                return c.allowed_logout_urls.matches(u);
+                            });
+}
+
+ol_status
+ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
+                  ol_response **out) noexcept
+{
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        Endpoint ep;
+        ep.mode = endpoint->mode == OL_MODE_AUTH0 ? Mode::auth0 : Mode::oidc;
+        ep.clients =
+            endpoint->clients ? endpoint->clients->registry.get() : nullptr;
+        ep.tenant_urls =
+            endpoint->tenant_urls ? &endpoint->tenant_urls->list : nullptr;
+        *out = new ol_response{
+            respond(ep, view(request->params, request->params_len))};
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_logout_refuse(const char *reason, size_t reason_len,
+                 ol_response **out) noexcept
+{
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        *out = new ol_response{
+            refuse_request(std::string(view(reason, reason_len)))};
+        return OL_OK;
+    });
+}
+
+void
+ol_response_free(ol_response *response) noexcept
+{
+    delete response;
+}
+
+int
+ol_response_status(const ol_response *response) noexcept
+{
+    return response->response.status;
+}
+
+const char *
+ol_response_body(const ol_response *response, size_t *len) noexcept
+{
+    *len = response->response.body.size();
+    return response->response.body.data();
+}
+
+const char *
+ol_response_content_type(const ol_response *response, size_t *len) noexcept
+{
+    *len = response->response.content_type.size();
+    return response->response.content_type.data();
+}
+
+size_t
+ol_response_header_count(const ol_response *response) noexcept
+{
+    return response->response.headers.size();
+}
+
+void
+ol_response_header(const ol_response *response, size_t index, const char **name,
+                   size_t *name_len, const char **value,
+                   size_t *value_len) noexcept
+{
+    static const std::string none;
+    const auto &headers = response->response.headers;
+    const std::string &n = index < headers.size() ? headers[index].first : none;
+    const std::string &v =
+        index < headers.size() ? headers[index].second : none;
+    *name = n.data();
+    *name_len = n.size();
+    *value = v.data();
+    *value_len = v.size();
+}
+
+const char *
+ol_response_log_reason(const ol_response *response, size_t *len) noexcept
+{
+    const std::string &r = response->response.log_reason;
+    *len = r.size();
+    return r.empty() ? nullptr : r.data();
+}
+
+} // extern "C"

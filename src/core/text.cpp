@@ -1,0 +1,178 @@
+#include "text.hpp"
+
+namespace oidc_logout {
+
+namespace {
+const char hex_upper[] = "0123456789ABCDEF";
+} // namespace
+
+bool
+is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool
+is_hex_digit(char c)
+{
+    return hex_value(c) >= 0;
+}
+
+int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+char
+to_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string
+to_lower(std::string_view s)
+{
+    std::string out(s);
+    for (char &c : out) {
+        c = to_lower(c);
+    }
+    return out;
+}
+
+bool
+iequals(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < a.size(); i++) {
+        if (to_lower(a[i]) != to_lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+is_unreserved(char c)
+{
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+}
+
+std::string
+percent_encode(std::string_view in)
+{
+    std::string out;
+    out.reserve(in.size() * 3);
+    for (char c : in) {
+        if (is_unreserved(c)) {
+            out += c;
+        } else {
+            auto b = static_cast<unsigned char>(c);
+            out += '%';
+            out += hex_upper[b >> 4];
+            out += hex_upper[b & 0xf];
+        }
+    }
+    return out;
+}
+
+bool
+form_decode(std::string_view in, std::string &out)
+{
+    out.clear();
+    out.reserve(in.size());
+    for (size_t i = 0; i < in.size(); i++) {
+        char c = in[i];
+        if (c == '+') {
+            out += ' ';
+        } else if (c == '%') {
+            if (i + 2 >= in.size()) {
+                return false;
+            }
+            int hi = hex_value(in[i + 1]);
+            int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return false;
+            }
+            out += static_cast<char>(hi << 4 | lo);
+            i += 2;
+        } else {
+            out += c;
+        }
+    }
+    return true;
+}
+
+std::string
+html_escape(std::string_view in)
+{
+    std::string out;
+    out.reserve(in.size() + in.size() / 8);
+    for (char c : in) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&#39;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string
+quoted(std::string_view in, size_t max)
+{
+    std::string out = "\"";
+    size_t n = in.size() < max ? in.size() : max;
+    for (size_t i = 0; i < n; i++) {
+        auto b = static_cast<unsigned char>(in[i]);
+        if (b == '"' || b == '\\') {
+            out += '\\';
+            out += static_cast<char>(b);
+        } else if (b < 0x20 || b >= 0x7f) {
+            out += "\\x";
+            out += hex_upper[b >> 4];
+            out += hex_upper[b & 0xf];
+        } else {
+            out += static_cast<char>(b);
+        }
+    }
+    if (n < in.size()) {
+        out += "...";
+    }
+    out += '"';
+    return out;
+}
+
+} // namespace oidc_logout

@@ -1,0 +1,259 @@
+/*
+ * ngx_http_oidc_logout_module: the logout endpoint's content handler.
+ *
+ * The core decides the response; this file reads the request's parameters
+ * (query string or form body) and writes what the core decided.
+ */
+
+#include "ngx_http_oidc_logout.h"
+
+static void ngx_http_oidc_logout_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_oidc_logout_respond(ngx_http_request_t *r,
+                                              ngx_str_t *params);
+static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
+                                             const char *reason);
+static ngx_int_t ngx_http_oidc_logout_send(ngx_http_request_t *r,
+                                           ol_response *resp);
+static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
+
+ngx_int_t
+ngx_http_oidc_logout_handler(ngx_http_request_t *r)
+{
+    ngx_int_t rc;
+
+    if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_oidc_logout_respond(r, &r->args);
+    }
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (!ngx_http_oidc_logout_is_form(r)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_oidc_logout_refuse(
+            r, "POST without Content-Type application/x-www-form-urlencoded");
+    }
+
+    /* the parameters are read from one buffer in memory */
+    r->request_body_in_single_buf = 1;
+
+    rc =
+        ngx_http_read_client_request_body(r, ngx_http_oidc_logout_body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+static void
+ngx_http_oidc_logout_body_handler(ngx_http_request_t *r)
+{
+    ngx_str_t params;
+    ngx_buf_t *b;
+    ngx_http_request_body_t *rb;
+
+    rb = r->request_body;
+    ngx_str_null(&params);
+
+    if (rb == NULL || rb->bufs == NULL) {
+        ngx_http_finalize_request(r, ngx_http_oidc_logout_respond(r, &params));
+        return;
+    }
+
+    b = rb->bufs->buf;
+
+    if (rb->temp_file != NULL || rb->bufs->next != NULL || b->in_file) {
+        ngx_http_finalize_request(
+            r, ngx_http_oidc_logout_refuse(
+                   r, "request body larger than client_body_buffer_size"));
+        return;
+    }
+
+    params.data = b->pos;
+    params.len = b->last - b->pos;
+
+    ngx_http_finalize_request(r, ngx_http_oidc_logout_respond(r, &params));
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_is_form(ngx_http_request_t *r)
+{
+    static ngx_str_t form = ngx_string("application/x-www-form-urlencoded");
+    ngx_table_elt_t *ct;
+    u_char *p, *end;
+
+    ct = r->headers_in.content_type;
+    if (ct == NULL || ct->value.len < form.len ||
+        ngx_strncasecmp(ct->value.data, form.data, form.len) != 0) {
+        return 0;
+    }
+
+    /* only parameters (";charset=...") may follow the media type */
+    p = ct->value.data + form.len;
+    end = ct->value.data + ct->value.len;
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p == end || *p == ';';
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
+{
+    ol_endpoint endpoint;
+    ol_response *resp;
+    ol_logout_request req;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+    ngx_http_oidc_logout_loc_conf_t *olcf;
+
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    endpoint.mode = (ol_mode)olcf->mode;
+    endpoint.clients = oscf->clients;
+    endpoint.tenant_urls = oscf->tenant_urls;
+
+    req.params = (const char *)params->data;
+    req.params_len = params->len;
+
+    if (ol_logout_respond(&endpoint, &req, &resp) != OL_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "oidc_logout: could not decide the logout response");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_oidc_logout_send(r, resp);
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_refuse(ngx_http_request_t *r, const char *reason)
+{
+    ol_response *resp;
+
+    if (ol_logout_refuse(reason, ngx_strlen(reason), &resp) != OL_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_oidc_logout_send(r, resp);
+}
+
+/* Copies len bytes into the request pool (nginx keeps pointers to them). */
+static ngx_int_t
+ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
+                          const char *src, size_t len)
+{
+    dst->len = len;
+    dst->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    return NGX_OK;
+}
+
+/* Writes the core's response and frees it. */
+static ngx_int_t
+ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
+{
+    size_t i, n, len, value_len;
+    ngx_int_t rc;
+    ngx_buf_t *b;
+    ngx_str_t name, value, body;
+    ngx_chain_t out;
+    const char *p, *q;
+    ngx_table_elt_t *h;
+
+    r->headers_out.status = ol_response_status(resp);
+
+    p = ol_response_log_reason(resp, &len);
+    if (p != NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "oidc_logout: %*s",
+                      len, p);
+    }
+
+    n = ol_response_header_count(resp);
+    for (i = 0; i < n; i++) {
+        ol_response_header(resp, i, &p, &len, &q, &value_len);
+
+        if (ngx_http_oidc_logout_copy(r, &name, p, len) != NGX_OK ||
+            ngx_http_oidc_logout_copy(r, &value, q, value_len) != NGX_OK) {
+            goto failed;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            goto failed;
+        }
+
+        h->hash = 1;
+        h->key = name;
+        h->value = value;
+
+        if (name.len == sizeof("Location") - 1 &&
+            ngx_strncasecmp(name.data, (u_char *)"Location", name.len) == 0) {
+            r->headers_out.location = h;
+        }
+    }
+
+    p = ol_response_content_type(resp, &len);
+    if (len) {
+        if (ngx_http_oidc_logout_copy(r, &r->headers_out.content_type, p,
+                                      len) != NGX_OK) {
+            goto failed;
+        }
+        r->headers_out.content_type_len = len;
+        r->headers_out.content_type_lowcase = NULL;
+    }
+
+    p = ol_response_body(resp, &len);
+    if (ngx_http_oidc_logout_copy(r, &body, p, len) != NGX_OK) {
+        goto failed;
+    }
+
+    ol_response_free(resp);
+
+    r->headers_out.content_length_n = body.len;
+
+    if (body.len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+
+failed:
+
+    ol_response_free(resp);
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}

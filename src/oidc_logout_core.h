@@ -1,0 +1,169 @@
+/*
+ * The C ABI of the ngx_oidc_logout core.
+ *
+ * The core (C++17, src/core/) decides; the nginx glue (C) carries bytes.
+ * This header is the only place where the two meet.
+ *
+ * Conventions:
+ *   - inputs are pointer + length and need not be NUL-terminated;
+ *   - objects are opaque handles released by the matching _free function
+ *     (every _free accepts NULL);
+ *   - a function that can fail returns ol_status and, where it takes an
+ *     err/errlen pair, writes a NUL-terminated reason there (truncated to
+ *     errlen);
+ *   - no exception crosses this boundary.
+ */
+
+#ifndef OIDC_LOGOUT_CORE_H
+#define OIDC_LOGOUT_CORE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+#define OL_NOEXCEPT noexcept
+extern "C" {
+#else
+#define OL_NOEXCEPT
+#endif
+
+typedef enum {
+    OL_OK = 0,
+    OL_DENIED,  /* well-formed input that the rules refuse */
+    OL_INVALID, /* malformed input */
+    OL_NOMEM,   /* allocation failure */
+    OL_INTERNAL /* unexpected failure inside the core */
+} ol_status;
+
+/* A short, static, human-readable name of a status ("ok", "denied", ...). */
+const char *ol_status_name(ol_status status) OL_NOEXCEPT;
+
+/* ---- URLs --------------------------------------------------------------- */
+
+/*
+ * Parses an absolute URL under the module's strict rules (see README,
+ * "Redirect validation") and writes its canonical form to out: lower-case
+ * scheme and host, no default port, "/" for an empty path, percent-encoding
+ * with upper-case hex and unreserved characters decoded.  *out_len receives
+ * the length written.  OL_INVALID with the reason in err when the URL is
+ * refused; OL_NOMEM when out is too small.
+ */
+ol_status ol_url_canonicalize(const char *url, size_t url_len, char *out,
+                              size_t out_size, size_t *out_len, char *err,
+                              size_t errlen) OL_NOEXCEPT;
+
+/* ---- Allowlists --------------------------------------------------------- */
+
+/*
+ * A list of allowed logout URLs with Auth0 "Allowed Logout URLs" semantics:
+ * scheme, host, port and path must match, the candidate's query is allowed,
+ * and "*." may stand for exactly one leftmost host label.  The tenant-level
+ * list of oidc_logout_allowed_urls is one of these; so is each client's
+ * allowed_logout_urls.
+ */
+typedef struct ol_allowlist_s ol_allowlist;
+
+ol_status ol_allowlist_new(ol_allowlist **out) OL_NOEXCEPT;
+void ol_allowlist_free(ol_allowlist *list) OL_NOEXCEPT;
+ol_status ol_allowlist_add(ol_allowlist *list, const char *url, size_t len,
+                           char *err, size_t errlen) OL_NOEXCEPT;
+size_t ol_allowlist_size(const ol_allowlist *list) OL_NOEXCEPT;
+/* OL_OK when the candidate is allowed, OL_DENIED or OL_INVALID (with the
+ * reason in err) otherwise. */
+ol_status ol_allowlist_check(const ol_allowlist *list, const char *url,
+                             size_t len, char *err, size_t errlen) OL_NOEXCEPT;
+
+/* ---- Client registry ---------------------------------------------------- */
+
+typedef struct ol_clients_s ol_clients;
+
+/*
+ * Loads a client registry: a JSON array of OpenID Connect client metadata
+ * objects, or an object {"clients": [...]}.  On failure err names the file,
+ * the client, the field and the reason.
+ */
+ol_status ol_clients_load(const char *path, ol_clients **out, char *err,
+                          size_t errlen) OL_NOEXCEPT;
+/* The same from a JSON text in memory; name stands for the file in errors. */
+ol_status ol_clients_parse(const char *json, size_t len, const char *name,
+                           ol_clients **out, char *err,
+                           size_t errlen) OL_NOEXCEPT;
+void ol_clients_free(ol_clients *clients) OL_NOEXCEPT;
+size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;
+int ol_clients_has(const ol_clients *clients, const char *client_id,
+                   size_t len) OL_NOEXCEPT;
+
+/*
+ * Redirect checks for one client.  OL_OK when allowed; OL_DENIED when the
+ * client is unknown or the URL is not registered for it; OL_INVALID when the
+ * URL is malformed.  err says which.
+ *
+ * _post_logout: exact match against post_logout_redirect_uris (OpenID
+ * Connect RP-Initiated Logout), query included.
+ * _allowed_logout: allowlist match against allowed_logout_urls (Auth0).
+ */
+ol_status ol_clients_check_post_logout(const ol_clients *clients,
+                                       const char *client_id,
+                                       size_t client_id_len, const char *url,
+                                       size_t url_len, char *err,
+                                       size_t errlen) OL_NOEXCEPT;
+ol_status ol_clients_check_allowed_logout(const ol_clients *clients,
+                                          const char *client_id,
+                                          size_t client_id_len, const char *url,
+                                          size_t url_len, char *err,
+                                          size_t errlen) OL_NOEXCEPT;
+
+/* ---- The logout endpoint ------------------------------------------------ */
+
+typedef enum { OL_MODE_OIDC = 1, OL_MODE_AUTH0 = 2 } ol_mode;
+
+/* What an endpoint is configured with.  Pointers may be NULL. */
+typedef struct {
+    ol_mode mode;
+    const ol_clients *clients;
+    const ol_allowlist *tenant_urls;
+} ol_endpoint;
+
+/*
+ * One logout request: the query string (GET) or the
+ * application/x-www-form-urlencoded body (POST), as received.
+ */
+typedef struct {
+    const char *params;
+    size_t params_len;
+} ol_logout_request;
+
+typedef struct ol_response_s ol_response;
+
+/* Decides the response to a logout request.  Fails only with OL_NOMEM or
+ * OL_INTERNAL; a refused request is a response with a 4xx status. */
+ol_status ol_logout_respond(const ol_endpoint *endpoint,
+                            const ol_logout_request *request,
+                            ol_response **out) OL_NOEXCEPT;
+/* A 400 response for a request refused before its parameters were read
+ * (wrong content type, oversized body); reason goes to the log. */
+ol_status ol_logout_refuse(const char *reason, size_t reason_len,
+                           ol_response **out) OL_NOEXCEPT;
+void ol_response_free(ol_response *response) OL_NOEXCEPT;
+
+/* The HTTP status: 200, 302 or 400. */
+int ol_response_status(const ol_response *response) OL_NOEXCEPT;
+/* Body and its content type (both empty for a redirect). */
+const char *ol_response_body(const ol_response *response,
+                             size_t *len) OL_NOEXCEPT;
+const char *ol_response_content_type(const ol_response *response,
+                                     size_t *len) OL_NOEXCEPT;
+/* Response headers to send, Location included; index from 0. */
+size_t ol_response_header_count(const ol_response *response) OL_NOEXCEPT;
+void ol_response_header(const ol_response *response, size_t index,
+                        const char **name, size_t *name_len, const char **value,
+                        size_t *value_len) OL_NOEXCEPT;
+/* Why the request was refused (printable ASCII, no prefix), or NULL with
+ * *len = 0 when there is nothing to log. */
+const char *ol_response_log_reason(const ol_response *response,
+                                   size_t *len) OL_NOEXCEPT;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OIDC_LOGOUT_CORE_H */

@@ -1,0 +1,25 @@
+/*
+ * The unit test runner: every suite of the core; exits non-zero on failure.
+ */
+
+#include "check_suites.h"
+
+#include <stdlib.h>
+
+int
+main(void)
+{
+    int failed;
+    SRunner *sr = srunner_create(url_suite());
+
+    srunner_add_suite(sr, allowlist_suite());
+    srunner_add_suite(sr, clients_suite());
+    srunner_add_suite(sr, endpoint_suite());
+    srunner_add_suite(sr, open_redirect_suite());
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

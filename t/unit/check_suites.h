@@ -1,0 +1,40 @@
+/*
+ * Check suites of the core, driven through its C ABI; one suite per area.
+ */
+
+#ifndef CHECK_SUITES_H
+#define CHECK_SUITES_H
+
+#include <check.h>
+
+#include "oidc_logout_core.h"
+
+Suite *url_suite(void);
+Suite *allowlist_suite(void);
+Suite *clients_suite(void);
+Suite *endpoint_suite(void);
+Suite *open_redirect_suite(void);
+
+/* Helpers shared by the suites (check_util.c). */
+
+/* A registry from inline JSON; fails the test when it does not load. */
+ol_clients *clients_from(const char *json);
+
+/* The logout response to params (a query string). */
+ol_response *logout(ol_mode mode, const ol_clients *clients,
+                    const ol_allowlist *tenant, const char *params);
+
+/* The value of a response header as a new string, or NULL. */
+char *response_header(const ol_response *resp, const char *name);
+
+/* The body (or log reason) of a response as a new string. */
+char *response_body(const ol_response *resp);
+char *response_log(const ol_response *resp);
+
+/* Percent-encodes every byte but unreserved ones, into a new string. */
+char *url_encode(const char *in);
+
+/* Per-test timeout of every case, in seconds. */
+#define CHECK_TIMEOUT 20
+
+#endif /* CHECK_SUITES_H */

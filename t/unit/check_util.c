@@ -1,0 +1,102 @@
+#include "check_suites.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char *
+dup_bytes(const char *p, size_t len)
+{
+    char *s = malloc(len + 1);
+
+    ck_assert_ptr_nonnull(s);
+    if (len) {
+        memcpy(s, p, len);
+    }
+    s[len] = '\0';
+    return s;
+}
+
+ol_clients *
+clients_from(const char *json)
+{
+    char err[1024] = "";
+    ol_clients *clients = NULL;
+    ol_status rc = ol_clients_parse(json, strlen(json), "test.json", &clients,
+                                    err, sizeof(err));
+
+    ck_assert_msg(rc == OL_OK, "registry did not load: %s", err);
+    return clients;
+}
+
+ol_response *
+logout(ol_mode mode, const ol_clients *clients, const ol_allowlist *tenant,
+       const char *params)
+{
+    ol_endpoint ep = {mode, clients, tenant};
+    ol_logout_request req = {params, strlen(params)};
+    ol_response *resp = NULL;
+
+    ck_assert_int_eq(ol_logout_respond(&ep, &req, &resp), OL_OK);
+    ck_assert_ptr_nonnull(resp);
+    return resp;
+}
+
+char *
+response_header(const ol_response *resp, const char *name)
+{
+    size_t i, nlen, vlen;
+    const char *n, *v;
+
+    for (i = 0; i < ol_response_header_count(resp); i++) {
+        ol_response_header(resp, i, &n, &nlen, &v, &vlen);
+        if (nlen == strlen(name) && strncasecmp(n, name, nlen) == 0) {
+            return dup_bytes(v, vlen);
+        }
+    }
+    return NULL;
+}
+
+char *
+response_body(const ol_response *resp)
+{
+    size_t len;
+    const char *p = ol_response_body(resp, &len);
+
+    return dup_bytes(p, len);
+}
+
+char *
+response_log(const ol_response *resp)
+{
+    size_t len;
+    const char *p = ol_response_log_reason(resp, &len);
+
+    return dup_bytes(p ? p : "", len);
+}
+
+char *
+url_encode(const char *in)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(in);
+    char *out = malloc(3 * n + 1);
+    char *o = out;
+
+    ck_assert_ptr_nonnull(out);
+    for (; *in; in++) {
+        unsigned char c = (unsigned char)*in;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+            c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 0xf];
+        }
+    }
+    *o = '\0';
+    return out;
+}
