@@ -57,6 +57,7 @@ configure_flags() {
         . "$src/conf_flags"
         printf '%s\n' "${NGX_CONF_FLAGS[@]}"
     else
+        # shellcheck disable=SC2086  # one word per configure argument
         printf '%s\n' ${NGINX_CONFIGURE:---with-compat}
     fi
 }
@@ -116,17 +117,26 @@ run_tests() {
     say "unit tests"
     t/unit/check-registered.sh
     "$BUILD/check_core"
+    say "nginx.conf.example: nginx -t"
+    example_nginx -t -q -g "pid $EXAMPLE_PREFIX/nginx.pid;"
     run_nginx_suites
 }
 
+# nginx.conf.example under a prefix whose modules/ holds the built module.
+EXAMPLE_PREFIX=$BUILD/run
+example_nginx() {
+    mkdir -p "$EXAMPLE_PREFIX/logs" "$EXAMPLE_PREFIX/modules"
+    ln -sf "$MODULE" "$EXAMPLE_PREFIX/modules/ngx_http_oidc_logout_module.so"
+    "$NGINX_BINARY" -p "$EXAMPLE_PREFIX/" -c "$ROOT/nginx.conf.example" \
+        -e stderr "$@"
+}
+
 run_example() {
-    local prefix=$BUILD/run
-    mkdir -p "$prefix/logs" "$prefix/modules"
-    ln -sf "$MODULE" "$prefix/modules/ngx_http_oidc_logout_module.so"
-    local args=(-p "$prefix/" -c "$ROOT/nginx.conf.example")
-    "$NGINX_BINARY" "${args[@]}" -g "pid $prefix/nginx.pid;" -t
+    example_nginx -t -g "pid $EXAMPLE_PREFIX/nginx.pid;"
     say "serving nginx.conf.example on http://127.0.0.1:8080/ (Ctrl-C stops)"
-    exec "$NGINX_BINARY" "${args[@]}" -g "daemon off; pid $prefix/nginx.pid;"
+    # in the foreground: Ctrl-C reaches nginx, which shuts down
+    exec "$NGINX_BINARY" -p "$EXAMPLE_PREFIX/" -c "$ROOT/nginx.conf.example" \
+        -e stderr -g "daemon off; pid $EXAMPLE_PREFIX/nginx.pid;"
 }
 
 case "${1:-build}" in
