@@ -31,8 +31,7 @@ PACKAGES=(
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     libjansson-dev libcjose-dev
     check
-    tini perl libtest-base-perl libtext-diff-perl liblist-moreutils-perl
-    libtest-longstring-perl liburi-perl libwww-perl
+    tini perl libtest-base-perl
 )
 
 install_packages() {
