@@ -11,8 +11,8 @@ CORE_CXXFLAGS = -std=c++17 -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
                 -Wshadow -Wconversion -Wno-sign-conversion $(CXXFLAGS)
 TEST_CFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(CFLAGS) \
                 $(shell pkg-config --cflags check)
-CORE_LIBS     = -ljansson -lstdc++
-TEST_LIBS     = $(shell pkg-config --libs check) $(CORE_LIBS)
+CORE_LIBS     = -ljansson -lcrypto -lstdc++
+TEST_LIBS     = $(shell pkg-config --libs check) $(CORE_LIBS) -pthread
 
 CORE_SRCS := $(wildcard src/core/*.cpp)
 CORE_OBJS := $(CORE_SRCS:src/core/%.cpp=$(BUILD)/core/%.o)
@@ -38,7 +38,7 @@ $(BUILD)/unit/%.o: t/unit/%.c
 	$(CC) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/check_core: $(TEST_OBJS) $(BUILD)/liboidc_logout_core.a
-	$(CC) -o $@ $(TEST_OBJS) $(BUILD)/liboidc_logout_core.a $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(BUILD)/liboidc_logout_core.a $(TEST_LIBS)
 
 check: unit-tests
 	cd t/unit && ../../$(BUILD)/check_core

@@ -18,6 +18,7 @@
 #define OIDC_LOGOUT_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 #define OL_NOEXCEPT noexcept
@@ -111,6 +112,110 @@ ol_status ol_clients_check_allowed_logout(const ol_clients *clients,
                                           size_t client_id_len, const char *url,
                                           size_t url_len, char *err,
                                           size_t errlen) OL_NOEXCEPT;
+
+/* ---- Sessions ----------------------------------------------------------- */
+
+#define OL_ID_TEXT_LEN 22        /* base64url of 128 random bits */
+#define OL_SUB_MAX 255           /* longest subject */
+#define OL_CLIENT_ID_MAX 255     /* longest client_id */
+#define OL_SESSION_DATA_MAX 1024 /* subject and client ids of one session */
+
+/*
+ * Memory and a lock shared by every process that uses a store (nginx: the
+ * zone's slab pool and mutex).  alloc and free are called with the lock
+ * held; alloc returns NULL when the arena is full.  Blocks must be aligned
+ * for pointers.
+ */
+typedef struct {
+    void *data;
+    void *(*alloc)(void *data, size_t size);
+    void (*free)(void *data, void *p);
+    void (*lock)(void *data);
+    void (*unlock)(void *data);
+} ol_arena;
+
+/* A session store: plain data inside the arena. */
+typedef struct ol_store_s ol_store;
+
+typedef struct {
+    uint64_t sessions;       /* stored now, expired ones included */
+    uint64_t created;        /* since the store was created */
+    uint64_t ended;          /* by logout, or by a new login on the cookie */
+    uint64_t expired;        /* idle or lifetime reached */
+    uint64_t evicted;        /* forced out to make room */
+    uint64_t alloc_failures; /* no room even after evictions */
+} ol_store_stats;
+
+typedef struct {
+    char handle[OL_ID_TEXT_LEN + 1]; /* the cookie value */
+    char sid[OL_ID_TEXT_LEN + 1];
+    int created;        /* 1: a new session, the cookie must be set */
+    int previous_ended; /* 1: the cookie's earlier session was ended */
+    unsigned evicted;   /* sessions forced out to make room */
+} ol_login_result;
+
+typedef struct {
+    char sid[OL_ID_TEXT_LEN + 1];
+    char sub[OL_SUB_MAX + 1];
+    size_t sub_len;
+    uint64_t created;
+    uint64_t last_used;
+    size_t client_count;
+    /* client ids, each NUL-terminated, one after another */
+    char clients[OL_SESSION_DATA_MAX];
+} ol_session_info;
+
+/*
+ * Creates a store in an empty arena of zone_size bytes (the indexes are
+ * sized from it).  NULL when the arena cannot hold it.
+ */
+ol_store *ol_store_create(const ol_arena *arena, size_t zone_size) OL_NOEXCEPT;
+/* Why a store found in an existing arena cannot be used, or NULL. */
+const char *ol_store_incompatible(const ol_store *store) OL_NOEXCEPT;
+/* Idle and absolute timeouts in seconds (0: none). */
+void ol_store_configure(ol_store *store, const ol_arena *arena, uint32_t idle,
+                        uint32_t lifetime) OL_NOEXCEPT;
+void ol_store_get_stats(ol_store *store, const ol_arena *arena,
+                        ol_store_stats *stats) OL_NOEXCEPT;
+/* Checks every index and the LRU list; a description of the first
+ * inconsistency, or NULL. */
+const char *ol_store_verify(ol_store *store, const ol_arena *arena) OL_NOEXCEPT;
+
+/*
+ * The session of handle (the cookie value, may be empty) becomes subject
+ * sub's: kept when it is a live session of sub, otherwise a new session is
+ * created and the old one ended.  OL_INVALID for an empty or too long sub,
+ * OL_NOMEM when there is no room even after evictions, OL_INTERNAL when the
+ * random generator fails.
+ */
+ol_status ol_session_login(ol_store *store, const ol_arena *arena,
+                           const char *handle, size_t handle_len,
+                           const char *sub, size_t sub_len, uint64_t now,
+                           ol_login_result *out) OL_NOEXCEPT;
+/* Adds client to the live session of handle.  OL_DENIED without one;
+ * OL_INVALID when the client does not fit; info (may be NULL) receives the
+ * session. */
+ol_status ol_session_join(ol_store *store, const ol_arena *arena,
+                          const char *handle, size_t handle_len,
+                          const char *client, size_t client_len, uint64_t now,
+                          ol_session_info *info) OL_NOEXCEPT;
+/* The live session of handle (OL_OK) or none (OL_DENIED); touch refreshes
+ * its idle timer.  info may be NULL. */
+ol_status ol_session_find(ol_store *store, const ol_arena *arena,
+                          const char *handle, size_t handle_len, uint64_t now,
+                          int touch, ol_session_info *info) OL_NOEXCEPT;
+ol_status ol_session_find_by_sid(ol_store *store, const ol_arena *arena,
+                                 const char *sid, size_t sid_len, uint64_t now,
+                                 ol_session_info *info) OL_NOEXCEPT;
+/* The live sessions of sub, at most max of them; returns how many. */
+size_t ol_session_list_by_sub(ol_store *store, const ol_arena *arena,
+                              const char *sub, size_t sub_len, uint64_t now,
+                              ol_session_info *infos, size_t max) OL_NOEXCEPT;
+/* Ends the session of handle.  OL_OK when this call ended it (info, may be
+ * NULL, receives it), OL_DENIED when there was none. */
+ol_status ol_session_end(ol_store *store, const ol_arena *arena,
+                         const char *handle, size_t handle_len, uint64_t now,
+                         ol_session_info *info) OL_NOEXCEPT;
 
 /* ---- The logout endpoint ------------------------------------------------ */
 

@@ -4,6 +4,7 @@
 #include "allowlist.hpp"
 #include "client_registry.hpp"
 #include "logout_endpoint.hpp"
+#include "session_store.hpp"
 #include "url.hpp"
 
 #include <cstring>
@@ -98,6 +99,18 @@ check_client_url(const ol_clients *clients, std::string_view client_id,
         }
         return OL_OK;
     });
+}
+
+SessionStore
+store_of(ol_store *store, const ol_arena *arena)
+{
+    return SessionStore(reinterpret_cast<StoreRoot *>(store), *arena);
+}
+
+uint32_t
+seconds(uint64_t now)
+{
+    return static_cast<uint32_t>(now);
 }
 
 } // namespace
@@ -269,6 +282,113 @@ ol_clients_check_allowed_logout(const ol_clients *clients,
                             [](const Client &c, const Url &u) {
                                 return c.allowed_logout_urls.matches(u);
                             });
+}
+
+ol_store *
+ol_store_create(const ol_arena *arena, size_t zone_size) noexcept
+{
+    try {
+        return reinterpret_cast<ol_store *>(
+            SessionStore::create(*arena, zone_size));
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+const char *
+ol_store_incompatible(const ol_store *store) noexcept
+{
+    return SessionStore::incompatible(
+        reinterpret_cast<const StoreRoot *>(store));
+}
+
+void
+ol_store_configure(ol_store *store, const ol_arena *arena, uint32_t idle,
+                   uint32_t lifetime) noexcept
+{
+    store_of(store, arena).configure(idle, lifetime);
+}
+
+void
+ol_store_get_stats(ol_store *store, const ol_arena *arena,
+                   ol_store_stats *stats) noexcept
+{
+    store_of(store, arena).stats(*stats);
+}
+
+const char *
+ol_store_verify(ol_store *store, const ol_arena *arena) noexcept
+{
+    return store_of(store, arena).verify();
+}
+
+ol_status
+ol_session_login(ol_store *store, const ol_arena *arena, const char *handle,
+                 size_t handle_len, const char *sub, size_t sub_len,
+                 uint64_t now, ol_login_result *out) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .login(view(handle, handle_len), view(sub, sub_len), seconds(now),
+                   *out);
+    });
+}
+
+ol_status
+ol_session_join(ol_store *store, const ol_arena *arena, const char *handle,
+                size_t handle_len, const char *client, size_t client_len,
+                uint64_t now, ol_session_info *info) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .join(view(handle, handle_len), view(client, client_len),
+                  seconds(now), info);
+    });
+}
+
+ol_status
+ol_session_find(ol_store *store, const ol_arena *arena, const char *handle,
+                size_t handle_len, uint64_t now, int touch,
+                ol_session_info *info) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .find(view(handle, handle_len), seconds(now), touch != 0, info);
+    });
+}
+
+ol_status
+ol_session_find_by_sid(ol_store *store, const ol_arena *arena, const char *sid,
+                       size_t sid_len, uint64_t now,
+                       ol_session_info *info) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .find_by_sid(view(sid, sid_len), seconds(now), info);
+    });
+}
+
+size_t
+ol_session_list_by_sub(ol_store *store, const ol_arena *arena, const char *sub,
+                       size_t sub_len, uint64_t now, ol_session_info *infos,
+                       size_t max) noexcept
+{
+    try {
+        return store_of(store, arena)
+            .list_by_sub(view(sub, sub_len), seconds(now), infos, max);
+    } catch (...) {
+        return 0;
+    }
+}
+
+ol_status
+ol_session_end(ol_store *store, const ol_arena *arena, const char *handle,
+               size_t handle_len, uint64_t now, ol_session_info *info) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .end(view(handle, handle_len), seconds(now), info);
+    });
 }
 
 ol_status

@@ -130,8 +130,9 @@ END_TEST
 START_TEST(test_oidc_state_round_trip)
 {
     /* 90 bytes of punctuation, spaces and letters */
-    const char *state = "&#%?=/\"<>`'!$()*+,;:@[]{}|\\^~ a-b_c.d"
-                        "&#%?=/\"<>`'!$()*+,;:@[]{}|\\^~ e-f_g.h1234567890abcdef";
+    const char *state =
+        "&#%?=/\"<>`'!$()*+,;:@[]{}|\\^~ a-b_c.d"
+        "&#%?=/\"<>`'!$()*+,;:@[]{}|\\^~ e-f_g.h1234567890abcdef";
     char *enc = url_encode(state);
     char params[1024], location[1024];
 

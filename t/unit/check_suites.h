@@ -14,6 +14,8 @@ Suite *allowlist_suite(void);
 Suite *clients_suite(void);
 Suite *endpoint_suite(void);
 Suite *open_redirect_suite(void);
+Suite *store_suite(void);
+Suite *store_shared_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 

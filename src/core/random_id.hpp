@@ -1,0 +1,26 @@
+// Random identifiers (OpenSSL's CSPRNG) and their base64url form.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace oidc_logout {
+
+/* 128-bit identifiers: session ids and cookie handles. */
+constexpr size_t id_bytes = 16;
+/* Their base64url length, without padding. */
+constexpr size_t id_text_length = 22;
+
+/* Fills out with n bytes from OpenSSL's CSPRNG; false when it fails. */
+bool random_bytes(uint8_t *out, size_t n);
+
+/* base64url without padding. */
+std::string base64url_encode(const uint8_t *in, size_t n);
+
+/* Decodes exactly id_text_length base64url characters into id_bytes
+ * bytes; false for anything else. */
+bool decode_id(std::string_view text, uint8_t out[id_bytes]);
+
+} // namespace oidc_logout

@@ -1,0 +1,600 @@
+#include "session_store.hpp"
+
+#include <cstddef>
+#include <cstring>
+#include <openssl/crypto.h>
+
+namespace oidc_logout {
+
+namespace {
+
+constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
+/* Expired sessions looked at, from the oldest, before forcing one out. */
+constexpr int expire_scan = 32;
+/* Least recently used sessions forced out, at most, to make room for one
+ * allocation. */
+constexpr int evict_max = 4;
+
+size_t
+node_size(size_t data_len)
+{
+    return offsetof(SessionNode, data) + data_len;
+}
+
+uint32_t
+id_hash(const uint8_t *id)
+{
+    uint32_t h;
+    std::memcpy(&h, id, sizeof(h)); /* ids are random */
+    return h;
+}
+
+uint32_t
+text_hash(std::string_view s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (char c : s) {
+        h ^= static_cast<uint8_t>(c);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+std::string_view
+node_sub(const SessionNode *n)
+{
+    return std::string_view(n->data, n->sub_len);
+}
+
+size_t
+round_up_pow2(size_t n)
+{
+    size_t p = 1;
+    while (p < n) {
+        p <<= 1;
+    }
+    return p;
+}
+
+} // namespace
+
+/* Holds the arena's lock for a scope. */
+class SessionStore::Locked {
+  public:
+    explicit Locked(const ol_arena &arena) : arena_(arena)
+    {
+        arena_.lock(arena_.data);
+    }
+    ~Locked()
+    {
+        arena_.unlock(arena_.data);
+    }
+    Locked(const Locked &) = delete;
+    Locked &operator=(const Locked &) = delete;
+
+  private:
+    const ol_arena &arena_;
+};
+
+StoreRoot *
+SessionStore::create(const ol_arena &arena, size_t zone_size)
+{
+    /* two sessions a bucket when the zone is full of small sessions */
+    size_t buckets = round_up_pow2(zone_size / 256 + 1);
+    if (buckets < 64) {
+        buckets = 64;
+    }
+    Locked lock(arena);
+    auto *root =
+        static_cast<StoreRoot *>(arena.alloc(arena.data, sizeof(StoreRoot)));
+    if (root == nullptr) {
+        return nullptr;
+    }
+    std::memset(root, 0, sizeof(*root));
+    SessionNode ***indexes[] = {&root->by_handle, &root->by_sid, &root->by_sub};
+    for (SessionNode ***index : indexes) {
+        *index = static_cast<SessionNode **>(
+            arena.alloc(arena.data, buckets * sizeof(SessionNode *)));
+        if (*index == nullptr) {
+            return nullptr; /* the arena is discarded by its owner */
+        }
+        std::memset(*index, 0, buckets * sizeof(SessionNode *));
+    }
+    root->magic = store_magic;
+    root->layout = sizeof(SessionNode);
+    root->bucket_mask = static_cast<uint32_t>(buckets - 1);
+    return root;
+}
+
+const char *
+SessionStore::incompatible(const StoreRoot *root)
+{
+    if (root->magic != store_magic) {
+        return "the zone does not hold sessions of this module";
+    }
+    if (root->layout != sizeof(SessionNode)) {
+        return "the zone holds sessions of another version of this module";
+    }
+    return nullptr;
+}
+
+void
+SessionStore::configure(uint32_t idle, uint32_t lifetime)
+{
+    Locked lock(arena_);
+    root_->idle = idle;
+    root_->lifetime = lifetime;
+}
+
+SessionNode **
+SessionStore::handle_bucket(const uint8_t *handle) const
+{
+    return &root_->by_handle[id_hash(handle) & root_->bucket_mask];
+}
+
+SessionNode **
+SessionStore::sid_bucket(const uint8_t *sid) const
+{
+    return &root_->by_sid[id_hash(sid) & root_->bucket_mask];
+}
+
+SessionNode **
+SessionStore::sub_bucket(uint32_t hash) const
+{
+    return &root_->by_sub[hash & root_->bucket_mask];
+}
+
+bool
+SessionStore::expired(const SessionNode *n, uint32_t now) const
+{
+    return (root_->idle != 0 && now - n->last_used >= root_->idle &&
+            now >= n->last_used) ||
+           (root_->lifetime != 0 && now - n->created >= root_->lifetime &&
+            now >= n->created);
+}
+
+void
+SessionStore::link(SessionNode *n)
+{
+    SessionNode **b = handle_bucket(n->handle);
+    n->next_by_handle = *b;
+    *b = n;
+    b = sid_bucket(n->sid);
+    n->next_by_sid = *b;
+    *b = n;
+    b = sub_bucket(n->sub_hash);
+    n->next_by_sub = *b;
+    *b = n;
+
+    n->lru_newer = nullptr;
+    n->lru_older = root_->lru_newest;
+    if (root_->lru_newest != nullptr) {
+        root_->lru_newest->lru_newer = n;
+    } else {
+        root_->lru_oldest = n;
+    }
+    root_->lru_newest = n;
+    root_->stats.sessions++;
+}
+
+namespace {
+
+/* Replaces old_node by new_node (may be nullptr) in one hash chain. */
+void
+rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
+        const SessionNode *old_node, SessionNode *new_node)
+{
+    for (SessionNode **p = bucket; *p != nullptr; p = &((*p)->*next)) {
+        if (*p == old_node) {
+            *p = new_node != nullptr ? new_node : old_node->*next;
+            return;
+        }
+    }
+}
+
+} // namespace
+
+void
+SessionStore::unlink(SessionNode *n)
+{
+    rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n, nullptr);
+    rechain(sid_bucket(n->sid), &SessionNode::next_by_sid, n, nullptr);
+    rechain(sub_bucket(n->sub_hash), &SessionNode::next_by_sub, n, nullptr);
+
+    (n->lru_newer ? n->lru_newer->lru_older : root_->lru_newest) = n->lru_older;
+    (n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest) = n->lru_newer;
+    root_->stats.sessions--;
+}
+
+void
+SessionStore::replace(SessionNode *old_node, SessionNode *new_node)
+{
+    /* new_node is a copy of old_node: same keys and neighbours */
+    rechain(handle_bucket(old_node->handle), &SessionNode::next_by_handle,
+            old_node, new_node);
+    rechain(sid_bucket(old_node->sid), &SessionNode::next_by_sid, old_node,
+            new_node);
+    rechain(sub_bucket(old_node->sub_hash), &SessionNode::next_by_sub, old_node,
+            new_node);
+    (old_node->lru_newer ? old_node->lru_newer->lru_older : root_->lru_newest) =
+        new_node;
+    (old_node->lru_older ? old_node->lru_older->lru_newer : root_->lru_oldest) =
+        new_node;
+}
+
+void
+SessionStore::remove(SessionNode *n)
+{
+    unlink(n);
+    arena_.free(arena_.data, n);
+}
+
+void
+SessionStore::touch(SessionNode *n, uint32_t now)
+{
+    n->last_used = now;
+    if (root_->lru_newest == n) {
+        return;
+    }
+    /* move to the newest end */
+    n->lru_newer->lru_older = n->lru_older;
+    (n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest) = n->lru_newer;
+    n->lru_older = root_->lru_newest;
+    n->lru_newer = nullptr;
+    root_->lru_newest->lru_newer = n;
+    root_->lru_newest = n;
+}
+
+bool
+SessionStore::drop_if_expired(SessionNode *n, uint32_t now)
+{
+    if (!expired(n, now)) {
+        return false;
+    }
+    root_->stats.expired++;
+    remove(n);
+    return true;
+}
+
+SessionNode *
+SessionStore::find_id(SessionNode *const *bucket,
+                      SessionNode *SessionNode::*next,
+                      uint8_t (SessionNode::*key)[id_bytes], const uint8_t *id,
+                      uint32_t now)
+{
+    for (SessionNode *n = *bucket; n != nullptr; n = n->*next) {
+        if (CRYPTO_memcmp(n->*key, id, id_bytes) == 0) {
+            return drop_if_expired(n, now) ? nullptr : n;
+        }
+    }
+    return nullptr;
+}
+
+SessionNode *
+SessionStore::find_handle(const uint8_t *handle, uint32_t now)
+{
+    return find_id(handle_bucket(handle), &SessionNode::next_by_handle,
+                   &SessionNode::handle, handle, now);
+}
+
+SessionNode *
+SessionStore::find_sid(const uint8_t *sid, uint32_t now)
+{
+    return find_id(sid_bucket(sid), &SessionNode::next_by_sid,
+                   &SessionNode::sid, sid, now);
+}
+
+void *
+SessionStore::allocate(size_t size, const SessionNode *keep, uint32_t now)
+{
+    void *p = arena_.alloc(arena_.data, size);
+    if (p != nullptr) {
+        return p;
+    }
+    /* expired sessions go first ... */
+    SessionNode *n = root_->lru_oldest;
+    for (int i = 0; i < expire_scan && n != nullptr; i++) {
+        SessionNode *newer = n->lru_newer;
+        if (n != keep) {
+            drop_if_expired(n, now);
+        }
+        n = newer;
+    }
+    p = arena_.alloc(arena_.data, size);
+    if (p != nullptr) {
+        return p;
+    }
+    /* ... then the least recently used, one at a time */
+    for (int i = 0; i < evict_max; i++) {
+        n = root_->lru_oldest;
+        if (n == keep) {
+            n = n->lru_newer;
+        }
+        if (n == nullptr) {
+            break;
+        }
+        root_->stats.evicted++;
+        remove(n);
+        p = arena_.alloc(arena_.data, size);
+        if (p != nullptr) {
+            return p;
+        }
+    }
+    root_->stats.alloc_failures++;
+    return nullptr;
+}
+
+void
+SessionStore::copy_info(const SessionNode *n, ol_session_info *info) const
+{
+    if (info == nullptr) {
+        return;
+    }
+    std::string sid = base64url_encode(n->sid, id_bytes);
+    std::memcpy(info->sid, sid.data(), id_text_length);
+    info->sid[id_text_length] = '\0';
+    std::memcpy(info->sub, n->data, n->sub_len);
+    info->sub[n->sub_len] = '\0';
+    info->sub_len = n->sub_len;
+    info->created = n->created;
+    info->last_used = n->last_used;
+    info->client_count = n->client_count;
+    /* length-prefixed ids become NUL-terminated ones of the same size */
+    char *out = info->clients;
+    const char *p = n->data + n->sub_len;
+    for (unsigned i = 0; i < n->client_count; i++) {
+        uint8_t len = static_cast<uint8_t>(*p++);
+        std::memcpy(out, p, len);
+        out[len] = '\0';
+        out += len + 1;
+        p += len;
+    }
+}
+
+ol_status
+SessionStore::login(std::string_view handle_text, std::string_view sub,
+                    uint32_t now, ol_login_result &out)
+{
+    if (sub.empty() || sub.size() > OL_SUB_MAX) {
+        return OL_INVALID;
+    }
+    out = ol_login_result();
+    uint8_t old_handle[id_bytes];
+    bool has_old = decode_id(handle_text, old_handle);
+
+    /* the random ids and their text are made before taking the lock */
+    uint8_t ids[2 * id_bytes];
+    if (!random_bytes(ids, sizeof(ids))) {
+        return OL_INTERNAL;
+    }
+    std::string handle = base64url_encode(ids, id_bytes);
+    std::string sid = base64url_encode(ids + id_bytes, id_bytes);
+    uint32_t hash = text_hash(sub);
+    uint64_t evicted_before;
+
+    {
+        Locked lock(arena_);
+        evicted_before = root_->stats.evicted;
+        if (has_old) {
+            SessionNode *n = find_handle(old_handle, now);
+            if (n != nullptr && node_sub(n) == sub) {
+                touch(n, now);
+                std::string kept = base64url_encode(n->sid, id_bytes);
+                std::memcpy(out.sid, kept.data(), id_text_length);
+                std::memcpy(out.handle, handle_text.data(), id_text_length);
+                return OL_OK;
+            }
+            if (n != nullptr) {
+                remove(n);
+                root_->stats.ended++;
+                out.previous_ended = 1;
+            }
+        }
+        auto *n = static_cast<SessionNode *>(
+            allocate(node_size(sub.size()), nullptr, now));
+        out.evicted =
+            static_cast<unsigned>(root_->stats.evicted - evicted_before);
+        if (n == nullptr) {
+            return OL_NOMEM;
+        }
+        std::memset(n, 0, offsetof(SessionNode, data));
+        std::memcpy(n->handle, ids, id_bytes);
+        std::memcpy(n->sid, ids + id_bytes, id_bytes);
+        n->created = now;
+        n->last_used = now;
+        n->sub_hash = hash;
+        n->sub_len = static_cast<uint8_t>(sub.size());
+        n->data_len = static_cast<uint16_t>(sub.size());
+        std::memcpy(n->data, sub.data(), sub.size());
+        link(n);
+        root_->stats.created++;
+    }
+    std::memcpy(out.handle, handle.data(), id_text_length);
+    std::memcpy(out.sid, sid.data(), id_text_length);
+    out.created = 1;
+    return OL_OK;
+}
+
+ol_status
+SessionStore::join(std::string_view handle_text, std::string_view client,
+                   uint32_t now, ol_session_info *info)
+{
+    uint8_t handle[id_bytes];
+    if (!decode_id(handle_text, handle)) {
+        return OL_DENIED;
+    }
+    if (client.empty() || client.size() > OL_CLIENT_ID_MAX) {
+        return OL_INVALID;
+    }
+    Locked lock(arena_);
+    SessionNode *n = find_handle(handle, now);
+    if (n == nullptr) {
+        return OL_DENIED;
+    }
+    touch(n, now);
+
+    const char *p = n->data + n->sub_len;
+    for (unsigned i = 0; i < n->client_count; i++) {
+        uint8_t len = static_cast<uint8_t>(*p);
+        if (std::string_view(p + 1, len) == client) {
+            copy_info(n, info);
+            return OL_OK;
+        }
+        p += 1 + len;
+    }
+    size_t data_len = n->data_len + 1 + client.size();
+    if (data_len > OL_SESSION_DATA_MAX || n->client_count == UINT8_MAX) {
+        return OL_INVALID;
+    }
+    auto *grown =
+        static_cast<SessionNode *>(allocate(node_size(data_len), n, now));
+    if (grown == nullptr) {
+        return OL_NOMEM;
+    }
+    std::memcpy(grown, n, node_size(n->data_len));
+    char *end = grown->data + grown->data_len;
+    *end++ = static_cast<char>(client.size());
+    std::memcpy(end, client.data(), client.size());
+    grown->data_len = static_cast<uint16_t>(data_len);
+    grown->client_count++;
+    replace(n, grown);
+    arena_.free(arena_.data, n);
+    copy_info(grown, info);
+    return OL_OK;
+}
+
+ol_status
+SessionStore::find(std::string_view handle_text, uint32_t now, bool touch_it,
+                   ol_session_info *info)
+{
+    uint8_t handle[id_bytes];
+    if (!decode_id(handle_text, handle)) {
+        return OL_DENIED;
+    }
+    Locked lock(arena_);
+    SessionNode *n = find_handle(handle, now);
+    if (n == nullptr) {
+        return OL_DENIED;
+    }
+    if (touch_it) {
+        touch(n, now);
+    }
+    copy_info(n, info);
+    return OL_OK;
+}
+
+ol_status
+SessionStore::find_by_sid(std::string_view sid_text, uint32_t now,
+                          ol_session_info *info)
+{
+    uint8_t sid[id_bytes];
+    if (!decode_id(sid_text, sid)) {
+        return OL_DENIED;
+    }
+    Locked lock(arena_);
+    SessionNode *n = find_sid(sid, now);
+    if (n == nullptr) {
+        return OL_DENIED;
+    }
+    copy_info(n, info);
+    return OL_OK;
+}
+
+size_t
+SessionStore::list_by_sub(std::string_view sub, uint32_t now,
+                          ol_session_info *infos, size_t max)
+{
+    uint32_t hash = text_hash(sub);
+    size_t count = 0;
+    Locked lock(arena_);
+    SessionNode *n = *sub_bucket(hash);
+    while (n != nullptr && count < max) {
+        SessionNode *next = n->next_by_sub;
+        if (n->sub_hash == hash && node_sub(n) == sub &&
+            !drop_if_expired(n, now)) {
+            copy_info(n, infos ? &infos[count] : nullptr);
+            count++;
+        }
+        n = next;
+    }
+    return count;
+}
+
+ol_status
+SessionStore::end(std::string_view handle_text, uint32_t now,
+                  ol_session_info *info)
+{
+    uint8_t handle[id_bytes];
+    if (!decode_id(handle_text, handle)) {
+        return OL_DENIED;
+    }
+    Locked lock(arena_);
+    SessionNode *n = find_handle(handle, now);
+    if (n == nullptr) {
+        return OL_DENIED;
+    }
+    copy_info(n, info);
+    remove(n);
+    root_->stats.ended++;
+    return OL_OK;
+}
+
+void
+SessionStore::stats(ol_store_stats &out)
+{
+    Locked lock(arena_);
+    out = root_->stats;
+}
+
+const char *
+SessionStore::verify()
+{
+    Locked lock(arena_);
+    uint64_t in_lru = 0;
+    const SessionNode *newer = nullptr;
+    for (const SessionNode *n = root_->lru_newest; n; n = n->lru_older) {
+        if (n->lru_newer != newer) {
+            return "LRU list: broken back link";
+        }
+        if (++in_lru > root_->stats.sessions) {
+            return "LRU list: more sessions than counted (or a cycle)";
+        }
+        newer = n;
+    }
+    if (newer != root_->lru_oldest) {
+        return "LRU list: oldest end is wrong";
+    }
+    if (in_lru != root_->stats.sessions) {
+        return "LRU list: fewer sessions than counted";
+    }
+    struct Index {
+        SessionNode **buckets;
+        SessionNode *SessionNode::*next;
+    } indexes[] = {{root_->by_handle, &SessionNode::next_by_handle},
+                   {root_->by_sid, &SessionNode::next_by_sid},
+                   {root_->by_sub, &SessionNode::next_by_sub}};
+    for (const Index &index : indexes) {
+        uint64_t found = 0;
+        for (uint32_t b = 0; b <= root_->bucket_mask; b++) {
+            for (const SessionNode *n = index.buckets[b]; n;
+                 n = n->*index.next) {
+                uint32_t want =
+                    index.buckets == root_->by_handle ? id_hash(n->handle)
+                    : index.buckets == root_->by_sid  ? id_hash(n->sid)
+                                                      : n->sub_hash;
+                if ((want & root_->bucket_mask) != b) {
+                    return "an index holds a session in the wrong bucket";
+                }
+                if (++found > root_->stats.sessions) {
+                    return "an index holds more sessions than counted";
+                }
+            }
+        }
+        if (found != root_->stats.sessions) {
+            return "an index holds fewer sessions than counted";
+        }
+    }
+    return nullptr;
+}
+
+} // namespace oidc_logout
