@@ -38,6 +38,14 @@ typedef enum {
 /* A short, static, human-readable name of a status ("ok", "denied", ...). */
 const char *ol_status_name(ol_status status) OL_NOEXCEPT;
 
+/*
+ * Writes a quoted, printable rendering of untrusted bytes for a log line to
+ * out (NUL-terminated, cut to out_size): non-printable bytes become \xHH
+ * and text beyond 128 bytes is cut with "...".  Returns the length written.
+ */
+size_t ol_quote(const char *in, size_t len, char *out,
+                size_t out_size) OL_NOEXCEPT;
+
 /* ---- URLs --------------------------------------------------------------- */
 
 /*
@@ -262,6 +270,9 @@ size_t ol_response_header_count(const ol_response *response) OL_NOEXCEPT;
 void ol_response_header(const ol_response *response, size_t index,
                         const char **name, size_t *name_len, const char **value,
                         size_t *value_len) OL_NOEXCEPT;
+/* 1 when the request's session must end (a signed-out page or a redirect),
+ * 0 when the request was refused. */
+int ol_response_ends_session(const ol_response *response) OL_NOEXCEPT;
 /* Why the request was refused (printable ASCII, no prefix), or NULL with
  * *len = 0 when there is nothing to log. */
 const char *ol_response_log_reason(const ol_response *response,

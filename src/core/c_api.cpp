@@ -5,6 +5,7 @@
 #include "client_registry.hpp"
 #include "logout_endpoint.hpp"
 #include "session_store.hpp"
+#include "text.hpp"
 #include "url.hpp"
 
 #include <cstring>
@@ -133,6 +134,24 @@ ol_status_name(ol_status status) noexcept
         return "internal error";
     }
     return "unknown status";
+}
+
+size_t
+ol_quote(const char *in, size_t len, char *out, size_t out_size) noexcept
+{
+    if (out_size == 0) {
+        return 0;
+    }
+    try {
+        std::string q = quoted(view(in, len));
+        size_t n = q.size() < out_size ? q.size() : out_size - 1;
+        std::memcpy(out, q.data(), n);
+        out[n] = '\0';
+        return n;
+    } catch (...) {
+        out[0] = '\0';
+        return 0;
+    }
 }
 
 ol_status
@@ -465,6 +484,12 @@ ol_response_header(const ol_response *response, size_t index, const char **name,
     *name_len = n.size();
     *value = v.data();
     *value_len = v.size();
+}
+
+int
+ol_response_ends_session(const ol_response *response) noexcept
+{
+    return response->response.ends_session ? 1 : 0;
 }
 
 const char *

@@ -29,7 +29,9 @@ page_response(int status, std::string body)
 Response
 logged_out()
 {
-    return page_response(200, logged_out_page());
+    Response r = page_response(200, logged_out_page());
+    r.ends_session = true;
+    return r;
 }
 
 /* A refused request: the user sees message, the log sees reason. */
@@ -46,6 +48,7 @@ redirect(std::string location)
 {
     Response r;
     r.status = 302;
+    r.ends_session = true;
     r.headers = {{"Location", std::move(location)},
                  {"Cache-Control", "no-store"},
                  {"Referrer-Policy", "no-referrer"}};

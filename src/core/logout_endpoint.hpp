@@ -24,7 +24,8 @@ struct Response {
     std::string content_type;
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string log_reason; /* empty: nothing to log */
+    std::string log_reason;    /* empty: nothing to log */
+    bool ends_session = false; /* a refused request changes nothing */
 };
 
 /* The response to a logout request whose parameters (query string or form

@@ -79,8 +79,9 @@ class SessionStore::Locked {
 StoreRoot *
 SessionStore::create(const ol_arena &arena, size_t zone_size)
 {
-    /* two sessions a bucket when the zone is full of small sessions */
-    size_t buckets = round_up_pow2(zone_size / 256 + 1);
+    /* about two sessions a bucket when the zone is full (sessions take
+     * 128 or 256 bytes of a slab pool) */
+    size_t buckets = round_up_pow2(zone_size / 512 + 1);
     if (buckets < 64) {
         buckets = 64;
     }

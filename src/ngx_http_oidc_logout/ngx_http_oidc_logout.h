@@ -11,18 +11,79 @@
 
 #include "oidc_logout_core.h"
 
+/* An oidc_logout_session directive, checked once the http block is read. */
+typedef struct {
+    ngx_shm_zone_t *shm_zone;
+    ngx_str_t file;
+    ngx_uint_t line;
+} ngx_http_oidc_logout_session_ref_t;
+
+typedef struct {
+    ngx_array_t sessions; /* of ngx_http_oidc_logout_session_ref_t */
+} ngx_http_oidc_logout_main_conf_t;
+
 typedef struct {
     ol_clients *clients;       /* oidc_logout_clients */
     ol_allowlist *tenant_urls; /* oidc_logout_allowed_urls */
 } ngx_http_oidc_logout_srv_conf_t;
 
+/* A session zone (oidc_logout_zone), as each process sees it. */
+typedef struct {
+    ngx_str_t name;
+    time_t idle;
+    time_t lifetime;
+    ngx_slab_pool_t *shpool;
+    ol_store *store; /* in the zone */
+    ol_arena arena;  /* the pool's allocator and mutex */
+    time_t full_logged;
+    ngx_uint_t evicted_unlogged;
+    ngx_uint_t failed_unlogged;
+} ngx_http_oidc_logout_zone_t;
+
+/* Which zone and cookie a location uses (oidc_logout_session). */
+typedef struct {
+    ngx_shm_zone_t *shm_zone;
+    ngx_str_t cookie;
+    ngx_str_t domain;
+    ngx_str_t path;
+    ngx_flag_t secure;
+    ngx_str_t samesite;
+} ngx_http_oidc_logout_session_conf_t;
+
 typedef struct {
     ngx_uint_t mode; /* oidc_logout: 0 (off), OL_MODE_OIDC, OL_MODE_AUTH0 */
+    ngx_http_oidc_logout_session_conf_t *session;
+    ngx_http_complex_value_t *login;
+    ngx_http_complex_value_t *join;
+    ngx_flag_t require_session;
 } ngx_http_oidc_logout_loc_conf_t;
 
 extern ngx_module_t ngx_http_oidc_logout_module;
 
 /* The content handler of "oidc_logout oidc|auth0;" locations. */
 ngx_int_t ngx_http_oidc_logout_handler(ngx_http_request_t *r);
+
+/* Adds a response header (ngx_http_oidc_logout_handler.c). */
+ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
+                                           ngx_str_t *name, ngx_str_t *value);
+
+/* Directives (ngx_http_oidc_logout_zone.c, ngx_http_oidc_logout_session.c) */
+char *ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd,
+                                   void *conf);
+
+/* Logs a full zone: evictions and failed allocations, a line a second. */
+void ngx_http_oidc_logout_zone_full(ngx_http_request_t *r,
+                                    ngx_http_oidc_logout_zone_t *zone,
+                                    ngx_uint_t evicted, ngx_uint_t failed);
+
+/* Session layer (ngx_http_oidc_logout_session.c) */
+ngx_int_t ngx_http_oidc_logout_session_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
+char *
+ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
+                                    ngx_http_oidc_logout_loc_conf_t *conf);
+/* Ends the request's session and clears its cookie (logout). */
+ngx_int_t ngx_http_oidc_logout_end_session(ngx_http_request_t *r);
 
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */

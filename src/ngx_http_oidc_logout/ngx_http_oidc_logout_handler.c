@@ -164,6 +164,32 @@ ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
     return NGX_OK;
 }
 
+ngx_int_t
+ngx_http_oidc_logout_push_header(ngx_http_request_t *r, ngx_str_t *name,
+                                 ngx_str_t *value)
+{
+    ngx_table_elt_t *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    if (name->len == sizeof("Location") - 1 &&
+        ngx_strncasecmp(name->data, (u_char *)"Location", name->len) == 0) {
+        r->headers_out.location = h;
+    }
+
+    return NGX_OK;
+}
+
 /* Writes the core's response and frees it. */
 static ngx_int_t
 ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
@@ -174,9 +200,13 @@ ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
     ngx_str_t name, value, body;
     ngx_chain_t out;
     const char *p, *q;
-    ngx_table_elt_t *h;
 
     r->headers_out.status = ol_response_status(resp);
+
+    if (ol_response_ends_session(resp) &&
+        ngx_http_oidc_logout_end_session(r) != NGX_OK) {
+        goto failed;
+    }
 
     p = ol_response_log_reason(resp, &len);
     if (p != NULL) {
@@ -193,18 +223,8 @@ ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
             goto failed;
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_oidc_logout_push_header(r, &name, &value) != NGX_OK) {
             goto failed;
-        }
-
-        h->hash = 1;
-        h->key = name;
-        h->value = value;
-
-        if (name.len == sizeof("Location") - 1 &&
-            ngx_strncasecmp(name.data, (u_char *)"Location", name.len) == 0) {
-            r->headers_out.location = h;
         }
     }
 

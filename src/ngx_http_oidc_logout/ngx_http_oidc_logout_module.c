@@ -4,6 +4,9 @@
 
 #include "ngx_http_oidc_logout.h"
 
+static ngx_int_t ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_oidc_logout_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_oidc_logout_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent,
                                                  void *child);
@@ -30,17 +33,38 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
      ngx_http_oidc_logout_allowed_urls, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
 
+    {ngx_string("oidc_logout_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
+     ngx_http_oidc_logout_zone, 0, 0, NULL},
+
+    {ngx_string("oidc_logout_session"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_1MORE,
+     ngx_http_oidc_logout_session, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("oidc_logout_login"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, login), NULL},
+
+    {ngx_string("oidc_logout_join"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, join), NULL},
+
+    {ngx_string("oidc_logout_require_session"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, require_session), NULL},
+
     {ngx_string("oidc_logout"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_oidc_logout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
 
     ngx_null_command};
 
 static ngx_http_module_t ngx_http_oidc_logout_module_ctx = {
-    NULL, /* preconfiguration */
-    NULL, /* postconfiguration */
+    ngx_http_oidc_logout_preconfiguration,  /* preconfiguration */
+    ngx_http_oidc_logout_postconfiguration, /* postconfiguration */
 
-    NULL, /* create main configuration */
-    NULL, /* init main configuration */
+    ngx_http_oidc_logout_create_main_conf, /* create main configuration */
+    NULL,                                  /* init main configuration */
 
     ngx_http_oidc_logout_create_srv_conf, /* create server configuration */
     ngx_http_oidc_logout_merge_srv_conf,  /* merge server configuration */
@@ -62,6 +86,36 @@ ngx_module_t ngx_http_oidc_logout_module = {
     NULL,                             /* exit process */
     NULL,                             /* exit master */
     NGX_MODULE_V1_PADDING};
+
+static ngx_int_t
+ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_oidc_logout_add_variables(cf);
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_oidc_logout_session_init(cf);
+}
+
+static void *
+ngx_http_oidc_logout_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_oidc_logout_main_conf_t *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_oidc_logout_main_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&conf->sessions, cf->pool, 4,
+                       sizeof(ngx_http_oidc_logout_session_ref_t)) != NGX_OK) {
+        return NULL;
+    }
+
+    return conf;
+}
 
 static void *
 ngx_http_oidc_logout_create_srv_conf(ngx_conf_t *cf)
@@ -101,7 +155,10 @@ ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /* login and join: NULL (ngx_pcalloc) */
     conf->mode = NGX_CONF_UNSET_UINT;
+    conf->session = NGX_CONF_UNSET_PTR;
+    conf->require_session = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -113,8 +170,17 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_oidc_logout_loc_conf_t *conf = child;
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode, 0);
+    ngx_conf_merge_ptr_value(conf->session, prev->session, NULL);
+    ngx_conf_merge_value(conf->require_session, prev->require_session, 0);
 
-    return NGX_CONF_OK;
+    if (conf->login == NULL) {
+        conf->login = prev->login;
+    }
+    if (conf->join == NULL) {
+        conf->join = prev->join;
+    }
+
+    return ngx_http_oidc_logout_check_sessions(cf, conf);
 }
 
 static void

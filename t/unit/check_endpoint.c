@@ -56,6 +56,7 @@ assert_redirect(ol_mode mode, const char *params, const char *location)
                   ol_response_status(r));
     ck_assert_ptr_nonnull(loc);
     ck_assert_str_eq(loc, location);
+    ck_assert_int_eq(ol_response_ends_session(r), 1);
     ol_response_body(r, &len);
     ck_assert_uint_eq(len, 0);
     free(loc);
@@ -74,6 +75,8 @@ assert_refused(ol_mode mode, const char *params, const char *reason)
     ck_assert_msg(ol_response_status(r) == 400, "%s: status %d", params,
                   ol_response_status(r));
     ck_assert_ptr_null(loc);
+    /* a refused request leaves the session alone */
+    ck_assert_int_eq(ol_response_ends_session(r), 0);
     ck_assert_msg(strstr(log, reason) != NULL, "%s: log \"%s\" lacks \"%s\"",
                   params, log, reason);
     ck_assert_ptr_nonnull(strstr(body, "<title>Sign-out request refused"));
@@ -95,6 +98,7 @@ assert_logged_out(ol_mode mode, const char *params)
                   ol_response_status(r));
     ck_assert_ptr_null(loc);
     ck_assert_ptr_nonnull(strstr(body, "You have been signed out."));
+    ck_assert_int_eq(ol_response_ends_session(r), 1);
     ck_assert_ptr_null(ol_response_log_reason(r, &len));
     free(body);
     ol_response_free(r);

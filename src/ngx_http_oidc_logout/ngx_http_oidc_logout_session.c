@@ -1,0 +1,645 @@
+/*
+ * ngx_http_oidc_logout_module: the session layer.
+ *
+ * oidc_logout_session names a location's zone and cookie;
+ * oidc_logout_login and oidc_logout_join act on a successful response
+ * (header filter); oidc_logout_require_session refuses requests without a
+ * live session (access phase); $oidc_logout_sid, $oidc_logout_sub and
+ * $oidc_logout_client_id expose the session.
+ */
+
+#include "ngx_http_oidc_logout.h"
+
+/* Room for a quoted untrusted value in a log line. */
+#define NGX_HTTP_OIDC_LOGOUT_QUOTED 160
+
+typedef struct {
+    ngx_str_t handle;      /* the session cookie, or the one just set */
+    ol_session_info *info; /* the session, once looked up */
+    unsigned looked_up : 1;
+} ngx_http_oidc_logout_ctx_t;
+
+static ngx_http_output_header_filter_pt ngx_http_next_header_filter;
+
+static ngx_int_t
+ngx_http_oidc_logout_cookie(ngx_http_request_t *r, ngx_str_t *name,
+                            ngx_str_t *value)
+{
+#if (nginx_version >= 1023000)
+    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
+                                             value) != NULL
+               ? NGX_OK
+               : NGX_DECLINED;
+#else
+    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
+                                             value) == NGX_DECLINED
+               ? NGX_DECLINED
+               : NGX_OK;
+#endif
+}
+
+static ngx_http_oidc_logout_ctx_t *
+ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
+                             ngx_http_oidc_logout_session_conf_t *sc)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_oidc_logout_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->main->pool, sizeof(ngx_http_oidc_logout_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_oidc_logout_cookie(r->main, &sc->cookie, &ctx->handle) !=
+        NGX_OK) {
+        ngx_str_null(&ctx->handle);
+    }
+
+    ngx_http_set_ctx(r->main, ctx, ngx_http_oidc_logout_module);
+    return ctx;
+}
+
+/* Sets the session cookie to value, or clears it when value is NULL. */
+static ngx_int_t
+ngx_http_oidc_logout_set_cookie(ngx_http_request_t *r,
+                                ngx_http_oidc_logout_session_conf_t *sc,
+                                ngx_str_t *value)
+{
+    u_char *p;
+    size_t len;
+    ngx_str_t cookie;
+    static ngx_str_t set_cookie = ngx_string("Set-Cookie");
+
+    len = sc->cookie.len + 1 + (value ? value->len : 0) + sizeof("; Path=") -
+          1 + sc->path.len +
+          (sc->domain.len ? sizeof("; Domain=") - 1 + sc->domain.len : 0) +
+          sizeof("; Max-Age=0") - 1 + sizeof("; HttpOnly") - 1 +
+          sizeof("; Secure") - 1 + sizeof("; SameSite=") - 1 + sc->samesite.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    cookie.data = p;
+    p = ngx_sprintf(p, "%V=", &sc->cookie);
+    if (value) {
+        p = ngx_copy(p, value->data, value->len);
+    }
+    p = ngx_sprintf(p, "; Path=%V", &sc->path);
+    if (sc->domain.len) {
+        p = ngx_sprintf(p, "; Domain=%V", &sc->domain);
+    }
+    if (value == NULL) {
+        p = ngx_cpymem(p, "; Max-Age=0", sizeof("; Max-Age=0") - 1);
+    }
+    p = ngx_cpymem(p, "; HttpOnly", sizeof("; HttpOnly") - 1);
+    if (sc->secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+    p = ngx_sprintf(p, "; SameSite=%V", &sc->samesite);
+    cookie.len = p - cookie.data;
+
+    return ngx_http_oidc_logout_push_header(r, &set_cookie, &cookie);
+}
+
+static void
+ngx_http_oidc_logout_login(ngx_http_request_t *r,
+                           ngx_http_oidc_logout_session_conf_t *sc,
+                           ngx_http_oidc_logout_ctx_t *ctx, ngx_str_t *sub)
+{
+    ol_status rc;
+    ol_login_result res;
+    ngx_http_oidc_logout_zone_t *zone = sc->shm_zone->data;
+
+    rc = ol_session_login(zone->store, &zone->arena,
+                          (const char *)ctx->handle.data, ctx->handle.len,
+                          (const char *)sub->data, sub->len, ngx_time(), &res);
+
+    if (res.evicted || rc == OL_NOMEM) {
+        ngx_http_oidc_logout_zone_full(r, zone, res.evicted, rc == OL_NOMEM);
+    }
+
+    if (rc == OL_INVALID) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "oidc_logout: oidc_logout_login: subject longer than "
+                      "%d bytes, no session started",
+                      OL_SUB_MAX);
+        return;
+    }
+
+    if (rc != OL_OK) {
+        if (rc != OL_NOMEM) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "oidc_logout: oidc_logout_login: could not start "
+                          "a session: %s",
+                          ol_status_name(rc));
+        }
+        return;
+    }
+
+    if (!res.created) {
+        return;
+    }
+
+    ctx->handle.len = OL_ID_TEXT_LEN;
+    ctx->handle.data = ngx_pnalloc(r->main->pool, OL_ID_TEXT_LEN);
+    if (ctx->handle.data == NULL) {
+        ctx->handle.len = 0;
+        return;
+    }
+    ngx_memcpy(ctx->handle.data, res.handle, OL_ID_TEXT_LEN);
+    ctx->looked_up = 0;
+
+    (void)ngx_http_oidc_logout_set_cookie(r, sc, &ctx->handle);
+}
+
+static void
+ngx_http_oidc_logout_join(ngx_http_request_t *r,
+                          ngx_http_oidc_logout_session_conf_t *sc,
+                          ngx_http_oidc_logout_ctx_t *ctx, ngx_str_t *client)
+{
+    ol_status rc;
+    char quoted[NGX_HTTP_OIDC_LOGOUT_QUOTED];
+    ngx_http_oidc_logout_zone_t *zone = sc->shm_zone->data;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+
+    if (!ol_clients_has(oscf->clients, (const char *)client->data,
+                        client->len)) {
+        ol_quote((const char *)client->data, client->len, quoted,
+                 sizeof(quoted));
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "oidc_logout: oidc_logout_join: unknown client %s, "
+                      "not joined",
+                      quoted);
+        return;
+    }
+
+    rc = ol_session_join(zone->store, &zone->arena,
+                         (const char *)ctx->handle.data, ctx->handle.len,
+                         (const char *)client->data, client->len, ngx_time(),
+                         NULL);
+
+    switch (rc) {
+    case OL_OK:
+        ctx->looked_up = 0;
+        return;
+    case OL_DENIED:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "oidc_logout: oidc_logout_join: no live session");
+        return;
+    case OL_NOMEM:
+        ngx_http_oidc_logout_zone_full(r, zone, 0, 1);
+        return;
+    default:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "oidc_logout: oidc_logout_join: the session cannot "
+                      "hold another client");
+    }
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t value;
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    if (r != r->main || lcf->session == NULL ||
+        (lcf->login == NULL && lcf->join == NULL) ||
+        r->headers_out.status < NGX_HTTP_OK ||
+        r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lcf->login) {
+        if (ngx_http_complex_value(r, lcf->login, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        if (value.len) {
+            ngx_http_oidc_logout_login(r, lcf->session, ctx, &value);
+        }
+    }
+
+    if (lcf->join) {
+        if (ngx_http_complex_value(r, lcf->join, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        if (value.len) {
+            ngx_http_oidc_logout_join(r, lcf->session, ctx, &value);
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_access_handler(ngx_http_request_t *r)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+    ngx_http_oidc_logout_zone_t *zone;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    if (lcf->require_session != 1 || lcf->session == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    zone = lcf->session->shm_zone->data;
+
+    if (ol_session_find(zone->store, &zone->arena,
+                        (const char *)ctx->handle.data, ctx->handle.len,
+                        ngx_time(), 1, NULL) == OL_OK) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(
+        NGX_LOG_INFO, r->connection->log, 0, "oidc_logout: no live session: %s",
+        ctx->handle.len ? "it ended or expired" : "no session cookie");
+
+    return NGX_HTTP_UNAUTHORIZED;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_end_session(ngx_http_request_t *r)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+    ngx_http_oidc_logout_zone_t *zone;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    if (lcf->session == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->handle.len == 0) {
+        return NGX_OK;
+    }
+
+    zone = lcf->session->shm_zone->data;
+
+    /* idempotent: no session left is not an error */
+    (void)ol_session_end(zone->store, &zone->arena,
+                         (const char *)ctx->handle.data, ctx->handle.len,
+                         ngx_time(), NULL);
+
+    ngx_str_null(&ctx->handle);
+    ctx->looked_up = 0;
+
+    return ngx_http_oidc_logout_set_cookie(r, lcf->session, NULL);
+}
+
+/* ---- variables ---------------------------------------------------------- */
+
+enum { NGX_HTTP_OIDC_LOGOUT_VAR_SID, NGX_HTTP_OIDC_LOGOUT_VAR_SUB };
+
+static ngx_int_t
+ngx_http_oidc_logout_session_variable(ngx_http_request_t *r,
+                                      ngx_http_variable_value_t *v,
+                                      uintptr_t data)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+    ngx_http_oidc_logout_zone_t *zone;
+
+    v->not_found = 1;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+    if (lcf->session == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->looked_up) {
+        if (ctx->info == NULL) {
+            ctx->info = ngx_palloc(r->main->pool, sizeof(ol_session_info));
+            if (ctx->info == NULL) {
+                return NGX_ERROR;
+            }
+        }
+        zone = lcf->session->shm_zone->data;
+        if (ol_session_find(zone->store, &zone->arena,
+                            (const char *)ctx->handle.data, ctx->handle.len,
+                            ngx_time(), 0, ctx->info) != OL_OK) {
+            ctx->info->sub_len = 0;
+            ctx->info->sid[0] = '\0';
+        }
+        ctx->looked_up = 1;
+    }
+
+    if (ctx->info->sid[0] == '\0') {
+        return NGX_OK;
+    }
+
+    if (data == NGX_HTTP_OIDC_LOGOUT_VAR_SID) {
+        v->data = (u_char *)ctx->info->sid;
+        v->len = OL_ID_TEXT_LEN;
+    } else {
+        v->data = (u_char *)ctx->info->sub;
+        v->len = ctx->info->sub_len;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+/* The client the location joins (oidc_logout_join), when registered. */
+static ngx_int_t
+ngx_http_oidc_logout_client_variable(ngx_http_request_t *r,
+                                     ngx_http_variable_value_t *v,
+                                     uintptr_t data)
+{
+    ngx_str_t client;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    v->not_found = 1;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+    if (lcf->join == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, lcf->join, &client) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+    if (client.len == 0 ||
+        !ol_clients_has(oscf->clients, (const char *)client.data, client.len)) {
+        return NGX_OK;
+    }
+
+    v->data = client.data;
+    v->len = client.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+static ngx_http_variable_t ngx_http_oidc_logout_vars[] = {
+
+    {ngx_string("oidc_logout_sid"), NULL, ngx_http_oidc_logout_session_variable,
+     NGX_HTTP_OIDC_LOGOUT_VAR_SID, NGX_HTTP_VAR_NOCACHEABLE, 0},
+
+    {ngx_string("oidc_logout_sub"), NULL, ngx_http_oidc_logout_session_variable,
+     NGX_HTTP_OIDC_LOGOUT_VAR_SUB, NGX_HTTP_VAR_NOCACHEABLE, 0},
+
+    {ngx_string("oidc_logout_client_id"), NULL,
+     ngx_http_oidc_logout_client_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
+
+    ngx_http_null_variable};
+
+ngx_int_t
+ngx_http_oidc_logout_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t *var, *v;
+
+    for (v = ngx_http_oidc_logout_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static ngx_int_t
+ngx_http_oidc_logout_valid_token(ngx_str_t *s, const char *extra)
+{
+    size_t i;
+
+    for (i = 0; i < s->len; i++) {
+        u_char c = s->data[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || ngx_strchr(extra, c) != NULL)) {
+            return 0;
+        }
+    }
+
+    return s->len > 0;
+}
+
+char *
+ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
+
+    ngx_str_t *value, name, arg;
+    ngx_uint_t i;
+    ngx_http_oidc_logout_session_conf_t *sc;
+    ngx_http_oidc_logout_main_conf_t *omcf;
+    ngx_http_oidc_logout_session_ref_t *ref;
+
+    if (olcf->session != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_http_oidc_logout_session_conf_t));
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&sc->cookie, "oidc_session");
+    ngx_str_set(&sc->path, "/");
+    ngx_str_set(&sc->samesite, "Lax");
+    sc->secure = 1;
+    ngx_str_null(&name);
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        arg = value[i];
+
+        if (ngx_strncmp(arg.data, "zone=", 5) == 0) {
+            name.data = arg.data + 5;
+            name.len = arg.len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(arg.data, "cookie=", 7) == 0) {
+            sc->cookie.data = arg.data + 7;
+            sc->cookie.len = arg.len - 7;
+            if (ngx_http_oidc_logout_valid_token(&sc->cookie,
+                                                 "!#$%&'*+-.^_`|~")) {
+                continue;
+            }
+        } else if (ngx_strncmp(arg.data, "domain=", 7) == 0) {
+            sc->domain.data = arg.data + 7;
+            sc->domain.len = arg.len - 7;
+            if (ngx_http_oidc_logout_valid_token(&sc->domain, ".-")) {
+                continue;
+            }
+        } else if (ngx_strncmp(arg.data, "path=", 5) == 0) {
+            sc->path.data = arg.data + 5;
+            sc->path.len = arg.len - 5;
+            if (sc->path.data[0] == '/' &&
+                ngx_http_oidc_logout_valid_token(&sc->path,
+                                                 "/!$%&'()*+,-.:=@_~")) {
+                continue;
+            }
+        } else if (ngx_strcmp(arg.data, "secure=on") == 0) {
+            sc->secure = 1;
+            continue;
+        } else if (ngx_strcmp(arg.data, "secure=off") == 0) {
+            sc->secure = 0;
+            continue;
+        } else if (ngx_strcmp(arg.data, "samesite=lax") == 0) {
+            ngx_str_set(&sc->samesite, "Lax");
+            continue;
+        } else if (ngx_strcmp(arg.data, "samesite=strict") == 0) {
+            ngx_str_set(&sc->samesite, "Strict");
+            continue;
+        } else if (ngx_strcmp(arg.data, "samesite=none") == 0) {
+            ngx_str_set(&sc->samesite, "None");
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: invalid parameter \"%V\" in "
+                           "\"oidc_logout_session\"",
+                           &arg);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"oidc_logout_session\" needs "
+                           "zone=NAME");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!sc->secure && ngx_strcmp(sc->samesite.data, "None") == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: samesite=none needs secure=on in "
+                           "\"oidc_logout_session\" (browsers refuse it)");
+        return NGX_CONF_ERROR;
+    }
+
+    sc->shm_zone =
+        ngx_shared_memory_add(cf, &name, 0, &ngx_http_oidc_logout_module);
+    if (sc->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* whether the zone is declared is known once the http block is read */
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
+    ref = ngx_array_push(&omcf->sessions);
+    if (ref == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    ref->shm_zone = sc->shm_zone;
+    ref->file = cf->conf_file->file.name;
+    ref->line = cf->conf_file->line;
+
+    olcf->session = sc;
+    return NGX_CONF_OK;
+}
+
+char *
+ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
+                                    ngx_http_oidc_logout_loc_conf_t *conf)
+{
+    const char *directive = NULL;
+
+    if (conf->session != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->login) {
+        directive = "oidc_logout_login";
+    } else if (conf->join) {
+        directive = "oidc_logout_join";
+    } else if (conf->require_session == 1) {
+        directive = "oidc_logout_require_session";
+    }
+
+    if (directive) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"%s\" needs \"oidc_logout_session\" "
+                           "in the same location or an enclosing block",
+                           directive);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_session_init(ngx_conf_t *cf)
+{
+    ngx_uint_t i;
+    ngx_http_handler_pt *h;
+    ngx_http_core_main_conf_t *cmcf;
+    ngx_http_oidc_logout_main_conf_t *omcf;
+    ngx_http_oidc_logout_session_ref_t *ref;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
+    ref = omcf->sessions.elts;
+
+    for (i = 0; i < omcf->sessions.nelts; i++) {
+        if (ref[i].shm_zone->shm.size == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "oidc_logout: zone \"%V\" of \"oidc_logout_session\" "
+                          "is not declared by \"oidc_logout_zone\" in %V:%ui",
+                          &ref[i].shm_zone->shm.name, &ref[i].file,
+                          ref[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    if (omcf->sessions.nelts == 0) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_oidc_logout_access_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_oidc_logout_header_filter;
+
+    return NGX_OK;
+}
