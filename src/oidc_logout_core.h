@@ -202,11 +202,12 @@ ol_status ol_session_login(ol_store *store, const ol_arena *arena,
                            ol_login_result *out) OL_NOEXCEPT;
 /* Adds client to the live session of handle.  OL_DENIED without one;
  * OL_INVALID when the client does not fit; info (may be NULL) receives the
- * session. */
+ * session; *evicted (may be NULL) the number of other sessions forced out
+ * to make room. */
 ol_status ol_session_join(ol_store *store, const ol_arena *arena,
                           const char *handle, size_t handle_len,
                           const char *client, size_t client_len, uint64_t now,
-                          ol_session_info *info) OL_NOEXCEPT;
+                          ol_session_info *info, unsigned *evicted) OL_NOEXCEPT;
 /* The live session of handle (OL_OK) or none (OL_DENIED); touch refreshes
  * its idle timer.  info may be NULL. */
 ol_status ol_session_find(ol_store *store, const ol_arena *arena,

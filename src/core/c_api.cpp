@@ -356,13 +356,18 @@ ol_session_login(ol_store *store, const ol_arena *arena, const char *handle,
 ol_status
 ol_session_join(ol_store *store, const ol_arena *arena, const char *handle,
                 size_t handle_len, const char *client, size_t client_len,
-                uint64_t now, ol_session_info *info) noexcept
+                uint64_t now, ol_session_info *info, unsigned *evicted) noexcept
 {
-    return guarded(nullptr, 0, [&]() {
+    unsigned forced_out = 0;
+    ol_status rc = guarded(nullptr, 0, [&]() {
         return store_of(store, arena)
             .join(view(handle, handle_len), view(client, client_len),
-                  seconds(now), info);
+                  seconds(now), info, forced_out);
     });
+    if (evicted != nullptr) {
+        *evicted = forced_out;
+    }
+    return rc;
 }
 
 ol_status

@@ -418,8 +418,9 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
 
 ol_status
 SessionStore::join(std::string_view handle_text, std::string_view client,
-                   uint32_t now, ol_session_info *info)
+                   uint32_t now, ol_session_info *info, unsigned &evicted)
 {
+    evicted = 0;
     uint8_t handle[id_bytes];
     if (!decode_id(handle_text, handle)) {
         return OL_DENIED;
@@ -447,8 +448,10 @@ SessionStore::join(std::string_view handle_text, std::string_view client,
     if (data_len > OL_SESSION_DATA_MAX || n->client_count == UINT8_MAX) {
         return OL_INVALID;
     }
+    uint64_t evicted_before = root_->stats.evicted;
     auto *grown =
         static_cast<SessionNode *>(allocate(node_size(data_len), n, now));
+    evicted = static_cast<unsigned>(root_->stats.evicted - evicted_before);
     if (grown == nullptr) {
         return OL_NOMEM;
     }

@@ -63,7 +63,7 @@ class SessionStore {
     ol_status login(std::string_view handle_text, std::string_view sub,
                     uint32_t now, ol_login_result &out);
     ol_status join(std::string_view handle_text, std::string_view client,
-                   uint32_t now, ol_session_info *info);
+                   uint32_t now, ol_session_info *info, unsigned &evicted);
     ol_status find(std::string_view handle_text, uint32_t now, bool touch,
                    ol_session_info *info);
     ol_status find_by_sid(std::string_view sid_text, uint32_t now,

@@ -164,6 +164,7 @@ ngx_http_oidc_logout_join(ngx_http_request_t *r,
                           ngx_http_oidc_logout_ctx_t *ctx, ngx_str_t *client)
 {
     ol_status rc;
+    unsigned evicted;
     char quoted[NGX_HTTP_OIDC_LOGOUT_QUOTED];
     ngx_http_oidc_logout_zone_t *zone = sc->shm_zone->data;
     ngx_http_oidc_logout_srv_conf_t *oscf;
@@ -184,7 +185,11 @@ ngx_http_oidc_logout_join(ngx_http_request_t *r,
     rc = ol_session_join(zone->store, &zone->arena,
                          (const char *)ctx->handle.data, ctx->handle.len,
                          (const char *)client->data, client->len, ngx_time(),
-                         NULL);
+                         NULL, &evicted);
+
+    if (evicted || rc == OL_NOMEM) {
+        ngx_http_oidc_logout_zone_full(r, zone, evicted, rc == OL_NOMEM);
+    }
 
     switch (rc) {
     case OL_OK:
@@ -195,7 +200,6 @@ ngx_http_oidc_logout_join(ngx_http_request_t *r,
                       "oidc_logout: oidc_logout_join: no live session");
         return;
     case OL_NOMEM:
-        ngx_http_oidc_logout_zone_full(r, zone, 0, 1);
         return;
     default:
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

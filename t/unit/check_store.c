@@ -189,14 +189,14 @@ START_TEST(test_store_join_records_clients)
     const char *c;
 
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     "app1", 4, 1001, NULL),
+                                     "app1", 4, 1001, NULL, NULL),
                      OL_OK);
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     "app2", 4, 1002, NULL),
+                                     "app2", 4, 1002, NULL, NULL),
                      OL_OK);
     /* joining twice records the client once */
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     "app1", 4, 1003, &info),
+                                     "app1", 4, 1003, &info, NULL),
                      OL_OK);
     ck_assert_uint_eq(info.client_count, 2);
     c = info.clients;
@@ -214,14 +214,14 @@ START_TEST(test_store_join_without_session)
     ol_login_result r = login(NULL, "alice", 1000);
 
     ck_assert_int_eq(
-        ol_session_join(store, &arena, "nope", 4, "app1", 4, 1001, NULL),
+        ol_session_join(store, &arena, "nope", 4, "app1", 4, 1001, NULL, NULL),
         OL_DENIED);
     ck_assert_int_eq(
         ol_session_end(store, &arena, r.handle, OL_ID_TEXT_LEN, 1002, NULL),
         OL_OK);
     /* an ended session is never revived by a join */
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     "app1", 4, 1003, NULL),
+                                     "app1", 4, 1003, NULL, NULL),
                      OL_DENIED);
     ck_assert_int_eq(find(r.handle, 1004, NULL), OL_DENIED);
 }
@@ -235,17 +235,18 @@ START_TEST(test_store_join_limits)
 
     memset(client, 'c', sizeof(client));
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     client, OL_CLIENT_ID_MAX + 1, 1, NULL),
+                                     client, OL_CLIENT_ID_MAX + 1, 1, NULL,
+                                     NULL),
                      OL_INVALID);
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     "", 0, 1, NULL),
+                                     "", 0, 1, NULL, NULL),
                      OL_INVALID);
     /* a session holds at most OL_SESSION_DATA_MAX bytes of ids */
     for (i = 0; i < 100; i++) {
         client[0] = (char)('A' + i % 26);
         client[1] = (char)('A' + i / 26);
         ok += ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN, client,
-                              50, 1, NULL) == OL_OK;
+                              50, 1, NULL, NULL) == OL_OK;
     }
     ck_assert_int_eq(ok, (OL_SESSION_DATA_MAX - 5) / 51);
 }
@@ -285,7 +286,7 @@ START_TEST(test_store_end_once)
     ol_login_result r = login(NULL, "alice", 1000);
 
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     "app1", 4, 1001, NULL),
+                                     "app1", 4, 1001, NULL, NULL),
                      OL_OK);
     ck_assert_int_eq(
         ol_session_end(store, &arena, r.handle, OL_ID_TEXT_LEN, 1002, &info),
@@ -429,6 +430,31 @@ START_TEST(test_store_full_drops_expired_first)
 }
 END_TEST
 
+START_TEST(test_store_full_join_reports_evictions)
+{
+    ol_login_result r[8];
+    ol_store_stats st;
+    unsigned evicted = 0;
+    int i;
+
+    /* room for eight sessions without clients, fewer with them */
+    heap.budget = heap.used + 8 * session_bytes();
+    for (i = 0; i < 8; i++) {
+        r[i] = login(NULL, "user-abcde", 1000 + (uint64_t)i);
+    }
+    ck_assert_int_eq(ol_session_join(store, &arena, r[7].handle, OL_ID_TEXT_LEN,
+                                     "a-client-with-a-long-id", 23, 1010, NULL,
+                                     &evicted),
+                     OL_OK);
+    ck_assert_uint_ge(evicted, 1);
+    ol_store_get_stats(store, &arena, &st);
+    ck_assert_uint_eq(st.evicted, evicted);
+    /* the oldest went, the joined one stays */
+    ck_assert_int_eq(find(r[0].handle, 1011, NULL), OL_DENIED);
+    ck_assert_int_eq(find(r[7].handle, 1011, NULL), OL_OK);
+}
+END_TEST
+
 START_TEST(test_store_full_join_keeps_own_session)
 {
     ol_login_result r;
@@ -441,7 +467,7 @@ START_TEST(test_store_full_join_keeps_own_session)
     for (i = 0; i < 40; i++) {
         snprintf(client, sizeof(client), "c%02d", i);
         ok += ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN, client,
-                              3, 1001, NULL) == OL_OK;
+                              3, 1001, NULL, NULL) == OL_OK;
     }
     /* joins that do not fit fail; the session itself is never evicted */
     ck_assert_int_gt(ok, 0);
@@ -509,7 +535,7 @@ START_TEST(test_store_many_sessions)
         if (i % 3 == 0) {
             ck_assert_int_eq(ol_session_join(store, &arena, r[i].handle,
                                              OL_ID_TEXT_LEN, "app", 3, 1000,
-                                             NULL),
+                                             NULL, NULL),
                              OL_OK);
         }
     }
@@ -551,6 +577,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_no_timeouts);
     tcase_add_test(tc, test_store_full_evicts_least_recently_used);
     tcase_add_test(tc, test_store_full_drops_expired_first);
+    tcase_add_test(tc, test_store_full_join_reports_evictions);
     tcase_add_test(tc, test_store_full_join_keeps_own_session);
     tcase_add_test(tc, test_store_zone_check);
     tcase_add_test(tc, test_store_bad_handles);

@@ -109,9 +109,9 @@ worker(ol_store *store, int me)
                                 &r) == OL_OK);
         memcpy(shared->handle[me][i], r.handle, OL_ID_TEXT_LEN + 1);
         expect(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN, "app1",
-                               4, 1000, NULL) == OL_OK);
+                               4, 1000, NULL, NULL) == OL_OK);
         expect(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                               "app-two", 7, 1000, &info) == OL_OK);
+                               "app-two", 7, 1000, &info, NULL) == OL_OK);
         expect(info.client_count == 2 && strcmp(info.sub, sub) == 0);
     }
     atomic_fetch_add(&shared->ready, 1);
@@ -136,7 +136,7 @@ worker(ol_store *store, int me)
         expect(ol_session_find(store, &arena, h, OL_ID_TEXT_LEN, 1002, 1,
                                NULL) == OL_DENIED);
         expect(ol_session_join(store, &arena, h, OL_ID_TEXT_LEN, "app3", 4,
-                               1002, NULL) == OL_DENIED);
+                               1002, NULL, NULL) == OL_DENIED);
     }
 }
 

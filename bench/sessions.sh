@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Sessions benchmark, one nginx worker, all in the same run:
+#  1. throughput of a location with oidc_logout_require_session against the
+#     same location without it (both serve one small static file), and the
+#     ratio;
+#  2. how many sessions (32-byte subject, two clients) a 64m zone holds
+#     before it evicts, and the zone bytes per session.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[ -f build/ngx_http_oidc_logout_module.so ] || ./build.sh >/dev/null
+
+B=$ROOT/build/bench/sessions
+PORT=${PORT:-1991}
+DURATION=${DURATION:-10}
+rm -rf "$B" && mkdir -p "$B/html"
+echo ok >"$B/html/ok.txt"
+cat >"$B/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $B/nginx.pid;
+error_log $B/error.log warn;
+load_module $ROOT/build/ngx_http_oidc_logout_module.so;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    oidc_logout_clients $ROOT/t/data/clients.json;
+    oidc_logout_zone zone=sso:64m;
+    oidc_logout_session zone=sso secure=off;
+    server {
+        listen 127.0.0.1:$PORT backlog=4096;
+        location = /bare { alias $B/html/ok.txt; }
+        location = /app { oidc_logout_require_session on; alias $B/html/ok.txt; }
+        location = /login { oidc_logout_login \$arg_user; return 204; }
+        location = /authorize { oidc_logout_join \$arg_client_id; return 204; }
+    }
+}
+CONF
+/usr/sbin/nginx -p "$B/" -c "$B/nginx.conf" -e "$B/error.log" &
+NGINX=$!
+trap 'kill -QUIT $NGINX 2>/dev/null; wait $NGINX 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$PORT/bare" && break; sleep 0.05; done
+
+cookie=$(curl -s -D - -o /dev/null "127.0.0.1:$PORT/login?user=bench" |
+         sed -n 's/^Set-Cookie: oidc_session=\([^;]*\).*/\1/p')
+[ "$(curl -s -o /dev/null -w '%{http_code}' -b "oidc_session=$cookie" "127.0.0.1:$PORT/app")" = 200 ]
+
+rps() {   # requests per second of one wrk run
+    wrk -t2 -c64 -d"${DURATION}s" -H "Cookie: oidc_session=$cookie" "http://127.0.0.1:$PORT$1" |
+        awk '/^Requests\/sec/ {print $2}'
+}
+best() { printf '%s\n' "$@" | sort -g | tail -1; }
+
+echo "== require_session throughput (${DURATION}s runs, alternated, best of 2)"
+b1=$(rps /bare); a1=$(rps /app); b2=$(rps /bare); a2=$(rps /app)
+bare=$(best "$b1" "$b2"); app=$(best "$a1" "$a2")
+printf 'bare location        %10.0f req/s\n' "$bare"
+printf 'require_session      %10.0f req/s\n' "$app"
+printf 'ratio                %10.3f\n' "$(echo "$app / $bare" | bc -l)"
+
+echo "== sessions in a 64m zone (32-byte subject, two clients)"
+chunk=0
+until grep -q 'is full at' "$B/error.log"; do
+    chunk=$((chunk + 1))
+    [ $chunk -le 30 ] || { echo "the zone never filled" >&2; exit 1; }
+    wrk -t4 -c4 -d10s -s bench/fill_sessions.lua "http://127.0.0.1:$PORT" -- "$chunk" >/dev/null
+done
+sessions=$(sed -n 's/.*is full at \([0-9]*\) sessions.*/\1/p' "$B/error.log" | head -1)
+printf 'sessions before the first eviction %10d\n' "$sessions"
+printf 'zone bytes per session             %10.1f\n' "$(echo "64 * 1048576 / $sessions" | bc -l)"

@@ -1,0 +1,308 @@
+# Sessions across requests, workers and reloads, with the stock nginx and
+# the built module: login -> join -> require -> logout -> require fails;
+# both workers share the zone; reload keeps sessions; a reload that resizes
+# the zone fails and keeps them; a tiny zone evicts the oldest and says so;
+# a short idle timeout expires; concurrent clients for a while never see an
+# ended session pass.
+#
+# A plain Test::More script (Test::Nginx::Socket has no cookie jar, no
+# reload and no concurrent clients); it reads the same environment as the
+# Test::Nginx suites: TEST_NGINX_BINARY and TEST_NGINX_LOAD_MODULES.
+# OIDC_LOGOUT_SOAK_SECONDS sets the length of the concurrent run (60).
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use POSIX qw(WNOHANG _exit);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+my $nginx  = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my $module = $ENV{TEST_NGINX_LOAD_MODULES}
+    or BAIL_OUT('TEST_NGINX_LOAD_MODULES must name the built module');
+my $data   = abs_path(dirname(__FILE__)) . '/data';
+my $root   = abs_path(dirname(__FILE__)) . '/servroot-flows';
+my $port   = 1990;
+my $soak   = $ENV{OIDC_LOGOUT_SOAK_SECONDS} // 60;
+
+# ---- an nginx instance -----------------------------------------------------
+
+sub config {
+    my (%o) = @_;
+    my $zone = $o{zone} || '1m';
+    my $idle = $o{idle} || '30m';
+    my $b    = "http://127.0.0.1:$port/backend";
+    return <<"_EOC_";
+daemon off;
+master_process on;
+worker_processes 2;
+pid $root/nginx.pid;
+error_log $root/error.log info;
+load_module $module;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    oidc_logout_clients $data/clients.json;
+    oidc_logout_zone zone=sso:$zone idle=$idle;
+    oidc_logout_session zone=sso secure=off;
+    server {
+        listen 127.0.0.1:$port;
+        location = /login { oidc_logout_login \$arg_user; proxy_pass $b; }
+        location = /authorize { oidc_logout_join \$arg_client_id; proxy_pass $b; }
+        location = /app {
+            oidc_logout_require_session on;
+            add_header X-Pid \$pid always;
+            add_header X-Sub \$oidc_logout_sub;
+            add_header X-Sid \$oidc_logout_sid;
+            proxy_pass $b;
+        }
+        location = /logout { oidc_logout oidc; }
+        location = /backend { return 200 "ok\\n"; }
+    }
+}
+_EOC_
+}
+
+my $master;
+
+sub write_config {
+    open my $f, '>', "$root/nginx.conf" or die "$root/nginx.conf: $!";
+    print $f config(@_);
+    close $f;
+}
+
+sub start_nginx {
+    remove_tree($root);
+    make_path("$root/logs");
+    write_config(@_);
+    $master = fork() // die "fork: $!";
+    if ($master == 0) {
+        exec $nginx, '-p', "$root/", '-c', "$root/nginx.conf", '-e',
+            "$root/error.log";
+        die "exec $nginx: $!";
+    }
+    wait_for(sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
+    }, "nginx listening on $port");
+}
+
+sub stop_nginx {
+    return unless $master;
+    kill 'QUIT', $master;
+    my $deadline = time + 10;
+    while (waitpid($master, WNOHANG) == 0) {
+        if (time > $deadline) { kill 'KILL', $master; waitpid($master, 0); last }
+        sleep 0.02;
+    }
+    $master = undef;
+}
+
+END { stop_nginx() }
+
+# Polls cond until it is true; fails the test run after 10 s.
+sub wait_for {
+    my ($cond, $what) = @_;
+    my $deadline = time + 10;
+    until ($cond->()) {
+        BAIL_OUT("timed out waiting for $what") if time > $deadline;
+        sleep 0.02;
+    }
+}
+
+sub error_log {
+    open my $f, '<', "$root/error.log" or return '';
+    local $/;
+    return <$f>;
+}
+
+# ---- a client --------------------------------------------------------------
+
+# One request; a new connection each time so both workers take turns.
+sub get {
+    my ($path, $cookie) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 0, max_redirect => 0,
+                               timeout => 10);
+    my %h = $cookie ? (Cookie => "oidc_session=$cookie") : ();
+    return $http->get("http://127.0.0.1:$port$path", { headers => \%h });
+}
+
+sub session_cookie {
+    my ($res) = @_;
+    my $sc = $res->{headers}{'set-cookie'} // return;
+    my ($value) = (ref $sc ? $sc->[0] : $sc) =~ /^oidc_session=([^;]*)/;
+    return $value;
+}
+
+sub login {
+    my ($user) = @_;
+    my $res = get("/login?user=$user");
+    return session_cookie($res);
+}
+
+# ---- login, join, require, logout ------------------------------------------
+
+start_nginx();
+
+{
+    my $c = login('alice');
+    like($c, qr/^[A-Za-z0-9_-]{22}$/, 'login sets a session cookie');
+    is(get('/authorize?client_id=app1', $c)->{status}, 200, 'join');
+
+    my $res = get('/app', $c);
+    is($res->{status}, 200, 'require_session passes a live session');
+    is($res->{headers}{'x-sub'}, 'alice', '$oidc_logout_sub');
+    like($res->{headers}{'x-sid'}, qr/^[A-Za-z0-9_-]{22}$/,
+         '$oidc_logout_sid');
+    isnt($res->{headers}{'x-sid'}, $c, 'the sid is not the cookie');
+
+    my $again = login("alice");
+    isnt($again, $c, 'a login without the cookie starts another session');
+
+    $res = get('/logout', $c);
+    is($res->{status}, 200, 'logout');
+    like($res->{headers}{'set-cookie'}, qr/^oidc_session=; .*Max-Age=0/,
+         'logout clears the cookie');
+
+    is(get('/app', $c)->{status}, 401,
+       'require_session refuses the ended session');
+    get('/authorize?client_id=app1', $c);
+    is(get('/app', $c)->{status}, 401, 'a join does not revive it');
+    like(error_log(), qr/oidc_logout: oidc_logout_join: no live session/,
+         'the join is logged');
+    is(get('/logout', $c)->{status}, 200, 'a second logout is not an error');
+    is(get('/app', $again)->{status}, 200, 'the other session lives on');
+}
+
+# ---- both workers ----------------------------------------------------------
+
+{
+    my $c = login('bob');
+    my %pids;
+    for (1 .. 60) {
+        my $res = get('/app', $c);
+        $pids{ $res->{headers}{'x-pid'} }++ if $res->{status} == 200;
+        last if keys %pids == 2;
+    }
+    is(scalar keys %pids, 2, 'both workers accept the session');
+}
+
+# ---- concurrent logins, joins and logouts ----------------------------------
+
+SKIP: {
+    skip 'OIDC_LOGOUT_SOAK_SECONDS=0', 4 unless $soak > 0;
+
+    my $clients = 4;
+    my $results = "$root/soak";
+    make_path($results);
+    my @kids;
+    for my $k (1 .. $clients) {
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            my ($flows, $bad, %pids) = (0, 0);
+            my $end = time + $soak;
+            while (time < $end) {
+                my $c = login("soak-$k-$flows") or do { $bad++; next };
+                get('/authorize?client_id=app1', $c);
+                get('/authorize?client_id=app2', $c);
+                my $res = get('/app', $c);
+                $bad++ if $res->{status} != 200;
+                $pids{ $res->{headers}{'x-pid'} // '' } = 1;
+                $bad++ if get('/logout', $c)->{status} != 200;
+                # the point: an ended session never passes again
+                $bad++ if get('/app', $c)->{status} != 401;
+                $flows++;
+            }
+            open my $f, '>', "$results/$k" or die;
+            print $f join(' ', $flows, $bad, scalar keys %pids), "\n";
+            close $f;
+            _exit(0);    # not exit: the END block would stop nginx
+        }
+        push @kids, $pid;
+    }
+    waitpid($_, 0) for @kids;
+
+    my ($flows, $bad, $workers) = (0, 0, 0);
+    for my $k (1 .. $clients) {
+        open my $f, '<', "$results/$k" or die "$results/$k: $!";
+        my ($n, $b, $w) = split ' ', <$f>;
+        ($flows, $bad) = ($flows + $n, $bad + $b);
+        $workers = $w if $w > $workers;
+    }
+    diag("$clients clients, ${soak}s: $flows login-join-logout flows");
+    cmp_ok($flows, '>', 0, 'flows ran');
+    is($bad, 0, 'no ended session passed, no flow failed');
+    is($workers, 2, 'both workers served the flows');
+    unlike(error_log(), qr/\[(alert|crit|emerg)\]/,
+           'no alert, crit or emerg in the log');
+}
+
+# ---- reload ----------------------------------------------------------------
+
+{
+    my $c = login('carol');
+    my %old;
+    $old{ get('/app', $c)->{headers}{'x-pid'} } = 1 for 1 .. 10;
+
+    kill 'HUP', $master;
+    my $res;
+    wait_for(sub {
+        $res = get('/app', $c);
+        !$old{ $res->{headers}{'x-pid'} // '' }
+    }, 'a worker of the new configuration');
+    is($res->{status}, 200, 'the session survives nginx -s reload');
+
+    # a reload that resizes the zone would lose the sessions: it fails
+    %old = ($res->{headers}{'x-pid'} => 1);
+    write_config(zone => '2m');
+    kill 'HUP', $master;
+    wait_for(sub { error_log() =~ /zone "sso" changed size/ },
+             'the refused reload');
+    like(error_log(),
+         qr/\[emerg\] .*oidc_logout: zone "sso" changed size from 1024k to 2048k: its sessions would be lost; restore the size, or restart nginx to resize it/,
+         'a reload that resizes the zone fails with the reason');
+    is(get('/app', $c)->{status}, 200, 'the running configuration goes on');
+}
+
+stop_nginx();
+
+# ---- a tiny zone -----------------------------------------------------------
+
+{
+    start_nginx(zone => '32k');
+    # sessions with two clients: joins need room too, and say so
+    my @cookies = map {
+        my $c = login(sprintf 'user-%032d', $_);
+        get("/authorize?client_id=$_", $c) for qw(app1 app2);
+        $c
+    } 1 .. 400;
+    is(scalar(grep { defined } @cookies), 400, 'every login got a session');
+    is(get('/app', $cookies[0])->{status}, 401,
+       'the oldest session was evicted');
+    is(get('/app', $cookies[-1])->{status}, 200, 'the newest lives');
+    like(error_log(),
+         qr/\[warn\] .*oidc_logout: zone "sso" is full at \d+ sessions: evicted \d+ least recently used/,
+         'the eviction is logged');
+    unlike(error_log(), qr/\[(alert|crit)\]/, 'no alert or crit');
+    stop_nginx();
+}
+
+# ---- idle timeout ----------------------------------------------------------
+
+{
+    start_nginx(idle => '1s');
+    my $c = login('dave');
+    is(get('/app', $c)->{status}, 200, 'a fresh session passes');
+    sleep 2.1;    # the idle time has to pass
+    is(get('/app', $c)->{status}, 401, 'an idle session expires');
+    like(error_log(), qr/oidc_logout: no live session: it ended or expired/,
+         'and the refusal says why');
+    stop_nginx();
+}
+
+remove_tree($root);
+done_testing();
