@@ -11,7 +11,7 @@ CORE_CXXFLAGS = -std=c++17 -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
                 -Wshadow -Wconversion -Wno-sign-conversion $(CXXFLAGS)
 TEST_CFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(CFLAGS) \
                 $(shell pkg-config --cflags check)
-CORE_LIBS     = -ljansson -lcrypto -lstdc++
+CORE_LIBS     = -lcjose -ljansson -lcrypto -lstdc++
 TEST_LIBS     = $(shell pkg-config --libs check) $(CORE_LIBS) -pthread
 
 CORE_SRCS := $(wildcard src/core/*.cpp)

@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 make -s core
 mkdir -p build/bench
 cc -O2 -std=c11 -Wall -Wextra -Werror -Isrc bench/redirect_lookup.c \
-    build/liboidc_logout_core.a -ljansson -lcrypto -lstdc++ -o build/bench/redirect_lookup
+    build/liboidc_logout_core.a -lcjose -ljansson -lcrypto -lstdc++ -o build/bench/redirect_lookup
 build/bench/redirect_lookup

@@ -35,6 +35,12 @@ typedef enum {
     OL_INTERNAL /* unexpected failure inside the core */
 } ol_status;
 
+/* Limits of identifiers (bytes). */
+#define OL_ID_TEXT_LEN 22        /* base64url of 128 random bits */
+#define OL_SUB_MAX 255           /* longest subject */
+#define OL_CLIENT_ID_MAX 255     /* longest client_id */
+#define OL_SESSION_DATA_MAX 1024 /* subject and client ids of one session */
+
 /* A short, static, human-readable name of a status ("ok", "denied", ...). */
 const char *ol_status_name(ol_status status) OL_NOEXCEPT;
 
@@ -121,12 +127,41 @@ ol_status ol_clients_check_allowed_logout(const ol_clients *clients,
                                           size_t url_len, char *err,
                                           size_t errlen) OL_NOEXCEPT;
 
-/* ---- Sessions ----------------------------------------------------------- */
+/* ---- Signing keys and id_token_hint ------------------------------------ */
 
-#define OL_ID_TEXT_LEN 22        /* base64url of 128 random bits */
-#define OL_SUB_MAX 255           /* longest subject */
-#define OL_CLIENT_ID_MAX 255     /* longest client_id */
-#define OL_SESSION_DATA_MAX 1024 /* subject and client ids of one session */
+/* The JWKS of oidc_logout_keys: RSA (2048 bits or more) and EC P-256,
+ * P-384 and P-521 keys; symmetric keys are refused. */
+typedef struct ol_keys_s ol_keys;
+
+ol_status ol_keys_load(const char *path, ol_keys **out, char *err,
+                       size_t errlen) OL_NOEXCEPT;
+ol_status ol_keys_parse(const char *json, size_t len, const char *name,
+                        ol_keys **out, char *err, size_t errlen) OL_NOEXCEPT;
+void ol_keys_free(ol_keys *keys) OL_NOEXCEPT;
+size_t ol_keys_count(const ol_keys *keys) OL_NOEXCEPT;
+/* The public keys as a JWKS document: private members are never in it. */
+const char *ol_keys_public_jwks(const ol_keys *keys, size_t *len) OL_NOEXCEPT;
+
+/* What a verified id_token_hint says. */
+typedef struct {
+    char client_id[OL_CLIENT_ID_MAX + 1]; /* azp, or the single aud */
+    char sub[OL_SUB_MAX + 1];
+    char sid[OL_SUB_MAX + 1]; /* empty when the token has none */
+} ol_hint;
+
+/*
+ * Verifies an id_token_hint: signed by one of keys (kid selects the key,
+ * alg must fit it, none and HMAC are refused), iss equal to issuer (a
+ * trailing "/" aside), azp or aud a client of clients, iat not in the
+ * future (60 s leeway).  An expired token is accepted.  OL_OK fills out;
+ * OL_INVALID says why in err.
+ */
+ol_status ol_hint_verify(const ol_keys *keys, const char *issuer,
+                         size_t issuer_len, const ol_clients *clients,
+                         const char *token, size_t token_len, int64_t now,
+                         ol_hint *out, char *err, size_t errlen) OL_NOEXCEPT;
+
+/* ---- Sessions ----------------------------------------------------------- */
 
 /*
  * Memory and a lock shared by every process that uses a store (nginx: the

@@ -3,6 +3,7 @@
 
 #include "allowlist.hpp"
 #include "client_registry.hpp"
+#include "jose.hpp"
 #include "logout_endpoint.hpp"
 #include "session_store.hpp"
 #include "text.hpp"
@@ -21,6 +22,10 @@ struct ol_clients_s {
     std::unique_ptr<ClientRegistry> registry;
 };
 
+struct ol_keys_s {
+    std::unique_ptr<KeySet> keys;
+};
+
 struct ol_response_s {
     Response response;
 };
@@ -36,6 +41,16 @@ set_error(char *err, size_t errlen, const std::string &text) noexcept
     size_t n = text.size() < errlen - 1 ? text.size() : errlen - 1;
     std::memcpy(err, text.data(), n);
     err[n] = '\0';
+}
+
+/* Copies text that is known to fit, NUL-terminated. */
+template <size_t N>
+void
+copy_text(char (&out)[N], const std::string &text) noexcept
+{
+    size_t n = text.size() < N - 1 ? text.size() : N - 1;
+    std::memcpy(out, text.data(), n);
+    out[n] = '\0';
 }
 
 /* Runs f, turning any exception into a status and an error text. */
@@ -301,6 +316,87 @@ ol_clients_check_allowed_logout(const ol_clients *clients,
                             [](const Client &c, const Url &u) {
                                 return c.allowed_logout_urls.matches(u);
                             });
+}
+
+ol_status
+ol_keys_load(const char *path, ol_keys **out, char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string error;
+        auto keys = KeySet::load_file(path, error);
+        if (!keys) {
+            set_error(err, errlen, error);
+            return OL_INVALID;
+        }
+        *out = new ol_keys{std::move(keys)};
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_keys_parse(const char *json, size_t len, const char *name, ol_keys **out,
+              char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string error;
+        auto keys = KeySet::parse(view(json, len), name, error);
+        if (!keys) {
+            set_error(err, errlen, error);
+            return OL_INVALID;
+        }
+        *out = new ol_keys{std::move(keys)};
+        return OL_OK;
+    });
+}
+
+void
+ol_keys_free(ol_keys *keys) noexcept
+{
+    delete keys;
+}
+
+size_t
+ol_keys_count(const ol_keys *keys) noexcept
+{
+    return keys == nullptr ? 0 : keys->keys->size();
+}
+
+const char *
+ol_keys_public_jwks(const ol_keys *keys, size_t *len) noexcept
+{
+    const std::string &jwks = keys->keys->public_jwks();
+    *len = jwks.size();
+    return jwks.c_str();
+}
+
+ol_status
+ol_hint_verify(const ol_keys *keys, const char *issuer, size_t issuer_len,
+               const ol_clients *clients, const char *token, size_t token_len,
+               int64_t now, ol_hint *out, char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        Hint hint;
+        std::string reason;
+        if (keys == nullptr) {
+            set_error(err, errlen, "no keys to verify it (oidc_logout_keys)");
+            return OL_INVALID;
+        }
+        if (!keys->keys->verify_hint(
+                view(token, token_len), view(issuer, issuer_len),
+                clients ? clients->registry.get() : nullptr, now, hint,
+                reason)) {
+            set_error(err, errlen, reason);
+            return OL_INVALID;
+        }
+        if (hint.sub.size() > OL_SUB_MAX || hint.sid.size() > OL_SUB_MAX) {
+            set_error(err, errlen, "sub or sid longer than 255 bytes");
+            return OL_INVALID;
+        }
+        copy_text(out->client_id, hint.client_id);
+        copy_text(out->sub, hint.sub);
+        copy_text(out->sid, hint.sid);
+        return OL_OK;
+    });
 }
 
 ol_store *

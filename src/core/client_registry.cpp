@@ -1,21 +1,13 @@
 #include "client_registry.hpp"
 
+#include "../oidc_logout_core.h"
 #include "text.hpp"
 
-#include <jansson.h>
+#include "json.hpp"
 
 namespace oidc_logout {
 
 namespace {
-
-struct JsonDecref {
-    void
-    operator()(json_t *j) const
-    {
-        json_decref(j);
-    }
-};
-using JsonPtr = std::unique_ptr<json_t, JsonDecref>;
 
 /* Collects the context of an error: "<file>: client <id>: <field>". */
 class Where {
@@ -140,6 +132,9 @@ read_client(json_t *obj, size_t index, Client &c, Where &where)
     if (!json_is_string(id) || json_string_length(id) == 0) {
         return where.fail("client_id", "must be a non-empty string");
     }
+    if (json_string_length(id) > OL_CLIENT_ID_MAX) {
+        return where.fail("client_id", "longer than 255 bytes");
+    }
     c.id.assign(json_string_value(id), json_string_length(id));
     where.client(index, c.id);
 
@@ -199,13 +194,6 @@ read_client(json_t *obj, size_t index, Client &c, Where &where)
     return true;
 }
 
-std::string
-json_error_text(const std::string &name, const json_error_t &e)
-{
-    return quoted(name, 1024) + ": line " + std::to_string(e.line) +
-           ", column " + std::to_string(e.column) + ": " + e.text;
-}
-
 } // namespace
 
 bool
@@ -254,31 +242,15 @@ std::unique_ptr<ClientRegistry>
 ClientRegistry::parse(std::string_view json, const std::string &name,
                       std::string &error)
 {
-    json_error_t e;
-    JsonPtr root(
-        json_loadb(json.data(), json.size(), JSON_REJECT_DUPLICATES, &e));
-    if (!root) {
-        error = json_error_text(name, e);
-        return nullptr;
-    }
-    return from_json(root.get(), name, error);
+    JsonPtr root = json_read_text(json, name, error);
+    return root ? from_json(root.get(), name, error) : nullptr;
 }
 
 std::unique_ptr<ClientRegistry>
 ClientRegistry::load_file(const std::string &path, std::string &error)
 {
-    json_error_t e;
-    JsonPtr root(json_load_file(path.c_str(), JSON_REJECT_DUPLICATES, &e));
-    if (!root) {
-        if (e.line <= 0) {
-            /* the file could not be read: jansson's text says why */
-            error = quoted(path, 1024) + ": " + e.text;
-        } else {
-            error = json_error_text(path, e);
-        }
-        return nullptr;
-    }
-    return from_json(root.get(), path, error);
+    JsonPtr root = json_read_file(path, error);
+    return root ? from_json(root.get(), path, error) : nullptr;
 }
 
 const Client *

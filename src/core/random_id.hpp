@@ -1,6 +1,8 @@
 // Random identifiers (OpenSSL's CSPRNG) and their base64url form.
 #pragma once
 
+#include "text.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,9 +17,6 @@ constexpr size_t id_text_length = 22;
 
 /* Fills out with n bytes from OpenSSL's CSPRNG; false when it fails. */
 bool random_bytes(uint8_t *out, size_t n);
-
-/* base64url without padding. */
-std::string base64url_encode(const uint8_t *in, size_t n);
 
 /* Decodes exactly id_text_length base64url characters into id_bytes
  * bytes; false for anything else. */

@@ -3,7 +3,29 @@
 namespace oidc_logout {
 
 namespace {
+
 const char hex_upper[] = "0123456789ABCDEF";
+const char base64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int
+base64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    return c == '_' ? 63 : -1;
+}
+
 } // namespace
 
 bool
@@ -116,6 +138,52 @@ form_decode(std::string_view in, std::string &out)
             i += 2;
         } else {
             out += c;
+        }
+    }
+    return true;
+}
+
+std::string
+base64url_encode(const uint8_t *in, size_t n)
+{
+    std::string out;
+    out.reserve((n * 4 + 2) / 3);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out += base64url_alphabet[(acc >> bits) & 0x3f];
+        }
+    }
+    if (bits > 0) {
+        out += base64url_alphabet[(acc << (6 - bits)) & 0x3f];
+    }
+    return out;
+}
+
+bool
+base64url_decode(std::string_view in, std::string &out)
+{
+    if (in.size() % 4 == 1) {
+        return false;
+    }
+    out.clear();
+    out.reserve(in.size() * 3 / 4);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int v = base64url_value(c);
+        if (v < 0) {
+            return false;
+        }
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
         }
     }
     return true;

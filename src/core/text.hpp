@@ -1,6 +1,7 @@
 // Escaping and encoding of text: HTML, percent-encoding, log-safe quoting.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,12 @@ std::string percent_encode(std::string_view in);
 /* Decodes an application/x-www-form-urlencoded component ("+" is a space).
  * False on bad percent-encoding. */
 bool form_decode(std::string_view in, std::string &out);
+
+/* base64url without padding (RFC 4648 section 5). */
+std::string base64url_encode(const uint8_t *in, size_t n);
+/* Decodes base64url without padding; false for any other character or a
+ * length no encoding has. */
+bool base64url_decode(std::string_view in, std::string &out);
 
 /* Escapes &, <, >, " and ' for HTML text and attribute values. */
 std::string html_escape(std::string_view in);

@@ -460,7 +460,7 @@ START_TEST(test_store_full_join_keeps_own_session)
     ol_login_result r;
     ol_store_stats st;
     int i, ok = 0;
-    char client[8];
+    char client[16];
 
     heap.budget = heap.used + 3 * session_bytes();
     r = login(NULL, "alice", 1000);

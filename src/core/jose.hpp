@@ -1,0 +1,82 @@
+// Signing keys (JWKS, cjose) and the verification of id_token_hint.
+#pragma once
+
+#include "client_registry.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+typedef struct _cjose_jwk_int cjose_jwk_t; /* as in <cjose/jwk.h> */
+struct json_t;
+
+namespace oidc_logout {
+
+/* Longest token accepted, in bytes. */
+constexpr size_t max_token_length = 16384;
+/* How far in the future a token's iat may be, in seconds (clock skew). */
+constexpr int64_t iat_leeway = 60;
+
+/* What a verified id_token_hint says. */
+struct Hint {
+    std::string client_id; /* azp, or the single aud */
+    std::string sub;
+    std::string sid; /* empty when the token has none */
+};
+
+class KeySet {
+  public:
+    KeySet() = default;
+    KeySet(const KeySet &) = delete;
+    KeySet &operator=(const KeySet &) = delete;
+    ~KeySet();
+
+    /* nullptr and error ("<file>: key #n (kid ...): reason") when the JWKS
+     * is unusable. */
+    static std::unique_ptr<KeySet> load_file(const std::string &path,
+                                             std::string &error);
+    static std::unique_ptr<KeySet>
+    parse(std::string_view json, const std::string &name, std::string &error);
+
+    /*
+     * Verifies an id_token_hint: signature by one of the keys (the token's
+     * kid selects it; alg must fit it; none and HMAC are refused), iss
+     * equal to issuer (a trailing "/" aside), the client (azp, or aud) a
+     * registered one, iat not in the future.  Expiry is not checked: an
+     * expired hint still says who logs out.
+     */
+    bool verify_hint(std::string_view token, std::string_view issuer,
+                     const ClientRegistry *clients, int64_t now, Hint &out,
+                     std::string &reason) const;
+
+    size_t
+    size() const
+    {
+        return keys_.size();
+    }
+    /* The public keys as a JWKS (private members removed). */
+    const std::string &
+    public_jwks() const
+    {
+        return public_jwks_;
+    }
+
+  private:
+    struct Key {
+        cjose_jwk_t *jwk = nullptr;
+        std::string kid;
+        std::string kty;   /* "RSA" or "EC" */
+        std::string curve; /* EC: "P-256", "P-384" or "P-521" */
+    };
+
+    static std::unique_ptr<KeySet>
+    from_json(json_t *root, const std::string &name, std::string &error);
+    bool fits(const Key &key, std::string_view alg) const;
+
+    std::vector<Key> keys_;
+    std::string public_jwks_;
+};
+
+} // namespace oidc_logout

@@ -1,0 +1,616 @@
+/*
+ * Signing keys and id_token_hint verification (ol_keys_*, ol_hint_verify),
+ * with tokens minted here from keys generated here.
+ */
+
+#include "check_suites.h"
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ISSUER "https://sso.example.com"
+#define NOW 1700000000
+
+static cjose_jwk_t *rsa_old, *rsa_new, *rsa_stranger, *ec256, *ec384, *ec521;
+static ol_keys *keys;
+static ol_clients *clients;
+
+static void
+set_kid(cjose_jwk_t *k, const char *kid)
+{
+    cjose_err err;
+
+    ck_assert(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
+}
+
+/* {"keys": [...]} of the given keys, private parts included. */
+static char *
+jwks_of(cjose_jwk_t **list, size_t n)
+{
+    json_t *arr = json_array();
+    char *text;
+    size_t i;
+    cjose_err err;
+
+    for (i = 0; i < n; i++) {
+        char *k = cjose_jwk_to_json(list[i], true, &err);
+        ck_assert_ptr_nonnull(k);
+        json_array_append_new(arr, json_loads(k, 0, NULL));
+        free(k);
+    }
+    json_t *doc = json_pack("{s:o}", "keys", arr);
+
+    text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
+static void
+setup_keys(void)
+{
+    cjose_err err;
+    cjose_jwk_t *all[5];
+    char *jwks, e[1024];
+
+    rsa_old = cjose_jwk_create_RSA_random(2048, NULL, 0, &err);
+    rsa_new = cjose_jwk_create_RSA_random(2048, NULL, 0, &err);
+    rsa_stranger = cjose_jwk_create_RSA_random(2048, NULL, 0, &err);
+    ec256 = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err);
+    ec384 = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_384, &err);
+    ec521 = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_521, &err);
+    set_kid(rsa_old, "old");
+    set_kid(rsa_new, "new");
+    set_kid(rsa_stranger, "new"); /* same kid, not in the JWKS */
+    set_kid(ec256, "ec256");
+    set_kid(ec384, "ec384");
+    set_kid(ec521, "ec521");
+    all[0] = rsa_old;
+    all[1] = rsa_new;
+    all[2] = ec256;
+    all[3] = ec384;
+    all[4] = ec521;
+    jwks = jwks_of(all, 5);
+    ck_assert_msg(ol_keys_parse(jwks, strlen(jwks), "keys.json", &keys, e,
+                                sizeof(e)) == OL_OK,
+                  "%s", e);
+    free(jwks);
+    clients = clients_from("[{\"client_id\": \"app1\"}, "
+                           "{\"client_id\": \"app2\"}]");
+}
+
+static void
+teardown_keys(void)
+{
+    ol_keys_free(keys);
+    ol_clients_free(clients);
+    cjose_jwk_release(rsa_old);
+    cjose_jwk_release(rsa_new);
+    cjose_jwk_release(rsa_stranger);
+    cjose_jwk_release(ec256);
+    cjose_jwk_release(ec384);
+    cjose_jwk_release(ec521);
+}
+
+/* A compact JWS of claims signed by key with alg (kid from the key). */
+static char *
+mint(cjose_jwk_t *key, const char *alg, const char *claims)
+{
+    cjose_err err;
+    cjose_header_t *h = cjose_header_new(&err);
+    cjose_jws_t *jws;
+    const char *compact;
+    char *out;
+
+    cjose_header_set(h, CJOSE_HDR_ALG, alg, &err);
+    if (cjose_jwk_get_kid(key, &err) != NULL) {
+        cjose_header_set(h, CJOSE_HDR_KID, cjose_jwk_get_kid(key, &err), &err);
+    }
+    jws = cjose_jws_sign(key, h, (const uint8_t *)claims, strlen(claims), &err);
+    ck_assert_msg(jws != NULL, "cjose_jws_sign: %s", err.message);
+    cjose_jws_export(jws, &compact, &err);
+    out = strdup(compact);
+    cjose_jws_release(jws);
+    cjose_header_release(h);
+    return out;
+}
+
+static char *
+b64url(const char *in, size_t n)
+{
+    char *out = malloc(n * 2 + 4);
+    int len, i, j = 0;
+
+    ck_assert_ptr_nonnull(out);
+    len = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in,
+                          (int)n);
+    for (i = 0; i < len; i++) {
+        char c = out[i];
+        if (c == '=') {
+            break;
+        }
+        out[j++] = c == '+' ? '-' : c == '/' ? '_' : c;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* header.claims.signature with an HMAC-SHA256 signature under secret, or
+ * an empty signature when secret is NULL. */
+static char *
+forge(const char *header, const char *claims, const char *secret)
+{
+    char *h = b64url(header, strlen(header));
+    char *c = b64url(claims, strlen(claims));
+    char *input = malloc(strlen(h) + strlen(c) + 2);
+    char *out = malloc(strlen(h) + strlen(c) + 128);
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    char *sig;
+
+    ck_assert(input != NULL && out != NULL);
+    sprintf(input, "%s.%s", h, c);
+    if (secret != NULL) {
+        HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)input,
+             strlen(input), mac, &mac_len);
+    }
+    sig = b64url((const char *)mac, mac_len);
+    sprintf(out, "%s.%s", input, sig);
+    free(h);
+    free(c);
+    free(input);
+    free(sig);
+    return out;
+}
+
+static const char *good_claims =
+    "{\"iss\": \"" ISSUER "\", \"sub\": \"alice\", \"aud\": \"app1\","
+    " \"iat\": 1699990000, \"exp\": 1699993600, \"sid\": \"s-123\"}";
+
+static ol_status
+verify(const char *token, ol_hint *hint, char *err, size_t errlen)
+{
+    return ol_hint_verify(keys, ISSUER, strlen(ISSUER), clients, token,
+                          strlen(token), NOW, hint, err, errlen);
+}
+
+/* Asserts the token is refused with a reason containing why. */
+static void
+assert_refused(const char *token, const char *why)
+{
+    ol_hint hint;
+    char err[256] = "";
+
+    ck_assert_msg(verify(token, &hint, err, sizeof(err)) == OL_INVALID,
+                  "accepted: %.80s", token);
+    ck_assert_msg(strstr(err, why) != NULL, "\"%s\" does not say \"%s\"", err,
+                  why);
+}
+
+START_TEST(test_jose_valid_hint)
+{
+    ol_hint hint;
+    char err[256] = "";
+    char *t = mint(rsa_new, "RS256", good_claims);
+
+    /* exp is long past: an expired hint still says who logs out */
+    ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s", err);
+    ck_assert_str_eq(hint.client_id, "app1");
+    ck_assert_str_eq(hint.sub, "alice");
+    ck_assert_str_eq(hint.sid, "s-123");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_every_algorithm)
+{
+    static const struct {
+        cjose_jwk_t **key;
+        const char *alg;
+    } cases[] = {
+        {&rsa_new, "RS384"}, {&rsa_new, "RS512"}, {&rsa_new, "PS256"},
+        {&rsa_new, "PS384"}, {&rsa_new, "PS512"}, {&ec256, "ES256"},
+        {&ec384, "ES384"},   {&ec521, "ES512"},
+    };
+    ol_hint hint;
+    char err[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = mint(*cases[i].key, cases[i].alg, good_claims);
+        ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s: %s",
+                      cases[i].alg, err);
+        free(t);
+    }
+}
+END_TEST
+
+START_TEST(test_jose_rotated_key)
+{
+    ol_hint hint;
+    char err[256];
+    char *t = mint(rsa_old, "RS256", good_claims);
+
+    ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s", err);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_wrong_key)
+{
+    char *t = mint(rsa_stranger, "RS256", good_claims);
+
+    assert_refused(t, "bad signature");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_unknown_kid)
+{
+    cjose_err err;
+    char *t;
+
+    set_kid(rsa_stranger, "retired");
+    t = mint(rsa_stranger, "RS256", good_claims);
+    assert_refused(t, "no key of kid \"retired\" fits RS256");
+    free(t);
+    set_kid(rsa_stranger, "new");
+    (void)err;
+}
+END_TEST
+
+START_TEST(test_jose_alg_must_fit_key)
+{
+    /* an EC kid with an RSA algorithm */
+    char *t = forge("{\"alg\":\"RS256\",\"kid\":\"ec256\"}", good_claims, NULL);
+
+    assert_refused(t, "no key of kid \"ec256\" fits RS256");
+    free(t);
+    t = mint(ec384, "ES256", good_claims);
+    assert_refused(t, "fits ES256");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_alg_none)
+{
+    char *t = forge("{\"alg\":\"none\"}", good_claims, NULL);
+
+    assert_refused(t, "alg none");
+    free(t);
+    t = forge("{\"alg\":\"none\",\"kid\":\"new\"}", good_claims, NULL);
+    assert_refused(t, "alg none");
+    free(t);
+    t = forge("{\"kid\":\"new\"}", good_claims, NULL);
+    assert_refused(t, "alg none");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_hmac_with_public_key)
+{
+    cjose_err err;
+    char *pub = cjose_jwk_to_json(rsa_new, false, &err);
+    char *t = forge("{\"alg\":\"HS256\",\"kid\":\"new\"}", good_claims, pub);
+
+    assert_refused(t, "HMAC (HS256) tokens are never accepted");
+    free(t);
+    free(pub);
+}
+END_TEST
+
+START_TEST(test_jose_hmac_with_client_secret)
+{
+    char *t = forge("{\"alg\":\"HS256\"}", good_claims, "app1-client-secret");
+
+    assert_refused(t, "HMAC (HS256) tokens are never accepted");
+    free(t);
+    t = forge("{\"alg\":\"HS512\"}", good_claims, "app1-client-secret");
+    assert_refused(t, "HMAC");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_malformed)
+{
+    char *t = mint(rsa_new, "RS256", good_claims);
+    char *dot = strchr(t, '.');
+
+    assert_refused("", "three dot-separated parts");
+    assert_refused("a.b", "three dot-separated parts");
+    assert_refused("a.b.c.d.e", "three dot-separated parts");
+    assert_refused("*.*.*", "malformed header");
+    assert_refused("e30.e30.", "alg none");
+    /* a bad character in the signature */
+    t[strlen(t) - 2] = '*';
+    assert_refused(t, "");
+    /* claims that are not base64url */
+    memcpy(t, "eyJ", 3);
+    dot[1] = '!';
+    assert_refused(t, "");
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_oversized)
+{
+    char *claims = malloc(20000);
+    char *t;
+
+    snprintf(claims, 20000,
+             "{\"iss\": \"" ISSUER "\", \"sub\": \"alice\", \"aud\": \"app1\","
+             " \"iat\": 1699990000, \"pad\": \"%012000d\"}",
+             0);
+    t = mint(rsa_new, "RS256", claims);
+    ck_assert_uint_gt(strlen(t), 16384);
+    assert_refused(t, "longer than 16384 bytes");
+    free(t);
+    free(claims);
+}
+END_TEST
+
+START_TEST(test_jose_crit_header)
+{
+    cjose_err err;
+    cjose_header_t *h = cjose_header_new(&err);
+    cjose_jws_t *jws;
+    const char *compact;
+
+    cjose_header_set(h, CJOSE_HDR_ALG, "RS256", &err);
+    cjose_header_set(h, CJOSE_HDR_KID, "new", &err);
+    ck_assert(cjose_header_set_raw(h, "crit", "[\"exp\"]", &err));
+    jws = cjose_jws_sign(rsa_new, h, (const uint8_t *)good_claims,
+                         strlen(good_claims), &err);
+    ck_assert_ptr_nonnull(jws);
+    cjose_jws_export(jws, &compact, &err);
+    assert_refused(compact, "unsupported critical header");
+    cjose_jws_release(jws);
+    cjose_header_release(h);
+}
+END_TEST
+
+static const struct {
+    const char *claims;
+    const char *why;
+} bad_claims[] = {
+    {"{\"iss\": \"https://evil.example.com\", \"sub\": \"a\", \"aud\": "
+     "\"app1\", \"iat\": 1}",
+     "is not the issuer"},
+    {"{\"sub\": \"a\", \"aud\": \"app1\", \"iat\": 1}", "is not the issuer"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": \"app9\", \"iat\": 1}",
+     "client \"app9\" is not registered"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"iat\": 1}", "no aud"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": [\"app1\", "
+     "\"app2\"], \"iat\": 1}",
+     "several audiences and no azp"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": [\"app1\"], \"azp\": "
+     "\"app2\", \"iat\": 1}",
+     "azp is not one of the audiences"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": \"app1\"}", "no iat"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": \"app1\", \"iat\": "
+     "1700000100}",
+     "issued in the future"},
+    {"{\"iss\": \"" ISSUER "\", \"aud\": \"app1\", \"iat\": 1}",
+     "sub (and sid, when present) must be strings"},
+    {"{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": \"app1\", \"iat\": "
+     "1, \"sid\": 5}",
+     "must be strings"},
+};
+
+START_TEST(test_jose_bad_claims)
+{
+    char *t = mint(rsa_new, "RS256", bad_claims[_i].claims);
+
+    assert_refused(t, bad_claims[_i].why);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_jose_claims_accepted)
+{
+    static const char *const ok[] = {
+        /* a trailing slash of iss is tolerated */
+        "{\"iss\": \"" ISSUER "/\", \"sub\": \"a\", \"aud\": \"app1\", "
+        "\"iat\": 1}",
+        /* several audiences with azp */
+        "{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": [\"app1\", "
+        "\"api\"], \"azp\": \"app1\", \"iat\": 1}",
+        /* iat within the leeway */
+        "{\"iss\": \"" ISSUER "\", \"sub\": \"a\", \"aud\": \"app1\", "
+        "\"iat\": 1700000050}",
+    };
+    ol_hint hint;
+    char err[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char *t = mint(rsa_new, "RS256", ok[i]);
+        ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s: %s",
+                      ok[i], err);
+        ck_assert_str_eq(hint.client_id, "app1");
+        ck_assert_str_eq(hint.sid, "");
+        free(t);
+    }
+}
+END_TEST
+
+START_TEST(test_jose_without_keys)
+{
+    ol_hint hint;
+    char err[128] = "";
+    const char *t = "e30.e30.e30";
+
+    ck_assert_int_eq(ol_hint_verify(NULL, ISSUER, strlen(ISSUER), clients, t,
+                                    strlen(t), NOW, &hint, err, sizeof(err)),
+                     OL_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "no keys"));
+}
+END_TEST
+
+START_TEST(test_jose_public_jwks)
+{
+    size_t len;
+    const char *jwks = ol_keys_public_jwks(keys, &len);
+    json_t *doc = json_loadb(jwks, len, 0, NULL);
+    json_t *list = json_object_get(doc, "keys");
+    json_t *k;
+    size_t i;
+
+    ck_assert_uint_eq(ol_keys_count(keys), 5);
+    ck_assert_uint_eq(json_array_size(list), 5);
+    json_array_foreach(list, i, k)
+    {
+        ck_assert_ptr_null(json_object_get(k, "d"));
+        ck_assert_ptr_null(json_object_get(k, "p"));
+        ck_assert_ptr_null(json_object_get(k, "q"));
+        ck_assert_ptr_nonnull(json_object_get(k, "kid"));
+        ck_assert_ptr_nonnull(json_object_get(k, "kty"));
+    }
+    json_decref(doc);
+}
+END_TEST
+
+static const struct {
+    const char *jwks;
+    const char *why;
+} bad_jwks[] = {
+    {"", "line 1"},
+    {"[]", "expected a JWKS"},
+    {"{\"keys\": []}", "no keys"},
+    {"{\"keys\": [42]}", "key #1: not a JSON object"},
+    {"{\"keys\": [{\"kty\": \"oct\", \"k\": \"c2VjcmV0\"}]}",
+     "key #1: symmetric keys are not accepted"},
+    {"{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\"}]}",
+     "kty must be \"RSA\" or \"EC\""},
+    {"{\"keys\": [{\"kty\": \"EC\", \"crv\": \"secp256k1\", \"kid\": \"k\"}]}",
+     "key #1 (kid \"k\"): crv must be"},
+    {"{\"keys\": [{\"kty\": \"RSA\", \"n\": \"AQAB\", \"e\": \"AQAB\"}]}",
+     "at least 2048 bits"},
+};
+
+START_TEST(test_jose_bad_jwks)
+{
+    ol_keys *k = NULL;
+    char err[512] = "";
+    const char *j = bad_jwks[_i].jwks;
+
+    ck_assert_msg(ol_keys_parse(j, strlen(j), "keys.json", &k, err,
+                                sizeof(err)) == OL_INVALID,
+                  "accepted %s", j);
+    ck_assert_msg(strncmp(err, "\"keys.json\": ", 13) == 0, "%s", err);
+    ck_assert_msg(strstr(err, bad_jwks[_i].why) != NULL,
+                  "\"%s\" does not say \"%s\"", err, bad_jwks[_i].why);
+}
+END_TEST
+
+/* A JWKS of one real key with a member changed. */
+static void
+assert_key_refused(cjose_jwk_t *key, const char *member, const char *value,
+                   const char *why)
+{
+    cjose_err e;
+    char *text = cjose_jwk_to_json(key, false, &e);
+    json_t *k = json_loads(text, 0, NULL);
+    char *jwks;
+    ol_keys *out = NULL;
+    char err[512] = "";
+
+    json_t *doc;
+
+    json_object_set_new(k, member, json_string(value));
+    doc = json_pack("{s:[o]}", "keys", k);
+    jwks = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    ck_assert_int_eq(
+        ol_keys_parse(jwks, strlen(jwks), "keys.json", &out, err, sizeof(err)),
+        OL_INVALID);
+    ck_assert_msg(strstr(err, why) != NULL, "\"%s\" does not say \"%s\"", err,
+                  why);
+    free(text);
+    free(jwks);
+}
+
+START_TEST(test_jose_bad_key_members)
+{
+    cjose_err e;
+    cjose_jwk_t *small = cjose_jwk_create_RSA_random(1024, NULL, 0, &e);
+
+    assert_key_refused(rsa_new, "use", "enc", "use must be \"sig\"");
+    assert_key_refused(rsa_new, "alg", "ES256", "alg \"ES256\" does not fit");
+    assert_key_refused(ec256, "alg", "ES384", "alg \"ES384\" does not fit");
+    assert_key_refused(rsa_new, "alg", "HS256", "alg \"HS256\" does not fit");
+    assert_key_refused(small, "kid", "small", "at least 2048 bits");
+    cjose_jwk_release(small);
+}
+END_TEST
+
+START_TEST(test_jose_duplicate_kid)
+{
+    cjose_jwk_t *two[2] = {rsa_new, rsa_stranger};
+    char *jwks = jwks_of(two, 2);
+    ol_keys *out = NULL;
+    char err[512] = "";
+
+    ck_assert_int_eq(
+        ol_keys_parse(jwks, strlen(jwks), "keys.json", &out, err, sizeof(err)),
+        OL_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "key #2 (kid \"new\"): duplicate kid"));
+    free(jwks);
+}
+END_TEST
+
+START_TEST(test_jose_load_missing_file)
+{
+    ol_keys *out = NULL;
+    char err[512] = "";
+
+    ck_assert_int_eq(
+        ol_keys_load("/nonexistent/keys.json", &out, err, sizeof(err)),
+        OL_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "\"/nonexistent/keys.json\": unable "
+                                      "to open"));
+}
+END_TEST
+
+Suite *
+jose_suite(void)
+{
+    Suite *s = suite_create("jose");
+    TCase *tc = tcase_create("hint");
+    TCase *tk = tcase_create("keys");
+
+    tcase_set_timeout(tc, CHECK_TIMEOUT);
+    tcase_add_unchecked_fixture(tc, setup_keys, teardown_keys);
+    tcase_add_test(tc, test_jose_valid_hint);
+    tcase_add_test(tc, test_jose_every_algorithm);
+    tcase_add_test(tc, test_jose_rotated_key);
+    tcase_add_test(tc, test_jose_wrong_key);
+    tcase_add_test(tc, test_jose_unknown_kid);
+    tcase_add_test(tc, test_jose_alg_must_fit_key);
+    tcase_add_test(tc, test_jose_alg_none);
+    tcase_add_test(tc, test_jose_hmac_with_public_key);
+    tcase_add_test(tc, test_jose_hmac_with_client_secret);
+    tcase_add_test(tc, test_jose_malformed);
+    tcase_add_test(tc, test_jose_oversized);
+    tcase_add_test(tc, test_jose_crit_header);
+    tcase_add_loop_test(tc, test_jose_bad_claims, 0,
+                        sizeof(bad_claims) / sizeof(bad_claims[0]));
+    tcase_add_test(tc, test_jose_claims_accepted);
+    tcase_add_test(tc, test_jose_without_keys);
+    tcase_add_test(tc, test_jose_public_jwks);
+    suite_add_tcase(s, tc);
+
+    tcase_set_timeout(tk, CHECK_TIMEOUT);
+    tcase_add_unchecked_fixture(tk, setup_keys, teardown_keys);
+    tcase_add_loop_test(tk, test_jose_bad_jwks, 0,
+                        sizeof(bad_jwks) / sizeof(bad_jwks[0]));
+    tcase_add_test(tk, test_jose_bad_key_members);
+    tcase_add_test(tk, test_jose_duplicate_kid);
+    tcase_add_test(tk, test_jose_load_missing_file);
+    suite_add_tcase(s, tk);
+    return s;
+}
