@@ -32,8 +32,8 @@ http {
         listen 127.0.0.1:$PORT backlog=4096;
         location = /bare { alias $B/html/ok.txt; }
         location = /app { oidc_logout_require_session on; alias $B/html/ok.txt; }
-        location = /login { oidc_logout_login \$arg_user; return 204; }
-        location = /authorize { oidc_logout_join \$arg_client_id; return 204; }
+        location = /login { oidc_logout_login \$arg_user; alias $B/html/ok.txt; }
+        location = /authorize { oidc_logout_join \$arg_client_id; alias $B/html/ok.txt; }
     }
 }
 CONF

@@ -255,6 +255,14 @@ ol_status ol_session_find_by_sid(ol_store *store, const ol_arena *arena,
 size_t ol_session_list_by_sub(ol_store *store, const ol_arena *arena,
                               const char *sub, size_t sub_len, uint64_t now,
                               ol_session_info *infos, size_t max) OL_NOEXCEPT;
+/* The anti-CSRF token bound to the session of handle: base64url of an
+ * HMAC-SHA256 under a secret of the zone (OL_CSRF_TEXT_LEN characters).
+ * Empty (out[0] == 0) when handle is empty. */
+#define OL_CSRF_TEXT_LEN 43
+void ol_session_csrf_token(const ol_store *store, const char *handle,
+                           size_t handle_len,
+                           char out[OL_CSRF_TEXT_LEN + 1]) OL_NOEXCEPT;
+
 /* Ends the session of handle.  OL_OK when this call ended it (info, may be
  * NULL, receives it), OL_DENIED when there was none. */
 ol_status ol_session_end(ol_store *store, const ol_arena *arena,

@@ -61,6 +61,21 @@ http {
             add_header X-Sid \$oidc_logout_sid;
             proxy_pass $b;
         }
+        location = /protected {
+            auth_request /session-check;
+            proxy_pass $b;
+        }
+        location = /session-check {
+            internal;
+            oidc_logout_require_session on;
+            proxy_pass $b;
+        }
+        location = /any {
+            satisfy any;
+            deny all;
+            oidc_logout_require_session on;
+            proxy_pass $b;
+        }
         location = /logout { oidc_logout oidc; }
         location = /backend { return 200 "ok\\n"; }
     }
@@ -160,6 +175,22 @@ start_nginx();
          '$oidc_logout_sid');
     isnt($res->{headers}{'x-sid'}, $c, 'the sid is not the cookie');
 
+    is(get('/protected', $c)->{status}, 200,
+       'an auth_request subrequest passes a live session');
+    is(get('/any', $c)->{status}, 200,
+       'a live session satisfies "satisfy any"');
+
+    # a new login of the same subject: same session, fresh cookie
+    my $res2 = get('/login?user=alice', $c);
+    my $renewed = session_cookie($res2);
+    like($renewed, qr/^[A-Za-z0-9_-]{22}$/, 'a new login sets a new cookie');
+    isnt($renewed, $c, 'with a fresh handle');
+    is(get('/app', $c)->{status}, 401, 'the old handle no longer works');
+    $res2 = get('/app', $renewed);
+    is($res2->{headers}{'x-sid'}, $res->{headers}{'x-sid'},
+       'the session (sid) is the same');
+    $c = $renewed;
+
     my $again = login("alice");
     isnt($again, $c, 'a login without the cookie starts another session');
 
@@ -170,6 +201,8 @@ start_nginx();
 
     is(get('/app', $c)->{status}, 401,
        'require_session refuses the ended session');
+    is(get('/protected', $c)->{status}, 401,
+       'and so does the auth_request subrequest');
     get('/authorize?client_id=app1', $c);
     is(get('/app', $c)->{status}, 401, 'a join does not revive it');
     like(error_log(), qr/oidc_logout: oidc_logout_join: no live session/,

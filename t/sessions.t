@@ -87,8 +87,9 @@ Set-Cookie:
 --- config
 location = /login {
     oidc_logout_login $arg_user;
-    return 302 https://app1.example.com/;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/redirect;
 }
+location = /redirect { return 302 https://app1.example.com/; }
 --- request
 GET /login?user=alice
 --- error_code: 302
@@ -104,8 +105,9 @@ oidc_logout_session zone=sso cookie=__Host-sso path=/app domain=example.com secu
 --- config
 location = /login {
     oidc_logout_login $arg_user;
-    return 204;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/empty;
 }
+location = /empty { return 204; }
 --- request
 GET /login?user=alice
 --- error_code: 204
@@ -114,7 +116,104 @@ Set-Cookie: ^__Host-sso=[A-Za-z0-9_-]{22}; Path=/app; Domain=example\.com; HttpO
 
 
 
-=== TEST 6: secure=off and samesite=none are not allowed together
+=== TEST 6: "return" skips the access checks, so it starts no session
+--- config
+location = /login {
+    oidc_logout_login $arg_user;
+    return 200 "ok\n";
+}
+--- request
+GET /login?user=alice
+--- error_code: 200
+--- response_headers
+Set-Cookie:
+
+
+
+=== TEST 6b: a failed auth_basic turned into a redirect starts no session
+--- config
+location = /login {
+    auth_basic "sso";
+    auth_basic_user_file ../html/users;
+    error_page 401 https://help.example.com/;
+    oidc_logout_login $remote_user;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /backend { return 200 "backend\n"; }
+--- user_files
+>>> users
+alice:{PLAIN}secret
+--- request
+GET /login
+--- more_headers
+Authorization: Basic YWxpY2U6d3Jvbmc=
+--- error_code: 302
+--- response_headers
+Location: https://help.example.com/
+Set-Cookie:
+
+
+
+=== TEST 6c: a successful auth_basic starts the session of $remote_user
+--- config
+location = /login {
+    auth_basic "sso";
+    auth_basic_user_file ../html/users;
+    oidc_logout_login $remote_user;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /backend { return 200 "backend\n"; }
+--- user_files
+>>> users
+alice:{PLAIN}secret
+--- request
+GET /login
+--- more_headers
+Authorization: Basic YWxpY2U6c2VjcmV0
+--- error_code: 200
+--- response_headers_like
+Set-Cookie: ^oidc_session=[A-Za-z0-9_-]{22}; Path=/; HttpOnly; .*
+
+
+
+=== TEST 6d: require_session in an auth_request subrequest
+--- config
+location = /protected {
+    auth_request /session-check;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /session-check {
+    internal;
+    oidc_logout_require_session on;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /backend { return 200 "backend\n"; }
+--- request
+GET /protected
+--- more_headers
+Cookie: oidc_session=AAAAAAAAAAAAAAAAAAAAAA
+--- error_code: 401
+--- error_log
+oidc_logout: no live session: it ended or expired
+
+
+
+=== TEST 6e: with "satisfy any", no session and a denied address: refused
+--- config
+location = /any {
+    satisfy any;
+    deny all;
+    oidc_logout_require_session on;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+}
+location = /backend { return 200 "backend\n"; }
+--- request
+GET /any
+--- error_code: 401
+
+
+
+=== TEST 6f: secure=off and samesite=none are not allowed together
 --- http_config
 oidc_logout_zone zone=sso:1m;
 oidc_logout_session zone=sso secure=off samesite=none;
@@ -196,8 +295,9 @@ oidc_logout: oidc_logout_join: no live session
 location = /authorize {
     oidc_logout_join $http_x_client_id;
     add_header X-Client $oidc_logout_client_id;
-    return 204;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/empty;
 }
+location = /empty { return 204; }
 --- request
 GET /authorize
 --- more_headers eval

@@ -501,6 +501,29 @@ ol_session_list_by_sub(ol_store *store, const ol_arena *arena, const char *sub,
     }
 }
 
+void
+ol_session_csrf_token(const ol_store *store, const char *handle,
+                      size_t handle_len,
+                      char out[OL_CSRF_TEXT_LEN + 1]) noexcept
+{
+    out[0] = '\0';
+    if (handle_len == 0) {
+        return;
+    }
+    try {
+        /* only the secret is read: no arena, no lock */
+        static const ol_arena none = {};
+        SessionStore s(
+            reinterpret_cast<StoreRoot *>(const_cast<ol_store *>(store)), none);
+        std::string token = s.csrf_token(view(handle, handle_len));
+        if (token.size() == OL_CSRF_TEXT_LEN) {
+            std::memcpy(out, token.data(), OL_CSRF_TEXT_LEN + 1);
+        }
+    } catch (...) {
+        out[0] = '\0';
+    }
+}
+
 ol_status
 ol_session_end(ol_store *store, const ol_arena *arena, const char *handle,
                size_t handle_len, uint64_t now, ol_session_info *info) noexcept

@@ -3,12 +3,18 @@
 #include <cstddef>
 #include <cstring>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace oidc_logout {
 
 namespace {
 
 constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
+/* Bumped whenever the meaning of the data changes; sizes catch the rest. */
+constexpr uint32_t store_format = 2;
+constexpr uint32_t store_layout = static_cast<uint32_t>(
+    store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
 /* Expired sessions looked at, from the oldest, before forcing one out. */
 constexpr int expire_scan = 32;
 /* Least recently used sessions forced out, at most, to make room for one
@@ -81,7 +87,7 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
 {
     /* about two sessions a bucket when the zone is full (sessions take
      * 128 or 256 bytes of a slab pool) */
-    size_t buckets = round_up_pow2(zone_size / 512 + 1);
+    size_t buckets = round_up_pow2(zone_size / 512);
     if (buckets < 64) {
         buckets = 64;
     }
@@ -101,8 +107,11 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         }
         std::memset(*index, 0, buckets * sizeof(SessionNode *));
     }
+    if (!random_bytes(root->secret, sizeof(root->secret))) {
+        return nullptr;
+    }
     root->magic = store_magic;
-    root->layout = sizeof(SessionNode);
+    root->layout = store_layout;
     root->bucket_mask = static_cast<uint32_t>(buckets - 1);
     return root;
 }
@@ -113,7 +122,7 @@ SessionStore::incompatible(const StoreRoot *root)
     if (root->magic != store_magic) {
         return "the zone does not hold sessions of this module";
     }
-    if (root->layout != sizeof(SessionNode)) {
+    if (root->layout != store_layout) {
         return "the zone holds sessions of another version of this module";
     }
     return nullptr;
@@ -165,6 +174,10 @@ SessionStore::link(SessionNode *n)
     *b = n;
     b = sub_bucket(n->sub_hash);
     n->next_by_sub = *b;
+    n->prev_by_sub = nullptr;
+    if (*b != nullptr) {
+        (*b)->prev_by_sub = n;
+    }
     *b = n;
 
     n->lru_newer = nullptr;
@@ -200,7 +213,12 @@ SessionStore::unlink(SessionNode *n)
 {
     rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n, nullptr);
     rechain(sid_bucket(n->sid), &SessionNode::next_by_sid, n, nullptr);
-    rechain(sub_bucket(n->sub_hash), &SessionNode::next_by_sub, n, nullptr);
+    /* a subject's sessions share a chain: unlink in constant time */
+    (n->prev_by_sub ? n->prev_by_sub->next_by_sub : *sub_bucket(n->sub_hash)) =
+        n->next_by_sub;
+    if (n->next_by_sub != nullptr) {
+        n->next_by_sub->prev_by_sub = n->prev_by_sub;
+    }
 
     (n->lru_newer ? n->lru_newer->lru_older : root_->lru_newest) = n->lru_older;
     (n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest) = n->lru_newer;
@@ -215,8 +233,11 @@ SessionStore::replace(SessionNode *old_node, SessionNode *new_node)
             old_node, new_node);
     rechain(sid_bucket(old_node->sid), &SessionNode::next_by_sid, old_node,
             new_node);
-    rechain(sub_bucket(old_node->sub_hash), &SessionNode::next_by_sub, old_node,
-            new_node);
+    (old_node->prev_by_sub ? old_node->prev_by_sub->next_by_sub
+                           : *sub_bucket(old_node->sub_hash)) = new_node;
+    if (old_node->next_by_sub != nullptr) {
+        old_node->next_by_sub->prev_by_sub = new_node;
+    }
     (old_node->lru_newer ? old_node->lru_newer->lru_older : root_->lru_newest) =
         new_node;
     (old_node->lru_older ? old_node->lru_older->lru_newer : root_->lru_oldest) =
@@ -331,9 +352,8 @@ SessionStore::copy_info(const SessionNode *n, ol_session_info *info) const
     if (info == nullptr) {
         return;
     }
-    std::string sid = base64url_encode(n->sid, id_bytes);
-    std::memcpy(info->sid, sid.data(), id_text_length);
-    info->sid[id_text_length] = '\0';
+    /* raw bytes under the lock; finish_info() encodes them after */
+    std::memcpy(info->sid, n->sid, id_bytes);
     std::memcpy(info->sub, n->data, n->sub_len);
     info->sub[n->sub_len] = '\0';
     info->sub_len = n->sub_len;
@@ -352,14 +372,26 @@ SessionStore::copy_info(const SessionNode *n, ol_session_info *info) const
     }
 }
 
+void
+SessionStore::finish_info(ol_session_info *info)
+{
+    if (info == nullptr) {
+        return;
+    }
+    uint8_t raw[id_bytes];
+    std::memcpy(raw, info->sid, id_bytes);
+    std::string sid = base64url_encode(raw, id_bytes);
+    std::memcpy(info->sid, sid.data(), id_text_length + 1);
+}
+
 ol_status
 SessionStore::login(std::string_view handle_text, std::string_view sub,
                     uint32_t now, ol_login_result &out)
 {
+    out = ol_login_result();
     if (sub.empty() || sub.size() > OL_SUB_MAX) {
         return OL_INVALID;
     }
-    out = ol_login_result();
     uint8_t old_handle[id_bytes];
     bool has_old = decode_id(handle_text, old_handle);
 
@@ -369,50 +401,54 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
         return OL_INTERNAL;
     }
     std::string handle = base64url_encode(ids, id_bytes);
-    std::string sid = base64url_encode(ids + id_bytes, id_bytes);
+    uint8_t sid[id_bytes];
+    std::memcpy(sid, ids + id_bytes, id_bytes);
     uint32_t hash = text_hash(sub);
-    uint64_t evicted_before;
 
     {
         Locked lock(arena_);
-        evicted_before = root_->stats.evicted;
-        if (has_old) {
-            SessionNode *n = find_handle(old_handle, now);
-            if (n != nullptr && node_sub(n) == sub) {
-                touch(n, now);
-                std::string kept = base64url_encode(n->sid, id_bytes);
-                std::memcpy(out.sid, kept.data(), id_text_length);
-                std::memcpy(out.handle, handle_text.data(), id_text_length);
-                return OL_OK;
-            }
+        uint64_t evicted_before = root_->stats.evicted;
+        SessionNode *n = has_old ? find_handle(old_handle, now) : nullptr;
+        if (n != nullptr && node_sub(n) == sub) {
+            /* the same subject keeps its session under a fresh handle */
+            rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n,
+                    nullptr);
+            std::memcpy(n->handle, ids, id_bytes);
+            SessionNode **b = handle_bucket(n->handle);
+            n->next_by_handle = *b;
+            *b = n;
+            touch(n, now);
+            std::memcpy(sid, n->sid, id_bytes);
+        } else {
             if (n != nullptr) {
                 remove(n);
                 root_->stats.ended++;
                 out.previous_ended = 1;
             }
+            n = static_cast<SessionNode *>(
+                allocate(node_size(sub.size()), nullptr, now));
+            out.evicted =
+                static_cast<unsigned>(root_->stats.evicted - evicted_before);
+            if (n == nullptr) {
+                return OL_NOMEM;
+            }
+            std::memset(n, 0, offsetof(SessionNode, data));
+            std::memcpy(n->handle, ids, id_bytes);
+            std::memcpy(n->sid, sid, id_bytes);
+            n->created = now;
+            n->last_used = now;
+            n->sub_hash = hash;
+            n->sub_len = static_cast<uint8_t>(sub.size());
+            n->data_len = static_cast<uint16_t>(sub.size());
+            std::memcpy(n->data, sub.data(), sub.size());
+            link(n);
+            root_->stats.created++;
+            out.created = 1;
         }
-        auto *n = static_cast<SessionNode *>(
-            allocate(node_size(sub.size()), nullptr, now));
-        out.evicted =
-            static_cast<unsigned>(root_->stats.evicted - evicted_before);
-        if (n == nullptr) {
-            return OL_NOMEM;
-        }
-        std::memset(n, 0, offsetof(SessionNode, data));
-        std::memcpy(n->handle, ids, id_bytes);
-        std::memcpy(n->sid, ids + id_bytes, id_bytes);
-        n->created = now;
-        n->last_used = now;
-        n->sub_hash = hash;
-        n->sub_len = static_cast<uint8_t>(sub.size());
-        n->data_len = static_cast<uint16_t>(sub.size());
-        std::memcpy(n->data, sub.data(), sub.size());
-        link(n);
-        root_->stats.created++;
     }
-    std::memcpy(out.handle, handle.data(), id_text_length);
-    std::memcpy(out.sid, sid.data(), id_text_length);
-    out.created = 1;
+    std::string sid_text = base64url_encode(sid, id_bytes);
+    std::memcpy(out.handle, handle.data(), id_text_length + 1);
+    std::memcpy(out.sid, sid_text.data(), id_text_length + 1);
     return OL_OK;
 }
 
@@ -428,6 +464,18 @@ SessionStore::join(std::string_view handle_text, std::string_view client,
     if (client.empty() || client.size() > OL_CLIENT_ID_MAX) {
         return OL_INVALID;
     }
+    ol_status rc = join_locked(handle, client, now, info, evicted);
+    if (rc == OL_OK) {
+        finish_info(info);
+    }
+    return rc;
+}
+
+ol_status
+SessionStore::join_locked(const uint8_t *handle, std::string_view client,
+                          uint32_t now, ol_session_info *info,
+                          unsigned &evicted)
+{
     Locked lock(arena_);
     SessionNode *n = find_handle(handle, now);
     if (n == nullptr) {
@@ -475,15 +523,18 @@ SessionStore::find(std::string_view handle_text, uint32_t now, bool touch_it,
     if (!decode_id(handle_text, handle)) {
         return OL_DENIED;
     }
-    Locked lock(arena_);
-    SessionNode *n = find_handle(handle, now);
-    if (n == nullptr) {
-        return OL_DENIED;
+    {
+        Locked lock(arena_);
+        SessionNode *n = find_handle(handle, now);
+        if (n == nullptr) {
+            return OL_DENIED;
+        }
+        if (touch_it) {
+            touch(n, now);
+        }
+        copy_info(n, info);
     }
-    if (touch_it) {
-        touch(n, now);
-    }
-    copy_info(n, info);
+    finish_info(info);
     return OL_OK;
 }
 
@@ -495,12 +546,15 @@ SessionStore::find_by_sid(std::string_view sid_text, uint32_t now,
     if (!decode_id(sid_text, sid)) {
         return OL_DENIED;
     }
-    Locked lock(arena_);
-    SessionNode *n = find_sid(sid, now);
-    if (n == nullptr) {
-        return OL_DENIED;
+    {
+        Locked lock(arena_);
+        SessionNode *n = find_sid(sid, now);
+        if (n == nullptr) {
+            return OL_DENIED;
+        }
+        copy_info(n, info);
     }
-    copy_info(n, info);
+    finish_info(info);
     return OL_OK;
 }
 
@@ -510,16 +564,21 @@ SessionStore::list_by_sub(std::string_view sub, uint32_t now,
 {
     uint32_t hash = text_hash(sub);
     size_t count = 0;
-    Locked lock(arena_);
-    SessionNode *n = *sub_bucket(hash);
-    while (n != nullptr && count < max) {
-        SessionNode *next = n->next_by_sub;
-        if (n->sub_hash == hash && node_sub(n) == sub &&
-            !drop_if_expired(n, now)) {
-            copy_info(n, infos ? &infos[count] : nullptr);
-            count++;
+    {
+        Locked lock(arena_);
+        SessionNode *n = *sub_bucket(hash);
+        while (n != nullptr && count < max) {
+            SessionNode *next = n->next_by_sub;
+            if (n->sub_hash == hash && node_sub(n) == sub &&
+                !drop_if_expired(n, now)) {
+                copy_info(n, infos ? &infos[count] : nullptr);
+                count++;
+            }
+            n = next;
         }
-        n = next;
+    }
+    for (size_t i = 0; infos != nullptr && i < count; i++) {
+        finish_info(&infos[i]);
     }
     return count;
 }
@@ -532,14 +591,17 @@ SessionStore::end(std::string_view handle_text, uint32_t now,
     if (!decode_id(handle_text, handle)) {
         return OL_DENIED;
     }
-    Locked lock(arena_);
-    SessionNode *n = find_handle(handle, now);
-    if (n == nullptr) {
-        return OL_DENIED;
+    {
+        Locked lock(arena_);
+        SessionNode *n = find_handle(handle, now);
+        if (n == nullptr) {
+            return OL_DENIED;
+        }
+        copy_info(n, info);
+        remove(n);
+        root_->stats.ended++;
     }
-    copy_info(n, info);
-    remove(n);
-    root_->stats.ended++;
+    finish_info(info);
     return OL_OK;
 }
 
@@ -548,6 +610,20 @@ SessionStore::stats(ol_store_stats &out)
 {
     Locked lock(arena_);
     out = root_->stats;
+}
+
+std::string
+SessionStore::csrf_token(std::string_view handle_text) const
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    /* the secret is written once, before any worker starts: no lock */
+    if (HMAC(EVP_sha256(), root_->secret, sizeof(root_->secret),
+             reinterpret_cast<const unsigned char *>(handle_text.data()),
+             handle_text.size(), mac, &len) == nullptr) {
+        return std::string();
+    }
+    return base64url_encode(mac, len);
 }
 
 const char *
@@ -592,6 +668,19 @@ SessionStore::verify()
                 if (++found > root_->stats.sessions) {
                     return "an index holds more sessions than counted";
                 }
+            }
+        }
+        if (index.buckets != root_->by_sub) {
+            continue;
+        }
+        for (uint32_t b = 0; b <= root_->bucket_mask; b++) {
+            const SessionNode *prev = nullptr;
+            for (const SessionNode *n = root_->by_sub[b]; n;
+                 n = n->next_by_sub) {
+                if (n->prev_by_sub != prev) {
+                    return "the subject index: broken back link";
+                }
+                prev = n;
             }
         }
         if (found != root_->stats.sessions) {

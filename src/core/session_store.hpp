@@ -6,6 +6,7 @@
 #include "random_id.hpp"
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace oidc_logout {
@@ -15,7 +16,8 @@ struct SessionNode {
     SessionNode *next_by_handle; /* hash chains of the three indexes */
     SessionNode *next_by_sid;
     SessionNode *next_by_sub;
-    SessionNode *lru_newer; /* toward the most recently used */
+    SessionNode *prev_by_sub; /* a subject's chain can be long */
+    SessionNode *lru_newer;   /* toward the most recently used */
     SessionNode *lru_older;
     uint8_t handle[id_bytes]; /* the cookie's secret */
     uint8_t sid[id_bytes];    /* public session id */
@@ -31,7 +33,7 @@ struct SessionNode {
 /* The root of a store.  Plain data: it lives in shared memory. */
 struct StoreRoot {
     uint32_t magic;
-    uint32_t layout; /* sizeof(SessionNode), to refuse another layout */
+    uint32_t layout; /* sizes of the structures, to refuse another layout */
     uint32_t idle;   /* seconds, 0 for none */
     uint32_t lifetime;
     uint32_t bucket_mask;
@@ -41,6 +43,7 @@ struct StoreRoot {
     SessionNode *lru_newest;
     SessionNode *lru_oldest;
     ol_store_stats stats;
+    uint8_t secret[32]; /* keys the anti-CSRF tokens; never changes */
 };
 
 /*
@@ -73,6 +76,9 @@ class SessionStore {
     ol_status end(std::string_view handle_text, uint32_t now,
                   ol_session_info *info);
     void stats(ol_store_stats &out);
+    /* The anti-CSRF token bound to the session of handle_text (its value
+     * does not depend on whether the session lives). */
+    std::string csrf_token(std::string_view handle_text) const;
     /* Walks every index and the LRU list; a description of the first
      * inconsistency, or nullptr. */
     const char *verify();
@@ -96,6 +102,10 @@ class SessionStore {
     void remove(SessionNode *n);
     void *allocate(size_t size, const SessionNode *keep, uint32_t now);
     void copy_info(const SessionNode *n, ol_session_info *info) const;
+    static void finish_info(ol_session_info *info);
+    ol_status join_locked(const uint8_t *handle, std::string_view client,
+                          uint32_t now, ol_session_info *info,
+                          unsigned &evicted);
     SessionNode **handle_bucket(const uint8_t *handle) const;
     SessionNode **sid_bucket(const uint8_t *sid) const;
     SessionNode **sub_bucket(uint32_t hash) const;

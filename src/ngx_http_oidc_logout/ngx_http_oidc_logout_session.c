@@ -17,6 +17,9 @@ typedef struct {
     ngx_str_t handle;      /* the session cookie, or the one just set */
     ol_session_info *info; /* the session, once looked up */
     unsigned looked_up : 1;
+    /* the request passed the location's access checks and reached its
+     * content handling (not "return", not an error page) */
+    unsigned reached_content : 1;
 } ngx_http_oidc_logout_ctx_t;
 
 static ngx_http_output_header_filter_pt ngx_http_next_header_filter;
@@ -113,7 +116,7 @@ ngx_http_oidc_logout_login(ngx_http_request_t *r,
                            ngx_http_oidc_logout_ctx_t *ctx, ngx_str_t *sub)
 {
     ol_status rc;
-    ol_login_result res;
+    ol_login_result res = {0};
     ngx_http_oidc_logout_zone_t *zone = sc->shm_zone->data;
 
     rc = ol_session_login(zone->store, &zone->arena,
@@ -142,10 +145,7 @@ ngx_http_oidc_logout_login(ngx_http_request_t *r,
         return;
     }
 
-    if (!res.created) {
-        return;
-    }
-
+    /* a new session, or the same one under a fresh handle */
     ctx->handle.len = OL_ID_TEXT_LEN;
     ctx->handle.data = ngx_pnalloc(r->main->pool, OL_ID_TEXT_LEN);
     if (ctx->handle.data == NULL) {
@@ -220,13 +220,18 @@ ngx_http_oidc_logout_header_filter(ngx_http_request_t *r)
     if (r != r->main || lcf->session == NULL ||
         (lcf->login == NULL && lcf->join == NULL) ||
         r->headers_out.status < NGX_HTTP_OK ||
-        r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
+        r->headers_out.status >= NGX_HTTP_BAD_REQUEST || r->error_page) {
         return ngx_http_next_header_filter(r);
     }
 
     ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
     if (ctx == NULL) {
         return NGX_ERROR;
+    }
+
+    if (!ctx->reached_content) {
+        /* "return", or a response that skipped the access checks */
+        return ngx_http_next_header_filter(r);
     }
 
     if (lcf->login) {
@@ -250,18 +255,13 @@ ngx_http_oidc_logout_header_filter(ngx_http_request_t *r)
     return ngx_http_next_header_filter(r);
 }
 
+/* NGX_OK with a live session, 401 without (and a log line). */
 static ngx_int_t
-ngx_http_oidc_logout_access_handler(ngx_http_request_t *r)
+ngx_http_oidc_logout_check_session(ngx_http_request_t *r,
+                                   ngx_http_oidc_logout_loc_conf_t *lcf)
 {
     ngx_http_oidc_logout_ctx_t *ctx;
-    ngx_http_oidc_logout_loc_conf_t *lcf;
     ngx_http_oidc_logout_zone_t *zone;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-
-    if (lcf->require_session != 1 || lcf->session == NULL) {
-        return NGX_DECLINED;
-    }
 
     ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
     if (ctx == NULL) {
@@ -273,7 +273,7 @@ ngx_http_oidc_logout_access_handler(ngx_http_request_t *r)
     if (ol_session_find(zone->store, &zone->arena,
                         (const char *)ctx->handle.data, ctx->handle.len,
                         ngx_time(), 1, NULL) == OL_OK) {
-        return NGX_DECLINED;
+        return NGX_OK;
     }
 
     ngx_log_error(
@@ -281,6 +281,58 @@ ngx_http_oidc_logout_access_handler(ngx_http_request_t *r)
         ctx->handle.len ? "it ended or expired" : "no session cookie");
 
     return NGX_HTTP_UNAUTHORIZED;
+}
+
+/* Access phase: main requests (a live session satisfies "satisfy any"). */
+static ngx_int_t
+ngx_http_oidc_logout_access_handler(ngx_http_request_t *r)
+{
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    if (lcf->require_session != 1 || lcf->session == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_oidc_logout_check_session(r, lcf);
+}
+
+/*
+ * Precontent phase: nginx runs no access handler for subrequests, so the
+ * session of an auth_request subrequest is checked here; and a main
+ * request that gets here has passed its access checks (login and join).
+ */
+static ngx_int_t
+ngx_http_oidc_logout_precontent_handler(ngx_http_request_t *r)
+{
+    ngx_int_t rc;
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    if (lcf->session == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (r != r->main) {
+        if (lcf->require_session != 1) {
+            return NGX_DECLINED;
+        }
+        rc = ngx_http_oidc_logout_check_session(r, lcf);
+        return rc == NGX_OK ? NGX_DECLINED : rc;
+    }
+
+    if (lcf->login || lcf->join) {
+        ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ctx->reached_content = 1;
+    }
+
+    return NGX_DECLINED;
 }
 
 ngx_int_t
@@ -641,6 +693,12 @@ ngx_http_oidc_logout_session_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
     *h = ngx_http_oidc_logout_access_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_oidc_logout_precontent_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_oidc_logout_header_filter;

@@ -125,12 +125,63 @@ END_TEST
 
 START_TEST(test_store_login_same_subject_keeps_session)
 {
+    ol_session_info info;
     ol_login_result a = login(NULL, "alice", 1000);
-    ol_login_result b = login(a.handle, "alice", 1010);
+    ol_login_result b;
 
+    ck_assert_int_eq(ol_session_join(store, &arena, a.handle, OL_ID_TEXT_LEN,
+                                     "app1", 4, 1001, NULL, NULL),
+                     OL_OK);
+    b = login(a.handle, "alice", 1010);
+
+    /* the session and its clients stay, under a fresh cookie handle */
     ck_assert_int_eq(b.created, 0);
-    ck_assert_str_eq(b.handle, a.handle);
+    ck_assert_str_ne(b.handle, a.handle);
     ck_assert_str_eq(b.sid, a.sid);
+    ck_assert_int_eq(find(a.handle, 1011, NULL), OL_DENIED);
+    ck_assert_int_eq(find(b.handle, 1011, &info), OL_OK);
+    ck_assert_str_eq(info.sid, a.sid);
+    ck_assert_uint_eq(info.client_count, 1);
+}
+END_TEST
+
+START_TEST(test_store_login_result_always_set)
+{
+    ol_login_result r;
+    char sub[OL_SUB_MAX + 1];
+
+    memset(&r, 0x5a, sizeof(r));
+    memset(sub, 's', sizeof(sub));
+    ck_assert_int_eq(
+        ol_session_login(store, &arena, NULL, 0, sub, sizeof(sub), 1, &r),
+        OL_INVALID);
+    ck_assert_uint_eq(r.evicted, 0);
+    ck_assert_int_eq(r.created, 0);
+}
+END_TEST
+
+START_TEST(test_store_many_sessions_of_one_subject)
+{
+    enum { N = 3000 };
+    static ol_login_result r[N];
+    ol_store_stats st;
+    int i;
+
+    heap.budget = 64 << 20;
+    for (i = 0; i < N; i++) {
+        r[i] = login(NULL, "shared-account", 1000);
+    }
+    /* ending them from the oldest (the far end of the subject's chain) */
+    for (i = 0; i < N; i++) {
+        ck_assert_int_eq(ol_session_end(store, &arena, r[i].handle,
+                                        OL_ID_TEXT_LEN, 1001, NULL),
+                         OL_OK);
+        if (i % 500 == 0) {
+            ck_assert_ptr_null(ol_store_verify(store, &arena));
+        }
+    }
+    ol_store_get_stats(store, &arena, &st);
+    ck_assert_uint_eq(st.sessions, 0);
 }
 END_TEST
 
@@ -563,6 +614,8 @@ store_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_store_login_creates_session);
     tcase_add_test(tc, test_store_login_same_subject_keeps_session);
+    tcase_add_test(tc, test_store_login_result_always_set);
+    tcase_add_test(tc, test_store_many_sessions_of_one_subject);
     tcase_add_test(tc, test_store_login_other_subject_replaces_session);
     tcase_add_test(tc, test_store_login_fresh_ids_every_time);
     tcase_add_test(tc, test_store_login_bad_subject);
