@@ -273,20 +273,56 @@ ol_status ol_session_end(ol_store *store, const ol_arena *arena,
 
 typedef enum { OL_MODE_OIDC = 1, OL_MODE_AUTH0 = 2 } ol_mode;
 
+/* The pages of the endpoint, each replaceable by an operator's template. */
+typedef enum {
+    OL_PAGE_LOGGED_OUT = 0,
+    OL_PAGE_ERROR = 1,
+    OL_PAGE_CONFIRM = 2
+} ol_page_kind;
+
+/*
+ * A page template: HTML with the placeholders {{title}}, {{message}} and,
+ * for the confirmation page (where it is required), {{form}}.  Unknown
+ * placeholders are refused with the reason.
+ */
+typedef struct ol_template_s ol_template;
+
+ol_status ol_template_load(const char *path, ol_page_kind kind,
+                           ol_template **out, char *err,
+                           size_t errlen) OL_NOEXCEPT;
+void ol_template_free(ol_template *page) OL_NOEXCEPT;
+
 /* What an endpoint is configured with.  Pointers may be NULL. */
 typedef struct {
     ol_mode mode;
     const ol_clients *clients;
     const ol_allowlist *tenant_urls;
+    const ol_keys *keys;
+    const char *issuer;
+    size_t issuer_len;
+    int federated;               /* oidc_logout_federated_url is set */
+    const ol_template *pages[3]; /* by ol_page_kind; NULL: built in */
 } ol_endpoint;
 
-/*
- * One logout request: the query string (GET) or the
- * application/x-www-form-urlencoded body (POST), as received.
- */
+/* One logout request. */
 typedef struct {
+    /* the query string (GET, HEAD) or the
+     * application/x-www-form-urlencoded body (POST), as received */
     const char *params;
     size_t params_len;
+    int post;
+    const char *action; /* this endpoint's path, for the confirmation form */
+    size_t action_len;
+    const char *self_url; /* its absolute URL, for a federated return */
+    size_t self_url_len;
+    int has_session; /* the request's cookie names a live session */
+    const char *session_sid;
+    size_t session_sid_len;
+    const char *session_sub;
+    size_t session_sub_len;
+    const char *csrf_token; /* bound to that session */
+    size_t csrf_token_len;
+    int64_t now;
 } ol_logout_request;
 
 typedef struct ol_response_s ol_response;
@@ -296,6 +332,20 @@ typedef struct ol_response_s ol_response;
 ol_status ol_logout_respond(const ol_endpoint *endpoint,
                             const ol_logout_request *request,
                             ol_response **out) OL_NOEXCEPT;
+/* The public JWKS of keys, as a 200 application/json response. */
+ol_status ol_jwks_respond(const ol_keys *keys, ol_response **out) OL_NOEXCEPT;
+
+/*
+ * The discovery metadata fragment: end_session_endpoint and jwks_uri (the
+ * issuer's origin with these paths; jwks_path may be empty) and the
+ * logout capabilities, as a 200 application/json response.
+ */
+ol_status ol_metadata_respond(const char *issuer, size_t issuer_len,
+                              const char *end_session_path,
+                              size_t end_session_path_len,
+                              const char *jwks_path, size_t jwks_path_len,
+                              ol_response **out) OL_NOEXCEPT;
+
 /* A 400 response for a request refused before its parameters were read
  * (wrong content type, oversized body); reason goes to the log. */
 ol_status ol_logout_refuse(const char *reason, size_t reason_len,
@@ -317,6 +367,10 @@ void ol_response_header(const ol_response *response, size_t index,
 /* 1 when the request's session must end (a signed-out page or a redirect),
  * 0 when the request was refused. */
 int ol_response_ends_session(const ol_response *response) OL_NOEXCEPT;
+/* When not NULL, redirect through oidc_logout_federated_url, giving it
+ * this percent-encoded URL to return to ($oidc_logout_return_to). */
+const char *ol_response_federated_return(const ol_response *response,
+                                         size_t *len) OL_NOEXCEPT;
 /* Why the request was refused (printable ASCII, no prefix), or NULL with
  * *len = 0 when there is nothing to log. */
 const char *ol_response_log_reason(const ol_response *response,

@@ -52,7 +52,9 @@ location = /logout { oidc_logout oidc; }
 [{"client_id": "web", "post_logout_redirect_uris": ["https://web.example.com/"]}]
 --- request
 GET /logout?client_id=app1&post_logout_redirect_uri=https%3A%2F%2Fapp1.example.com%2Flogged-out
---- error_code: 400
+--- error_code: 200
+--- response_headers
+Location:
 --- error_log
 oidc_logout: unknown client_id "app1"
 

@@ -341,7 +341,7 @@ Set-Cookie:
 
 === TEST 16: a refused logout leaves the cookie alone
 --- request
-GET /logout?client_id=app1&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F
+GET /logout?client_id=app1&client_id=app2
 --- more_headers
 Cookie: oidc_session=AAAAAAAAAAAAAAAAAAAAAA
 --- error_code: 400

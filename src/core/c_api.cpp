@@ -5,6 +5,7 @@
 #include "client_registry.hpp"
 #include "jose.hpp"
 #include "logout_endpoint.hpp"
+#include "pages.hpp"
 #include "session_store.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -24,6 +25,10 @@ struct ol_clients_s {
 
 struct ol_keys_s {
     std::unique_ptr<KeySet> keys;
+};
+
+struct ol_template_s {
+    std::unique_ptr<PageTemplate> page;
 };
 
 struct ol_response_s {
@@ -535,6 +540,29 @@ ol_session_end(ol_store *store, const ol_arena *arena, const char *handle,
 }
 
 ol_status
+ol_template_load(const char *path, ol_page_kind kind, ol_template **out,
+                 char *err, size_t errlen) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string error;
+        auto page =
+            PageTemplate::load_file(path, static_cast<PageKind>(kind), error);
+        if (!page) {
+            set_error(err, errlen, error);
+            return OL_INVALID;
+        }
+        *out = new ol_template{std::move(page)};
+        return OL_OK;
+    });
+}
+
+void
+ol_template_free(ol_template *page) noexcept
+{
+    delete page;
+}
+
+ol_status
 ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
                   ol_response **out) noexcept
 {
@@ -545,8 +573,48 @@ ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
             endpoint->clients ? endpoint->clients->registry.get() : nullptr;
         ep.tenant_urls =
             endpoint->tenant_urls ? &endpoint->tenant_urls->list : nullptr;
+        ep.keys = endpoint->keys ? endpoint->keys->keys.get() : nullptr;
+        ep.issuer = view(endpoint->issuer, endpoint->issuer_len);
+        ep.federated = endpoint->federated != 0;
+        for (int i = 0; i < 3; i++) {
+            ep.pages[i] =
+                endpoint->pages[i] ? endpoint->pages[i]->page.get() : nullptr;
+        }
+        Request rq;
+        rq.params = view(request->params, request->params_len);
+        rq.post = request->post != 0;
+        rq.action = view(request->action, request->action_len);
+        rq.self_url = view(request->self_url, request->self_url_len);
+        rq.has_session = request->has_session != 0;
+        rq.session_sid = view(request->session_sid, request->session_sid_len);
+        rq.session_sub = view(request->session_sub, request->session_sub_len);
+        rq.csrf_token = view(request->csrf_token, request->csrf_token_len);
+        rq.now = request->now;
+        *out = new ol_response{respond(ep, rq)};
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_jwks_respond(const ol_keys *keys, ol_response **out) noexcept
+{
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        *out = new ol_response{json_response(keys->keys->public_jwks())};
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_metadata_respond(const char *issuer, size_t issuer_len,
+                    const char *end_session_path, size_t end_session_path_len,
+                    const char *jwks_path, size_t jwks_path_len,
+                    ol_response **out) noexcept
+{
+    return guarded(nullptr, 0, [&]() -> ol_status {
         *out = new ol_response{
-            respond(ep, view(request->params, request->params_len))};
+            metadata_response(view(issuer, issuer_len),
+                              view(end_session_path, end_session_path_len),
+                              view(jwks_path, jwks_path_len))};
         return OL_OK;
     });
 }
@@ -614,6 +682,14 @@ int
 ol_response_ends_session(const ol_response *response) noexcept
 {
     return response->response.ends_session ? 1 : 0;
+}
+
+const char *
+ol_response_federated_return(const ol_response *response, size_t *len) noexcept
+{
+    const std::string &r = response->response.federated_return;
+    *len = r.size();
+    return r.empty() ? nullptr : r.data();
 }
 
 const char *

@@ -3,7 +3,10 @@
 
 #include "allowlist.hpp"
 #include "client_registry.hpp"
+#include "jose.hpp"
+#include "pages.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +20,23 @@ struct Endpoint {
     Mode mode = Mode::oidc;
     const ClientRegistry *clients = nullptr;
     const Allowlist *tenant_urls = nullptr;
+    const KeySet *keys = nullptr;
+    std::string_view issuer;
+    bool federated = false; /* oidc_logout_federated_url is set */
+    const PageTemplate *pages[3] = {nullptr, nullptr, nullptr};
+};
+
+/* One logout request, as the glue sees it. */
+struct Request {
+    std::string_view params; /* query string, or form body of a POST */
+    bool post = false;
+    std::string_view action;   /* this endpoint's path (confirmation form) */
+    std::string_view self_url; /* its absolute URL (federated return) */
+    bool has_session = false;  /* the cookie names a live session */
+    std::string_view session_sid;
+    std::string_view session_sub;
+    std::string_view csrf_token; /* bound to that session */
+    int64_t now = 0;
 };
 
 struct Response {
@@ -25,12 +45,19 @@ struct Response {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string log_reason;    /* empty: nothing to log */
-    bool ends_session = false; /* a refused request changes nothing */
+    bool ends_session = false; /* a refused or unconfirmed request: no */
+    /* set: redirect through oidc_logout_federated_url, which gets this
+     * (percent-encoded) URL to return to */
+    std::string federated_return;
 };
 
-/* The response to a logout request whose parameters (query string or form
- * body) are params. */
-Response respond(const Endpoint &endpoint, std::string_view params);
+Response respond(const Endpoint &endpoint, const Request &request);
+
+/* Documents served as JSON: the JWKS and the discovery fragment. */
+Response json_response(std::string body);
+Response metadata_response(std::string_view issuer,
+                           std::string_view end_session_path,
+                           std::string_view jwks_path);
 
 /* A 400 response to a request refused before its parameters were read. */
 Response refuse_request(std::string reason);

@@ -64,4 +64,15 @@ Params::get(std::string_view name) const
     return nullptr;
 }
 
+bool
+Params::has(std::string_view name) const
+{
+    for (size_t i = 0; i < names_.size(); i++) {
+        if (names_[i] == name) {
+            return values_[i].has_value();
+        }
+    }
+    return false;
+}
+
 } // namespace oidc_logout

@@ -23,6 +23,8 @@ class Params {
 
     bool parse(std::string_view raw, std::string &reason);
     const std::string *get(std::string_view name) const;
+    /* Sent at all, even without a value (a flag such as "federated"). */
+    bool has(std::string_view name) const;
 
   private:
     std::vector<std::string_view> names_;

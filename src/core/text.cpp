@@ -219,6 +219,27 @@ html_escape(std::string_view in)
 }
 
 std::string
+json_escape(std::string_view in)
+{
+    std::string out;
+    out.reserve(in.size() + 8);
+    for (char c : in) {
+        auto b = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (b < 0x20) {
+            out += "\\u00";
+            out += hex_upper[b >> 4];
+            out += hex_upper[b & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string
 quoted(std::string_view in, size_t max)
 {
     std::string out = "\"";

@@ -34,6 +34,9 @@ bool base64url_decode(std::string_view in, std::string &out);
 /* Escapes &, <, >, " and ' for HTML text and attribute values. */
 std::string html_escape(std::string_view in);
 
+/* Escapes text for a JSON string (quotes, backslashes, controls). */
+std::string json_escape(std::string_view in);
+
 /* A quoted, printable rendering of untrusted bytes for messages and logs:
  * non-printable bytes become \xHH, quotes and backslashes are escaped, and
  * text beyond max bytes is cut with "...". */

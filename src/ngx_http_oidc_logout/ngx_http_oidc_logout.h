@@ -23,9 +23,22 @@ typedef struct {
 } ngx_http_oidc_logout_main_conf_t;
 
 typedef struct {
-    ol_clients *clients;       /* oidc_logout_clients */
-    ol_allowlist *tenant_urls; /* oidc_logout_allowed_urls */
+    ol_clients *clients;                     /* oidc_logout_clients */
+    ol_allowlist *tenant_urls;               /* oidc_logout_allowed_urls */
+    ngx_str_t issuer;                        /* oidc_logout_issuer */
+    ol_keys *keys;                           /* oidc_logout_keys */
+    ngx_http_complex_value_t *federated_url; /* oidc_logout_federated_url */
+    /* paths of this server's endpoint and JWKS, for the metadata */
+    ngx_str_t end_session_path;
+    ngx_str_t jwks_path;
 } ngx_http_oidc_logout_srv_conf_t;
+
+/* What a location serves besides the endpoint. */
+enum {
+    NGX_HTTP_OIDC_LOGOUT_NO_DOCUMENT = 0,
+    NGX_HTTP_OIDC_LOGOUT_JWKS,
+    NGX_HTTP_OIDC_LOGOUT_METADATA
+};
 
 /* A session zone (oidc_logout_zone), as each process sees it. */
 typedef struct {
@@ -56,12 +69,25 @@ typedef struct {
     ngx_http_complex_value_t *login;
     ngx_http_complex_value_t *join;
     ngx_flag_t require_session;
+    ol_template *pages[3]; /* oidc_logout_page, by ol_page_kind */
+    ngx_uint_t document;   /* oidc_logout_jwks, oidc_logout_metadata */
 } ngx_http_oidc_logout_loc_conf_t;
+
+/* The request's session, as the logout endpoint needs it. */
+typedef struct {
+    ngx_uint_t live;
+    ngx_str_t sid;
+    ngx_str_t sub;
+    u_char csrf[OL_CSRF_TEXT_LEN + 1];
+    size_t csrf_len;
+} ngx_http_oidc_logout_session_state_t;
 
 extern ngx_module_t ngx_http_oidc_logout_module;
 
 /* The content handler of "oidc_logout oidc|auth0;" locations. */
 ngx_int_t ngx_http_oidc_logout_handler(ngx_http_request_t *r);
+/* The content handler of oidc_logout_jwks and oidc_logout_metadata. */
+ngx_int_t ngx_http_oidc_logout_document_handler(ngx_http_request_t *r);
 
 /* Adds a response header (ngx_http_oidc_logout_handler.c). */
 ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
@@ -85,5 +111,12 @@ ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
                                     ngx_http_oidc_logout_loc_conf_t *conf);
 /* Ends the request's session and clears its cookie (logout). */
 ngx_int_t ngx_http_oidc_logout_end_session(ngx_http_request_t *r);
+/* Fills st with the request's live session, if any. */
+ngx_int_t
+ngx_http_oidc_logout_session_state(ngx_http_request_t *r,
+                                   ngx_http_oidc_logout_session_state_t *st);
+/* Sets $oidc_logout_return_to for the rest of the request. */
+ngx_int_t ngx_http_oidc_logout_set_return_to(ngx_http_request_t *r,
+                                             ngx_str_t *value);
 
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */

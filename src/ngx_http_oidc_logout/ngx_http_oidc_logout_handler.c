@@ -15,6 +15,8 @@ static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
 static ngx_int_t ngx_http_oidc_logout_send(ngx_http_request_t *r,
                                            ol_response *resp);
 static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
+static ngx_int_t ngx_http_oidc_logout_federate(ngx_http_request_t *r,
+                                               ol_response *resp);
 
 ngx_int_t
 ngx_http_oidc_logout_handler(ngx_http_request_t *r)
@@ -109,28 +111,156 @@ ngx_http_oidc_logout_is_form(ngx_http_request_t *r)
     return p == end || *p == ';';
 }
 
+/* scheme://host/path of this request, for a federated return */
+static ngx_int_t
+ngx_http_oidc_logout_self_url(ngx_http_request_t *r, ngx_str_t *url)
+{
+    u_char *p;
+    ngx_str_t host;
+    ngx_http_core_srv_conf_t *cscf;
+
+    host = r->headers_in.server;
+    if (host.len == 0) {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
+    }
+
+    url->data =
+        ngx_pnalloc(r->pool, sizeof("https://") + host.len + r->uri.len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_HTTP_SSL)
+    p = ngx_sprintf(url->data, "%s://%V%V",
+                    r->connection->ssl ? "https" : "http", &host, &r->uri);
+#else
+    p = ngx_sprintf(url->data, "http://%V%V", &host, &r->uri);
+#endif
+    url->len = p - url->data;
+    return NGX_OK;
+}
+
 static ngx_int_t
 ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
 {
+    ngx_str_t self;
     ol_endpoint endpoint;
     ol_response *resp;
     ol_logout_request req;
     ngx_http_oidc_logout_srv_conf_t *oscf;
     ngx_http_oidc_logout_loc_conf_t *olcf;
+    ngx_http_oidc_logout_session_state_t st;
 
     oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
 
+    if (ngx_http_oidc_logout_session_state(r, &st) != NGX_OK ||
+        ngx_http_oidc_logout_self_url(r, &self) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&endpoint, sizeof(endpoint));
     endpoint.mode = (ol_mode)olcf->mode;
     endpoint.clients = oscf->clients;
     endpoint.tenant_urls = oscf->tenant_urls;
+    endpoint.keys = oscf->keys;
+    endpoint.issuer = (const char *)oscf->issuer.data;
+    endpoint.issuer_len = oscf->issuer.len;
+    endpoint.federated = oscf->federated_url != NULL;
+    endpoint.pages[0] = olcf->pages[0];
+    endpoint.pages[1] = olcf->pages[1];
+    endpoint.pages[2] = olcf->pages[2];
 
+    ngx_memzero(&req, sizeof(req));
     req.params = (const char *)params->data;
     req.params_len = params->len;
+    req.post = (r->method & NGX_HTTP_POST) ? 1 : 0;
+    req.action = (const char *)r->uri.data;
+    req.action_len = r->uri.len;
+    req.self_url = (const char *)self.data;
+    req.self_url_len = self.len;
+    req.has_session = st.live;
+    req.session_sid = (const char *)st.sid.data;
+    req.session_sid_len = st.sid.len;
+    req.session_sub = (const char *)st.sub.data;
+    req.session_sub_len = st.sub.len;
+    req.csrf_token = (const char *)st.csrf;
+    req.csrf_token_len = st.csrf_len;
+    req.now = ngx_time();
 
     if (ol_logout_respond(&endpoint, &req, &resp) != OL_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "oidc_logout: could not decide the logout response");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_oidc_logout_send(r, resp);
+}
+
+/* Location: the federated URL, which gets $oidc_logout_return_to. */
+static ngx_int_t
+ngx_http_oidc_logout_federate(ngx_http_request_t *r, ol_response *resp)
+{
+    size_t len;
+    const char *back;
+    ngx_str_t value, location;
+    static ngx_str_t name = ngx_string("Location");
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    back = ol_response_federated_return(resp, &len);
+    if (back == NULL) {
+        return NGX_OK;
+    }
+
+    value.len = len;
+    value.data = ngx_pnalloc(r->pool, len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_memcpy(value.data, back, len);
+
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+    if (ngx_http_oidc_logout_set_return_to(r, &value) != NGX_OK ||
+        ngx_http_complex_value(r, oscf->federated_url, &location) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_oidc_logout_push_header(r, &name, &location);
+}
+
+ngx_int_t
+ngx_http_oidc_logout_document_handler(ngx_http_request_t *r)
+{
+    ngx_int_t rc;
+    ol_status status;
+    ol_response *resp;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+    ngx_http_oidc_logout_loc_conf_t *olcf;
+
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    if (olcf->document == NGX_HTTP_OIDC_LOGOUT_JWKS) {
+        status = ol_jwks_respond(oscf->keys, &resp);
+    } else {
+        status = ol_metadata_respond(
+            (const char *)oscf->issuer.data, oscf->issuer.len,
+            (const char *)oscf->end_session_path.data,
+            oscf->end_session_path.len, (const char *)oscf->jwks_path.data,
+            oscf->jwks_path.len, &resp);
+    }
+
+    if (status != OL_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -195,6 +325,7 @@ static ngx_int_t
 ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
 {
     size_t i, n, len, value_len;
+    ngx_uint_t level;
     ngx_int_t rc;
     ngx_buf_t *b;
     ngx_str_t name, value, body;
@@ -208,10 +339,16 @@ ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
         goto failed;
     }
 
+    if (ngx_http_oidc_logout_federate(r, resp) != NGX_OK) {
+        goto failed;
+    }
+
     p = ol_response_log_reason(resp, &len);
     if (p != NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "oidc_logout: %*s",
-                      len, p);
+        /* a refusal is an error; a note on an answered request a warning */
+        level = r->headers_out.status >= NGX_HTTP_BAD_REQUEST ? NGX_LOG_ERR
+                                                              : NGX_LOG_WARN;
+        ngx_log_error(level, r->connection->log, 0, "oidc_logout: %*s", len, p);
     }
 
     n = ol_response_header_count(resp);

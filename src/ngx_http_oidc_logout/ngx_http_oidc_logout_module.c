@@ -19,6 +19,17 @@ static char *ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf,
                                                ngx_command_t *cmd, void *conf);
 static char *ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd,
                                   void *conf);
+static char *ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf);
+static char *ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       void *conf);
+static char *ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       void *conf);
+static char *ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd,
+                                           void *conf);
+static void ngx_http_oidc_logout_record_path(ngx_conf_t *cf,
+                                             ngx_http_core_loc_conf_t *clcf,
+                                             ngx_str_t *path);
 
 /* Room for the core's configuration error messages. */
 #define NGX_HTTP_OIDC_LOGOUT_ERRLEN 2048
@@ -32,6 +43,32 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
     {ngx_string("oidc_logout_allowed_urls"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
      ngx_http_oidc_logout_allowed_urls, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("oidc_logout_issuer"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+     ngx_http_oidc_logout_issuer, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("oidc_logout_keys"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+     ngx_http_oidc_logout_keys, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("oidc_logout_federated_url"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_SRV_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_srv_conf_t, federated_url), NULL},
+
+    {ngx_string("oidc_logout_page"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE2,
+     ngx_http_oidc_logout_page, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("oidc_logout_jwks"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_oidc_logout_document, NGX_HTTP_LOC_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_JWKS, NULL},
+
+    {ngx_string("oidc_logout_metadata"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_oidc_logout_document, NGX_HTTP_LOC_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_METADATA, NULL},
 
     {ngx_string("oidc_logout_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
      ngx_http_oidc_logout_zone, 0, 0, NULL},
@@ -127,8 +164,10 @@ ngx_http_oidc_logout_create_srv_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /* issuer, federated_url, end_session_path, jwks_path: ngx_pcalloc */
     conf->clients = NGX_CONF_UNSET_PTR;
     conf->tenant_urls = NGX_CONF_UNSET_PTR;
+    conf->keys = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -141,6 +180,11 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->clients, prev->clients, NULL);
     ngx_conf_merge_ptr_value(conf->tenant_urls, prev->tenant_urls, NULL);
+    ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
+    ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
+    if (conf->federated_url == NULL) {
+        conf->federated_url = prev->federated_url;
+    }
 
     return NGX_CONF_OK;
 }
@@ -159,6 +203,7 @@ ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf)
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->session = NGX_CONF_UNSET_PTR;
     conf->require_session = NGX_CONF_UNSET;
+    conf->document = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -168,6 +213,8 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_oidc_logout_loc_conf_t *prev = parent;
     ngx_http_oidc_logout_loc_conf_t *conf = child;
+    ngx_uint_t i;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode, 0);
     ngx_conf_merge_ptr_value(conf->session, prev->session, NULL);
@@ -178,6 +225,29 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
     if (conf->join == NULL) {
         conf->join = prev->join;
+    }
+    for (i = 0; i < 3; i++) {
+        if (conf->pages[i] == NULL) {
+            conf->pages[i] = prev->pages[i];
+        }
+    }
+    ngx_conf_merge_uint_value(conf->document, prev->document,
+                              NGX_HTTP_OIDC_LOGOUT_NO_DOCUMENT);
+
+    oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
+    if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"oidc_logout_jwks\" needs "
+                           "\"oidc_logout_keys\"");
+        return NGX_CONF_ERROR;
+    }
+    if (conf->document == NGX_HTTP_OIDC_LOGOUT_METADATA &&
+        (oscf->issuer.len == 0 || oscf->end_session_path.len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"oidc_logout_metadata\" needs "
+                           "\"oidc_logout_issuer\" and a location with "
+                           "\"oidc_logout oidc\" in the same server");
+        return NGX_CONF_ERROR;
     }
 
     return ngx_http_oidc_logout_check_sessions(cf, conf);
@@ -290,6 +360,9 @@ ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t *value;
     ngx_http_core_loc_conf_t *clcf;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
 
     if (olcf->mode != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
@@ -313,6 +386,186 @@ ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_oidc_logout_handler;
+
+    ngx_http_oidc_logout_record_path(
+        cf, clcf, OL_MODE_OIDC == olcf->mode ? &oscf->end_session_path : NULL);
+
+    return NGX_CONF_OK;
+}
+
+/* Keeps the first plain location path of a kind, for the metadata. */
+static void
+ngx_http_oidc_logout_record_path(ngx_conf_t *cf, ngx_http_core_loc_conf_t *clcf,
+                                 ngx_str_t *path)
+{
+    if (path == NULL || path->len != 0 || clcf->named
+#if (NGX_PCRE)
+        || clcf->regex != NULL
+#endif
+    ) {
+        return;
+    }
+    *path = clcf->name;
+}
+
+static char *
+ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
+
+    u_char out[4096];
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    size_t len;
+    ngx_str_t *value;
+
+    if (oscf->issuer.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ol_url_canonicalize((const char *)value[1].data, value[1].len,
+                            (char *)out, sizeof(out), &len, err,
+                            sizeof(err)) != OL_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: oidc_logout_issuer \"%V\": %s",
+                           &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    oscf->issuer = value[1];
+    return NGX_CONF_OK;
+}
+
+static void
+ngx_http_oidc_logout_keys_cleanup(void *data)
+{
+    ol_keys_free(data);
+}
+
+static char *
+ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
+
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    ngx_str_t *value, path;
+    ol_keys *keys;
+    ngx_pool_cleanup_t *cln;
+
+    if (oscf->keys != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ol_keys_load((const char *)path.data, &keys, err, sizeof(err)) !=
+        OL_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: oidc_logout_keys %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_oidc_logout_keys_cleanup;
+    cln->data = keys;
+    oscf->keys = keys;
+
+    return NGX_CONF_OK;
+}
+
+static void
+ngx_http_oidc_logout_template_cleanup(void *data)
+{
+    ol_template_free(data);
+}
+
+static char *
+ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
+
+    static const char *const kinds[] = {"logged_out", "error", "confirm"};
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    ngx_str_t *value, path;
+    ngx_uint_t kind;
+    ol_template *page;
+    ngx_pool_cleanup_t *cln;
+
+    value = cf->args->elts;
+
+    for (kind = 0; kind < 3; kind++) {
+        if (ngx_strcmp(value[1].data, kinds[kind]) == 0) {
+            break;
+        }
+    }
+    if (kind == 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: invalid page \"%V\" in "
+                           "\"oidc_logout_page\", it must be \"logged_out\", "
+                           "\"error\" or \"confirm\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (olcf->pages[kind] != NULL) {
+        return "is duplicate";
+    }
+
+    path = value[2];
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ol_template_load((const char *)path.data, (ol_page_kind)kind, &page,
+                         err, sizeof(err)) != OL_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: oidc_logout_page %V %s", &value[1],
+                           err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_oidc_logout_template_cleanup;
+    cln->data = page;
+    olcf->pages[kind] = page;
+
+    return NGX_CONF_OK;
+}
+
+static char *
+ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
+
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    if (olcf->document != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    olcf->document = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_oidc_logout_document_handler;
+
+    oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
+    ngx_http_oidc_logout_record_path(
+        cf, clcf,
+        cmd->offset == NGX_HTTP_OIDC_LOGOUT_JWKS ? &oscf->jwks_path : NULL);
 
     return NGX_CONF_OK;
 }

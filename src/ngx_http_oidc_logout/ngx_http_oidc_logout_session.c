@@ -20,6 +20,7 @@ typedef struct {
     /* the request passed the location's access checks and reached its
      * content handling (not "return", not an error page) */
     unsigned reached_content : 1;
+    ngx_str_t return_to; /* $oidc_logout_return_to */
 } ngx_http_oidc_logout_ctx_t;
 
 static ngx_http_output_header_filter_pt ngx_http_next_header_filter;
@@ -57,8 +58,8 @@ ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
         return NULL;
     }
 
-    if (ngx_http_oidc_logout_cookie(r->main, &sc->cookie, &ctx->handle) !=
-        NGX_OK) {
+    if (sc == NULL || ngx_http_oidc_logout_cookie(r->main, &sc->cookie,
+                                                  &ctx->handle) != NGX_OK) {
         ngx_str_null(&ctx->handle);
     }
 
@@ -374,6 +375,112 @@ ngx_http_oidc_logout_end_session(ngx_http_request_t *r)
 
 enum { NGX_HTTP_OIDC_LOGOUT_VAR_SID, NGX_HTTP_OIDC_LOGOUT_VAR_SUB };
 
+/* Looks the request's session up once (ctx->info; sid empty if none). */
+static ngx_int_t
+ngx_http_oidc_logout_lookup(ngx_http_request_t *r,
+                            ngx_http_oidc_logout_loc_conf_t *lcf,
+                            ngx_http_oidc_logout_ctx_t *ctx)
+{
+    ngx_http_oidc_logout_zone_t *zone;
+
+    if (ctx->looked_up) {
+        return NGX_OK;
+    }
+
+    if (ctx->info == NULL) {
+        ctx->info = ngx_palloc(r->main->pool, sizeof(ol_session_info));
+        if (ctx->info == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    zone = lcf->session->shm_zone->data;
+    if (ol_session_find(zone->store, &zone->arena,
+                        (const char *)ctx->handle.data, ctx->handle.len,
+                        ngx_time(), 0, ctx->info) != OL_OK) {
+        ctx->info->sub_len = 0;
+        ctx->info->sid[0] = '\0';
+    }
+    ctx->looked_up = 1;
+
+    return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_session_state(ngx_http_request_t *r,
+                                   ngx_http_oidc_logout_session_state_t *st)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+    ngx_http_oidc_logout_zone_t *zone;
+
+    ngx_memzero(st, sizeof(*st));
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+    if (lcf->session == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+    if (ctx == NULL || ngx_http_oidc_logout_lookup(r, lcf, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->info->sid[0] == '\0') {
+        return NGX_OK;
+    }
+
+    zone = lcf->session->shm_zone->data;
+    st->live = 1;
+    st->sid.data = (u_char *)ctx->info->sid;
+    st->sid.len = OL_ID_TEXT_LEN;
+    st->sub.data = (u_char *)ctx->info->sub;
+    st->sub.len = ctx->info->sub_len;
+    ol_session_csrf_token(zone->store, (const char *)ctx->handle.data,
+                          ctx->handle.len, (char *)st->csrf);
+    st->csrf_len = ngx_strlen(st->csrf);
+
+    return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_set_return_to(ngx_http_request_t *r, ngx_str_t *value)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->return_to = *value;
+    return NGX_OK;
+}
+
+static ngx_int_t
+ngx_http_oidc_logout_return_to_variable(ngx_http_request_t *r,
+                                        ngx_http_variable_value_t *v,
+                                        uintptr_t data)
+{
+    ngx_http_oidc_logout_ctx_t *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_oidc_logout_module);
+    if (ctx == NULL || ctx->return_to.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ctx->return_to.data;
+    v->len = ctx->return_to.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
 static ngx_int_t
 ngx_http_oidc_logout_session_variable(ngx_http_request_t *r,
                                       ngx_http_variable_value_t *v,
@@ -381,7 +488,6 @@ ngx_http_oidc_logout_session_variable(ngx_http_request_t *r,
 {
     ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_loc_conf_t *lcf;
-    ngx_http_oidc_logout_zone_t *zone;
 
     v->not_found = 1;
 
@@ -391,25 +497,8 @@ ngx_http_oidc_logout_session_variable(ngx_http_request_t *r,
     }
 
     ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
-    if (ctx == NULL) {
+    if (ctx == NULL || ngx_http_oidc_logout_lookup(r, lcf, ctx) != NGX_OK) {
         return NGX_ERROR;
-    }
-
-    if (!ctx->looked_up) {
-        if (ctx->info == NULL) {
-            ctx->info = ngx_palloc(r->main->pool, sizeof(ol_session_info));
-            if (ctx->info == NULL) {
-                return NGX_ERROR;
-            }
-        }
-        zone = lcf->session->shm_zone->data;
-        if (ol_session_find(zone->store, &zone->arena,
-                            (const char *)ctx->handle.data, ctx->handle.len,
-                            ngx_time(), 0, ctx->info) != OL_OK) {
-            ctx->info->sub_len = 0;
-            ctx->info->sid[0] = '\0';
-        }
-        ctx->looked_up = 1;
     }
 
     if (ctx->info->sid[0] == '\0') {
@@ -474,6 +563,9 @@ static ngx_http_variable_t ngx_http_oidc_logout_vars[] = {
 
     {ngx_string("oidc_logout_sub"), NULL, ngx_http_oidc_logout_session_variable,
      NGX_HTTP_OIDC_LOGOUT_VAR_SUB, NGX_HTTP_VAR_NOCACHEABLE, 0},
+
+    {ngx_string("oidc_logout_return_to"), NULL,
+     ngx_http_oidc_logout_return_to_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
 
     {ngx_string("oidc_logout_client_id"), NULL,
      ngx_http_oidc_logout_client_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},

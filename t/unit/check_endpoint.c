@@ -104,6 +104,26 @@ assert_logged_out(ol_mode mode, const char *params)
     ol_response_free(r);
 }
 
+/* Asserts the logged-out page (no redirect) with a log note saying why. */
+static void
+assert_not_redirected(ol_mode mode, const char *params, const char *note)
+{
+    ol_response *r = logout(mode, clients, tenant, params);
+    char *loc = response_header(r, "Location");
+    char *log = response_log(r);
+    char *body = response_body(r);
+
+    ck_assert_msg(ol_response_status(r) == 200, "%s: status %d", params,
+                  ol_response_status(r));
+    ck_assert_ptr_null(loc);
+    ck_assert_ptr_nonnull(strstr(body, "You have been signed out."));
+    ck_assert_msg(strstr(log, note) != NULL, "%s: log \"%s\" lacks \"%s\"",
+                  params, log, note);
+    free(log);
+    free(body);
+    ol_response_free(r);
+}
+
 START_TEST(test_oidc_redirect_with_state)
 {
     assert_redirect(OL_MODE_OIDC,
@@ -164,33 +184,6 @@ END_TEST
 START_TEST(test_oidc_refusals)
 {
     assert_refused(OL_MODE_OIDC,
-                   "post_logout_redirect_uri=https://app1.example.com/out",
-                   "sent without client_id");
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=nope&post_logout_redirect_uri="
-                   "https://app1.example.com/out",
-                   "unknown client_id \"nope\"");
-    assert_refused(OL_MODE_OIDC, "client_id=nope", "unknown client_id");
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=app1&post_logout_redirect_uri="
-                   "https://app1.example.com/out%3Ffoo%3Dbar",
-                   "is not registered for client \"app1\"");
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=app1&post_logout_redirect_uri="
-                   "https://app1.example.com/Out",
-                   "is not registered");
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=app1&post_logout_redirect_uri="
-                   "http://app1.example.com/out",
-                   "is not registered");
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=bare&post_logout_redirect_uri="
-                   "https://app1.example.com/out",
-                   "is not registered for client \"bare\"");
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=app1&post_logout_redirect_uri=%2F%2Fevil.com",
-                   "no scheme");
-    assert_refused(OL_MODE_OIDC,
                    "client_id=app1&client_id=app1&post_logout_redirect_uri="
                    "https://app1.example.com/out",
                    "\"client_id\" sent more than once");
@@ -198,11 +191,46 @@ START_TEST(test_oidc_refusals)
                    "\"state\" sent more than once");
     assert_refused(OL_MODE_OIDC, "client_id=app1&state=%zz",
                    "bad percent-encoding");
+}
+END_TEST
+
+START_TEST(test_oidc_redirect_not_honoured)
+{
+    /* no redirect, the signed-out page, and a log note saying why */
+    assert_not_redirected(OL_MODE_OIDC,
+                          "post_logout_redirect_uri=https://app1.example.com/"
+                          "out",
+                          "ignored: no known client");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=nope&post_logout_redirect_uri="
+                          "https://app1.example.com/out",
+                          "unknown client_id \"nope\"");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=app1&post_logout_redirect_uri="
+                          "https://app1.example.com/out%3Ffoo%3Dbar",
+                          "ignored: not registered for client \"app1\"");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=app1&post_logout_redirect_uri="
+                          "https://app1.example.com/Out",
+                          "not registered");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=app1&post_logout_redirect_uri="
+                          "http://app1.example.com/out",
+                          "not registered");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=bare&post_logout_redirect_uri="
+                          "https://app1.example.com/out",
+                          "not registered for client \"bare\"");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=app1&post_logout_redirect_uri=%2F%2F"
+                          "evil.com",
+                          "no scheme");
     /* the tenant list does not apply to RP-Initiated Logout */
-    assert_refused(OL_MODE_OIDC,
-                   "client_id=app1&post_logout_redirect_uri="
-                   "https://portal.example.com/",
-                   "is not registered");
+    assert_not_redirected(OL_MODE_OIDC,
+                          "client_id=app1&post_logout_redirect_uri="
+                          "https://portal.example.com/",
+                          "not registered");
+    assert_not_redirected(OL_MODE_OIDC, "client_id=nope", "unknown client_id");
 }
 END_TEST
 
@@ -308,9 +336,9 @@ END_TEST
 
 START_TEST(test_endpoint_without_registry)
 {
-    ol_endpoint ep = {OL_MODE_AUTH0, NULL, NULL};
+    ol_endpoint ep = {.mode = OL_MODE_AUTH0};
     const char *params = "returnTo=https://portal.example.com/";
-    ol_logout_request req = {params, strlen(params)};
+    ol_logout_request req = {.params = params, .params_len = strlen(params)};
     ol_response *r;
 
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &r), OL_OK);
@@ -318,11 +346,11 @@ START_TEST(test_endpoint_without_registry)
     ol_response_free(r);
 
     ep.mode = OL_MODE_OIDC;
-    params = "client_id=app1";
+    params = "client_id=app1&post_logout_redirect_uri=https://a.example/";
     req.params = params;
     req.params_len = strlen(params);
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &r), OL_OK);
-    ck_assert_int_eq(ol_response_status(r), 400);
+    ck_assert_int_eq(ol_response_status(r), 200);
     ol_response_free(r);
 }
 END_TEST
@@ -399,6 +427,7 @@ endpoint_suite(void)
     tcase_add_test(oidc, test_oidc_state_round_trip);
     tcase_add_test(oidc, test_oidc_state_plus_is_space);
     tcase_add_test(oidc, test_oidc_refusals);
+    tcase_add_test(oidc, test_oidc_redirect_not_honoured);
     tcase_add_test(oidc, test_oidc_logged_out_page);
     tcase_add_test(oidc, test_oidc_long_state_refused);
     tcase_add_test(oidc, test_oidc_oversized_params_refused);

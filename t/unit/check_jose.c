@@ -96,29 +96,6 @@ teardown_keys(void)
     cjose_jwk_release(ec521);
 }
 
-/* A compact JWS of claims signed by key with alg (kid from the key). */
-static char *
-mint(cjose_jwk_t *key, const char *alg, const char *claims)
-{
-    cjose_err err;
-    cjose_header_t *h = cjose_header_new(&err);
-    cjose_jws_t *jws;
-    const char *compact;
-    char *out;
-
-    cjose_header_set(h, CJOSE_HDR_ALG, alg, &err);
-    if (cjose_jwk_get_kid(key, &err) != NULL) {
-        cjose_header_set(h, CJOSE_HDR_KID, cjose_jwk_get_kid(key, &err), &err);
-    }
-    jws = cjose_jws_sign(key, h, (const uint8_t *)claims, strlen(claims), &err);
-    ck_assert_msg(jws != NULL, "cjose_jws_sign: %s", err.message);
-    cjose_jws_export(jws, &compact, &err);
-    out = strdup(compact);
-    cjose_jws_release(jws);
-    cjose_header_release(h);
-    return out;
-}
-
 static char *
 b64url(const char *in, size_t n)
 {
@@ -195,7 +172,7 @@ START_TEST(test_jose_valid_hint)
 {
     ol_hint hint;
     char err[256] = "";
-    char *t = mint(rsa_new, "RS256", good_claims);
+    char *t = mint_token(rsa_new, "RS256", good_claims);
 
     /* exp is long past: an expired hint still says who logs out */
     ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s", err);
@@ -221,7 +198,7 @@ START_TEST(test_jose_every_algorithm)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *t = mint(*cases[i].key, cases[i].alg, good_claims);
+        char *t = mint_token(*cases[i].key, cases[i].alg, good_claims);
         ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s: %s",
                       cases[i].alg, err);
         free(t);
@@ -233,7 +210,7 @@ START_TEST(test_jose_rotated_key)
 {
     ol_hint hint;
     char err[256];
-    char *t = mint(rsa_old, "RS256", good_claims);
+    char *t = mint_token(rsa_old, "RS256", good_claims);
 
     ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s", err);
     free(t);
@@ -242,7 +219,7 @@ END_TEST
 
 START_TEST(test_jose_wrong_key)
 {
-    char *t = mint(rsa_stranger, "RS256", good_claims);
+    char *t = mint_token(rsa_stranger, "RS256", good_claims);
 
     assert_refused(t, "bad signature");
     free(t);
@@ -255,7 +232,7 @@ START_TEST(test_jose_unknown_kid)
     char *t;
 
     set_kid(rsa_stranger, "retired");
-    t = mint(rsa_stranger, "RS256", good_claims);
+    t = mint_token(rsa_stranger, "RS256", good_claims);
     assert_refused(t, "no key of kid \"retired\" fits RS256");
     free(t);
     set_kid(rsa_stranger, "new");
@@ -270,7 +247,7 @@ START_TEST(test_jose_alg_must_fit_key)
 
     assert_refused(t, "no key of kid \"ec256\" fits RS256");
     free(t);
-    t = mint(ec384, "ES256", good_claims);
+    t = mint_token(ec384, "ES256", good_claims);
     assert_refused(t, "fits ES256");
     free(t);
 }
@@ -317,7 +294,7 @@ END_TEST
 
 START_TEST(test_jose_malformed)
 {
-    char *t = mint(rsa_new, "RS256", good_claims);
+    char *t = mint_token(rsa_new, "RS256", good_claims);
     char *dot = strchr(t, '.');
 
     assert_refused("", "three dot-separated parts");
@@ -345,7 +322,7 @@ START_TEST(test_jose_oversized)
              "{\"iss\": \"" ISSUER "\", \"sub\": \"alice\", \"aud\": \"app1\","
              " \"iat\": 1699990000, \"pad\": \"%012000d\"}",
              0);
-    t = mint(rsa_new, "RS256", claims);
+    t = mint_token(rsa_new, "RS256", claims);
     ck_assert_uint_gt(strlen(t), 16384);
     assert_refused(t, "longer than 16384 bytes");
     free(t);
@@ -403,7 +380,7 @@ static const struct {
 
 START_TEST(test_jose_bad_claims)
 {
-    char *t = mint(rsa_new, "RS256", bad_claims[_i].claims);
+    char *t = mint_token(rsa_new, "RS256", bad_claims[_i].claims);
 
     assert_refused(t, bad_claims[_i].why);
     free(t);
@@ -428,7 +405,7 @@ START_TEST(test_jose_claims_accepted)
     size_t i;
 
     for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        char *t = mint(rsa_new, "RS256", ok[i]);
+        char *t = mint_token(rsa_new, "RS256", ok[i]);
         ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK, "%s: %s",
                       ok[i], err);
         ck_assert_str_eq(hint.client_id, "app1");

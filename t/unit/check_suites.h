@@ -17,6 +17,7 @@ Suite *open_redirect_suite(void);
 Suite *store_suite(void);
 Suite *store_shared_suite(void);
 Suite *jose_suite(void);
+Suite *logout_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
@@ -36,6 +37,12 @@ char *response_log(const ol_response *resp);
 
 /* Percent-encodes every byte but unreserved ones, into a new string. */
 char *url_encode(const char *in);
+
+/* A compact JWS of claims signed by key (a cjose_jwk_t) with alg; the
+ * key's kid goes in the header.  A new string. */
+struct _cjose_jwk_int;
+char *mint_token(struct _cjose_jwk_int *key, const char *alg,
+                 const char *claims);
 
 /* Per-test timeout of every case, in seconds. */
 #define CHECK_TIMEOUT 20

@@ -1,5 +1,7 @@
 #include "check_suites.h"
 
+#include <cjose/cjose.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +36,8 @@ ol_response *
 logout(ol_mode mode, const ol_clients *clients, const ol_allowlist *tenant,
        const char *params)
 {
-    ol_endpoint ep = {mode, clients, tenant};
-    ol_logout_request req = {params, strlen(params)};
+    ol_endpoint ep = {.mode = mode, .clients = clients, .tenant_urls = tenant};
+    ol_logout_request req = {.params = params, .params_len = strlen(params)};
     ol_response *resp = NULL;
 
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &resp), OL_OK);
@@ -98,5 +100,28 @@ url_encode(const char *in)
         }
     }
     *o = '\0';
+    return out;
+}
+
+/* A compact JWS of claims signed by key with alg (kid from the key). */
+char *
+mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
+{
+    cjose_err err;
+    cjose_header_t *h = cjose_header_new(&err);
+    cjose_jws_t *jws;
+    const char *compact;
+    char *out;
+
+    cjose_header_set(h, CJOSE_HDR_ALG, alg, &err);
+    if (cjose_jwk_get_kid(key, &err) != NULL) {
+        cjose_header_set(h, CJOSE_HDR_KID, cjose_jwk_get_kid(key, &err), &err);
+    }
+    jws = cjose_jws_sign(key, h, (const uint8_t *)claims, strlen(claims), &err);
+    ck_assert_msg(jws != NULL, "cjose_jws_sign: %s", err.message);
+    cjose_jws_export(jws, &compact, &err);
+    out = strdup(compact);
+    cjose_jws_release(jws);
+    cjose_header_release(h);
     return out;
 }
