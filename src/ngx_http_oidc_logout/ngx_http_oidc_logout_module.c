@@ -253,6 +253,23 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     return ngx_http_oidc_logout_check_sessions(cf, conf);
 }
 
+/*
+ * The file argument of a directive, relative to the configuration's
+ * directory, and a pool cleanup for what the caller loads from it (the
+ * caller sets its handler and data once the load succeeds).
+ */
+static ngx_pool_cleanup_t *
+ngx_http_oidc_logout_conf_file(ngx_conf_t *cf, ngx_str_t *arg, ngx_str_t *path)
+{
+    *path = *arg;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_pool_cleanup_add(cf->pool, 0);
+}
+
 static void
 ngx_http_oidc_logout_clients_cleanup(void *data)
 {
@@ -281,13 +298,8 @@ ngx_http_oidc_logout_clients(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-    path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    cln = ngx_http_oidc_logout_conf_file(cf, &value[1], &path);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -458,13 +470,8 @@ ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-    path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    cln = ngx_http_oidc_logout_conf_file(cf, &value[1], &path);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -520,12 +527,7 @@ ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    path = value[2];
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    cln = ngx_http_oidc_logout_conf_file(cf, &value[2], &path);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
     }

@@ -375,6 +375,19 @@ ngx_http_oidc_logout_end_session(ngx_http_request_t *r)
 
 enum { NGX_HTTP_OIDC_LOGOUT_VAR_SID, NGX_HTTP_OIDC_LOGOUT_VAR_SUB };
 
+/* A found, uncacheable variable value. */
+static ngx_int_t
+ngx_http_oidc_logout_variable_value(ngx_http_variable_value_t *v, u_char *data,
+                                    size_t len)
+{
+    v->data = data;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    return NGX_OK;
+}
+
 /* Looks the request's session up once (ctx->info; sid empty if none). */
 static ngx_int_t
 ngx_http_oidc_logout_lookup(ngx_http_request_t *r,
@@ -472,13 +485,8 @@ ngx_http_oidc_logout_return_to_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = ctx->return_to.data;
-    v->len = ctx->return_to.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_oidc_logout_variable_value(v, ctx->return_to.data,
+                                               ctx->return_to.len);
 }
 
 static ngx_int_t
@@ -506,18 +514,11 @@ ngx_http_oidc_logout_session_variable(ngx_http_request_t *r,
     }
 
     if (data == NGX_HTTP_OIDC_LOGOUT_VAR_SID) {
-        v->data = (u_char *)ctx->info->sid;
-        v->len = OL_ID_TEXT_LEN;
-    } else {
-        v->data = (u_char *)ctx->info->sub;
-        v->len = ctx->info->sub_len;
+        return ngx_http_oidc_logout_variable_value(v, (u_char *)ctx->info->sid,
+                                                   OL_ID_TEXT_LEN);
     }
-
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_oidc_logout_variable_value(v, (u_char *)ctx->info->sub,
+                                               ctx->info->sub_len);
 }
 
 /* The client the location joins (oidc_logout_join), when registered. */
@@ -547,13 +548,7 @@ ngx_http_oidc_logout_client_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = client.data;
-    v->len = client.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_oidc_logout_variable_value(v, client.data, client.len);
 }
 
 static ngx_http_variable_t ngx_http_oidc_logout_vars[] = {
