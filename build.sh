@@ -31,7 +31,7 @@ PACKAGES=(
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     libjansson-dev libcjose-dev
     check
-    tini perl libtest-base-perl
+    tini perl libtest-base-perl libcrypt-jwt-perl
 )
 
 install_packages() {

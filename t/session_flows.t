@@ -16,28 +16,26 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
-use HTTP::Tiny;
-use IO::Socket::INET;
-use POSIX qw(WNOHANG _exit);
+use FindBin;
+use lib "$FindBin::Bin/support";
+use FlowNginx;
+use POSIX qw(_exit);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-my $nginx  = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my $module = $ENV{TEST_NGINX_LOAD_MODULES}
-    or BAIL_OUT('TEST_NGINX_LOAD_MODULES must name the built module');
+my $module = module_path();
 my $data   = abs_path(dirname(__FILE__)) . '/data';
 my $root   = abs_path(dirname(__FILE__)) . '/servroot-flows';
-my $port   = 1990;
 my $soak   = $ENV{OIDC_LOGOUT_SOAK_SECONDS} // 60;
-
-# ---- an nginx instance -----------------------------------------------------
 
 sub config {
     my (%o) = @_;
     my $zone = $o{zone} || '1m';
     my $idle = $o{idle} || '30m';
-    my $b    = "http://127.0.0.1:$port/backend";
-    return <<"_EOC_";
+    return sub {
+        my ($root, $port) = @_;
+        my $b = "http://127.0.0.1:$port/backend";
+        return <<"_EOC_";
 daemon off;
 master_process on;
 worker_processes 2;
@@ -81,100 +79,14 @@ http {
     }
 }
 _EOC_
+    };
 }
 
-my $master;
-
-sub write_config {
-    open my $f, '>', "$root/nginx.conf" or die "$root/nginx.conf: $!";
-    print $f config(@_);
-    close $f;
-}
-
-sub start_nginx {
-    remove_tree($root);
-    make_path("$root/logs");
-    write_config(@_);
-    $master = fork() // die "fork: $!";
-    if ($master == 0) {
-        exec $nginx, '-p', "$root/", '-c', "$root/nginx.conf", '-e',
-            "$root/error.log";
-        die "exec $nginx: $!";
-    }
-    wait_for(sub {
-        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
-    }, "nginx listening on $port");
-}
-
-sub stop_nginx {
-    return unless $master;
-    kill 'QUIT', $master;
-    my $deadline = time + 10;
-    while (waitpid($master, WNOHANG) == 0) {
-        if (time > $deadline) { kill 'KILL', $master; waitpid($master, 0); last }
-        sleep 0.02;
-    }
-    $master = undef;
-}
-
-END { stop_nginx() }
-
-# Polls cond until it is true; fails the test run after 10 s.
-sub wait_for {
-    my ($cond, $what) = @_;
-    my $deadline = time + 10;
-    until ($cond->()) {
-        BAIL_OUT("timed out waiting for $what") if time > $deadline;
-        sleep 0.02;
-    }
-}
-
-sub error_log {
-    open my $f, '<', "$root/error.log" or return '';
-    local $/;
-    return <$f>;
-}
-
-# ---- a client --------------------------------------------------------------
-
-# One request; a new connection each time so both workers take turns.
-sub get {
-    my ($path, $cookie) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, max_redirect => 0,
-                               timeout => 10);
-    my %h = $cookie ? (Cookie => "oidc_session=$cookie") : ();
-    return $http->get("http://127.0.0.1:$port$path", { headers => \%h });
-}
-
-sub session_cookie {
-    my ($res) = @_;
-    my $sc = $res->{headers}{'set-cookie'} // return;
-    my ($value) = (ref $sc ? $sc->[0] : $sc) =~ /^oidc_session=([^;]*)/;
-    return $value;
-}
-
-# A browser's logout: the endpoint asks to confirm a session it cannot
-# otherwise tell is the user's; the form is posted back with its token.
-sub logout {
-    my ($cookie, $query) = @_;
-    my $res = get('/logout' . ($query // ''), $cookie);
-    return $res unless $res->{content} =~ /<form method="post"/;
-    my %form = $res->{content} =~ /name="([^"]+)" value="([^"]*)"/g;
-    my $http = HTTP::Tiny->new(keep_alive => 0, max_redirect => 0,
-                               timeout => 10);
-    return $http->post_form("http://127.0.0.1:$port/logout", \%form,
-                            { headers => { Cookie => "oidc_session=$cookie" } });
-}
-
-sub login {
-    my ($user) = @_;
-    my $res = get("/login?user=$user");
-    return session_cookie($res);
-}
+sub start { start_nginx($root, 1990, config(@_)) }
 
 # ---- login, join, require, logout ------------------------------------------
 
-start_nginx();
+start();
 
 {
     my $c = login('alice');
@@ -298,7 +210,7 @@ SKIP: {
     my %old;
     $old{ get('/app', $c)->{headers}{'x-pid'} } = 1 for 1 .. 10;
 
-    kill 'HUP', $master;
+    reload_nginx();
     my $res;
     wait_for(sub {
         $res = get('/app', $c);
@@ -308,8 +220,8 @@ SKIP: {
 
     # a reload that resizes the zone would lose the sessions: it fails
     %old = ($res->{headers}{'x-pid'} => 1);
-    write_config(zone => '2m');
-    kill 'HUP', $master;
+    write_config(config(zone => '2m')->($root, 1990));
+    reload_nginx();
     wait_for(sub { error_log() =~ /zone "sso" changed size/ },
              'the refused reload');
     like(error_log(),
@@ -323,7 +235,7 @@ stop_nginx();
 # ---- a tiny zone -----------------------------------------------------------
 
 {
-    start_nginx(zone => '32k');
+    start(zone => '32k');
     # sessions with two clients: joins need room too, and say so
     my @cookies = map {
         my $c = login(sprintf 'user-%032d', $_);
@@ -344,7 +256,7 @@ stop_nginx();
 # ---- idle timeout ----------------------------------------------------------
 
 {
-    start_nginx(idle => '1s');
+    start(idle => '1s');
     my $c = login('dave');
     is(get('/app', $c)->{status}, 200, 'a fresh session passes');
     sleep 2.1;    # the idle time has to pass

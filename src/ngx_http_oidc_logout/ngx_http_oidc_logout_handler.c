@@ -119,7 +119,9 @@ ngx_http_oidc_logout_self_url(ngx_http_request_t *r, ngx_str_t *url)
     ngx_str_t host;
     ngx_http_core_srv_conf_t *cscf;
 
-    host = r->headers_in.server;
+    /* the Host header as sent (port included), which nginx validated */
+    host = r->headers_in.host ? r->headers_in.host->value
+                              : r->headers_in.server;
     if (host.len == 0) {
         cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
         host = cscf->server_name;
