@@ -48,6 +48,22 @@ install_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Node and its jose package, for the interoperability suite.
+install_node_packages() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        [ "$(id -u)" -eq 0 ] || die "node and npm are missing; run as root to install them"
+        say "installing nodejs npm"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    if [ ! -d t/interop/node_modules/jose ]; then
+        say "installing Node's jose (t/interop)"
+        (cd t/interop && npm install --no-save --no-package-lock --no-audit \
+            --no-fund --loglevel=error >/dev/null) || die "npm install failed"
+    fi
+}
+
 configure_flags() {
     local src=$1
     if [ -f "$src/conf_flags" ]; then
@@ -140,7 +156,7 @@ run_example() {
 
 case "${1:-build}" in
 build) install_packages; build_module ;;
-test)  install_packages; build_module; run_tests ;;
+test)  install_packages; install_node_packages; build_module; run_tests ;;
 run)   install_packages; build_module; run_example ;;
 *)     die "usage: ./build.sh [build|test|run]" ;;
 esac
