@@ -8,12 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-[ -f build/ngx_http_oidc_logout_module.so ] || ./build.sh >/dev/null
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 B=$ROOT/build/bench/sessions
 PORT=${PORT:-1991}
-DURATION=${DURATION:-10}
 rm -rf "$B" && mkdir -p "$B/html"
 echo ok >"$B/html/ok.txt"
 cat >"$B/nginx.conf" <<CONF
@@ -37,27 +36,21 @@ http {
     }
 }
 CONF
-/usr/sbin/nginx -p "$B/" -c "$B/nginx.conf" -e "$B/error.log" &
-NGINX=$!
-trap 'kill -QUIT $NGINX 2>/dev/null; wait $NGINX 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$PORT/bare" && break; sleep 0.05; done
+bench_nginx "$B" "$PORT"
 
 cookie=$(curl -s -D - -o /dev/null "127.0.0.1:$PORT/login?user=bench" |
          sed -n 's/^Set-Cookie: oidc_session=\([^;]*\).*/\1/p')
 [ "$(curl -s -o /dev/null -w '%{http_code}' -b "oidc_session=$cookie" "127.0.0.1:$PORT/app")" = 200 ]
 
-rps() {   # requests per second of one wrk run
-    wrk -t2 -c64 -d"${DURATION}s" -H "Cookie: oidc_session=$cookie" "http://127.0.0.1:$PORT$1" |
-        awk '/^Requests\/sec/ {print $2}'
-}
-best() { printf '%s\n' "$@" | sort -g | tail -1; }
-
 echo "== require_session throughput (${DURATION}s runs, alternated, best of 2)"
-b1=$(rps /bare); a1=$(rps /app); b2=$(rps /bare); a2=$(rps /app)
+url=http://127.0.0.1:$PORT
+h="Cookie: oidc_session=$cookie"
+b1=$(rps "$url/bare" -H "$h"); a1=$(rps "$url/app" -H "$h")
+b2=$(rps "$url/bare" -H "$h"); a2=$(rps "$url/app" -H "$h")
 bare=$(best "$b1" "$b2"); app=$(best "$a1" "$a2")
 printf 'bare location        %10.0f req/s\n' "$bare"
 printf 'require_session      %10.0f req/s\n' "$app"
-printf 'ratio                %10.3f\n' "$(echo "$app / $bare" | bc -l)"
+printf 'ratio                %10s\n' "$(ratio "$app" "$bare")"
 
 echo "== sessions in a 64m zone (32-byte subject, two clients)"
 chunk=0

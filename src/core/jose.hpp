@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
-typedef struct _cjose_jwk_int cjose_jwk_t; /* as in <cjose/jwk.h> */
+typedef struct _cjose_jwk_int cjose_jwk_t;   /* as in <cjose/jwk.h> */
+typedef struct evp_pkey_st EVP_PKEY;         /* as in <openssl/types.h> */
+typedef struct evp_pkey_ctx_st EVP_PKEY_CTX; /* as in <openssl/types.h> */
 struct json_t;
 
 namespace oidc_logout {
@@ -66,6 +68,11 @@ class KeySet {
   private:
     struct Key {
         cjose_jwk_t *jwk = nullptr;
+        EVP_PKEY *pkey = nullptr;
+        /* verification contexts ready for each algorithm that fits the
+         * key (by position in the table of algorithms), made at load time:
+         * a check then costs a digest and the signature operation */
+        EVP_PKEY_CTX *verifier[9] = {};
         std::string kid;
         std::string kty;   /* "RSA" or "EC" */
         std::string curve; /* EC: "P-256", "P-384" or "P-521" */

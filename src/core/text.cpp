@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include <cstring>
+
 namespace oidc_logout {
 
 namespace {
@@ -119,27 +121,38 @@ percent_encode(std::string_view in)
 bool
 form_decode(std::string_view in, std::string &out)
 {
-    out.clear();
-    out.reserve(in.size());
-    for (size_t i = 0; i < in.size(); i++) {
-        char c = in[i];
-        if (c == '+') {
-            out += ' ';
-        } else if (c == '%') {
-            if (i + 2 >= in.size()) {
-                return false;
-            }
-            int hi = hex_value(in[i + 1]);
-            int lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return false;
-            }
-            out += static_cast<char>(hi << 4 | lo);
-            i += 2;
-        } else {
-            out += c;
+    out.resize(in.size());
+    char *o = &out[0];
+    size_t i = 0;
+    while (i < in.size()) {
+        /* copy the run up to the next escape at once */
+        size_t run = i;
+        while (run < in.size() && in[run] != '%' && in[run] != '+') {
+            run++;
         }
+        std::memcpy(o, in.data() + i, run - i);
+        o += run - i;
+        i = run;
+        if (i == in.size()) {
+            break;
+        }
+        if (in[i] == '+') {
+            *o++ = ' ';
+            i++;
+            continue;
+        }
+        if (i + 2 >= in.size()) {
+            return false;
+        }
+        int hi = hex_value(in[i + 1]);
+        int lo = hex_value(in[i + 2]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        *o++ = static_cast<char>(hi << 4 | lo);
+        i += 3;
     }
+    out.resize(static_cast<size_t>(o - out.data()));
     return true;
 }
 
@@ -167,15 +180,25 @@ base64url_encode(const uint8_t *in, size_t n)
 bool
 base64url_decode(std::string_view in, std::string &out)
 {
+    static const struct Table {
+        int8_t value[256];
+        Table()
+        {
+            for (int c = 0; c < 256; c++) {
+                value[c] =
+                    static_cast<int8_t>(base64url_value(static_cast<char>(c)));
+            }
+        }
+    } table;
     if (in.size() % 4 == 1) {
         return false;
     }
-    out.clear();
-    out.reserve(in.size() * 3 / 4);
+    out.resize(in.size() * 3 / 4);
+    char *o = &out[0];
     uint32_t acc = 0;
     int bits = 0;
     for (char c : in) {
-        int v = base64url_value(c);
+        int v = table.value[static_cast<unsigned char>(c)];
         if (v < 0) {
             return false;
         }
@@ -183,9 +206,10 @@ base64url_decode(std::string_view in, std::string &out)
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
+            *o++ = static_cast<char>((acc >> bits) & 0xff);
         }
     }
+    out.resize(static_cast<size_t>(o - out.data()));
     return true;
 }
 

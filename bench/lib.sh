@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Shared by the benchmarks: a one-worker nginx with the built module, and
+# wrk. Source it from the repository root.
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
+[ -f build/ngx_http_oidc_logout_module.so ] || ./build.sh >/dev/null
+
+DURATION=${DURATION:-10}
+
+# With two cores or more, nginx's worker and wrk get a core each, so that
+# the load generator never competes with what it measures.
+if [ "$(nproc)" -ge 2 ]; then
+    NGINX_CPU=(taskset -c 0)
+    WRK_CPU=(taskset -c 1-$(($(nproc) - 1)))
+else
+    NGINX_CPU=()
+    WRK_CPU=()
+fi
+
+# bench_nginx DIR PORT: starts /usr/sbin/nginx with DIR/nginx.conf in the
+# background, stops it when the script exits, waits until it listens.
+bench_nginx() {
+    local dir=$1 port=$2
+    "${NGINX_CPU[@]}" /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" \
+        -e "$dir/error.log" &
+    BENCH_NGINX=$!
+    trap 'kill -QUIT $BENCH_NGINX 2>/dev/null; wait $BENCH_NGINX 2>/dev/null || true' EXIT
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "127.0.0.1:$port/" && return 0
+        sleep 0.05
+    done
+    echo "nginx did not start; see $dir/error.log" >&2
+    exit 1
+}
+
+# rps URL [wrk options]: requests per second of one run.
+rps() {
+    local url=$1
+    shift
+    "${WRK_CPU[@]}" wrk -t2 -c64 -d"${DURATION}s" "$@" "$url" |
+        awk '/^Requests\/sec/ {print $2}'
+}
+
+# ratio A B: A / B with three decimals.
+ratio() { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+
+best() { printf '%s\n' "$@" | sort -g | tail -1; }

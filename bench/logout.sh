@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Logout endpoint benchmark, one nginx worker, all in the same run: the
+# endpoint against a bare "return 302" location, for a cookie-only logout,
+# an RS256 (2048-bit) id_token_hint and an ES256 one; ratios printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+B=$ROOT/build/bench/logout
+PORT=${PORT:-1994}
+rm -rf "$B" && mkdir -p "$B"
+
+# keys and hints, made here with Crypt::JWT
+perl -MCrypt::JWT=encode_jwt -MCrypt::PK::RSA -MCrypt::PK::ECC -MJSON::PP -e '
+    my $dir = shift;
+    my $rsa = Crypt::PK::RSA->new; $rsa->generate_key(256);
+    my $ec = Crypt::PK::ECC->new; $ec->generate_key("secp256r1");
+    my @keys = ({ %{ $rsa->export_key_jwk("public", 1) }, kid => "rsa" },
+                { %{ $ec->export_key_jwk("public", 1) }, kid => "ec" });
+    open my $f, ">", "$dir/jwks.json" or die; print $f encode_json({ keys => \@keys });
+    my %c = (iss => "https://sso.example.com", aud => "app1", sub => "alice",
+             iat => time, exp => time + 3600);
+    for ([rs256 => $rsa, "RS256", "rsa"], [es256 => $ec, "ES256", "ec"]) {
+        open my $h, ">", "$dir/$_->[0].jwt" or die;
+        print $h encode_jwt(payload => \%c, alg => $_->[2], key => $_->[1],
+                            extra_headers => { kid => $_->[3] });
+    }' "$B"
+
+cat >"$B/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $B/nginx.pid;
+error_log $B/error.log warn;
+load_module $ROOT/build/ngx_http_oidc_logout_module.so;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    oidc_logout_issuer https://sso.example.com;
+    oidc_logout_keys $B/jwks.json;
+    oidc_logout_clients $ROOT/t/data/clients.json;
+    oidc_logout_zone zone=sso:16m;
+    oidc_logout_session zone=sso secure=off;
+    server {
+        listen 127.0.0.1:$PORT backlog=4096;
+        location = /bare { return 302 https://app1.example.com/logged-out; }
+        location = /logout { oidc_logout oidc; }
+    }
+}
+CONF
+bench_nginx "$B" "$PORT"
+
+url=http://127.0.0.1:$PORT
+back=post_logout_redirect_uri=https%3A%2F%2Fapp1.example.com%2Flogged-out
+cookie_only="$url/logout?client_id=app1&$back"
+rs256="$url/logout?id_token_hint=$(cat "$B/rs256.jwt")&$back"
+es256="$url/logout?id_token_hint=$(cat "$B/es256.jwt")&$back"
+for u in "$cookie_only" "$rs256" "$es256"; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Cookie: oidc_session=AAAAAAAAAAAAAAAAAAAAAA' "$u")" = 302 ] ||
+        { echo "the endpoint does not redirect: $u" >&2; exit 1; }
+done
+
+echo "== logout endpoint against a bare \"return 302\" (${DURATION}s runs, best of 2)"
+h='Cookie: oidc_session=AAAAAAAAAAAAAAAAAAAAAA'
+bare=$(best "$(rps "$url/bare" -H "$h")" "$(rps "$url/bare" -H "$h")")
+printf '%-26s %10.0f req/s\n' 'bare return 302' "$bare"
+for case in cookie_only rs256 es256; do
+    u=${!case}
+    r=$(best "$(rps "$u" -H "$h")" "$(rps "$u" -H "$h")")
+    printf '%-26s %10.0f req/s   ratio %s\n' "$case" "$r" "$(ratio "$r" "$bare")"
+done
+echo "== the signature checks alone (openssl speed, one core)"
+openssl speed -seconds 2 rsa2048 ecdsap256 2>/dev/null | grep -E '^rsa 2048|^ *256 bits ecdsa'
