@@ -22,11 +22,16 @@ fi
 # background, stops it when the script exits, waits until it listens.
 bench_nginx() {
     local dir=$1 port=$2
+    if curl -s -o /dev/null "127.0.0.1:$port/"; then
+        echo "127.0.0.1:$port is already in use: stop what listens there" >&2
+        exit 1
+    fi
     "${NGINX_CPU[@]}" /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" \
         -e "$dir/error.log" &
     BENCH_NGINX=$!
     trap 'kill -QUIT $BENCH_NGINX 2>/dev/null; wait $BENCH_NGINX 2>/dev/null || true' EXIT
     for _ in $(seq 100); do
+        kill -0 "$BENCH_NGINX" 2>/dev/null || break
         curl -s -o /dev/null "127.0.0.1:$port/" && return 0
         sleep 0.05
     done
