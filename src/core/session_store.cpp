@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
 /* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 2;
+constexpr uint32_t store_format = 3;
 constexpr uint32_t store_layout = static_cast<uint32_t>(
     store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
 /* Expired sessions looked at, from the oldest, before forcing one out. */
@@ -20,11 +20,29 @@ constexpr int expire_scan = 32;
 /* Least recently used sessions forced out, at most, to make room for one
  * allocation. */
 constexpr int evict_max = 4;
+/* How far from the oldest end eviction looks for a session of the size it
+ * needs. */
+constexpr int evict_scan = 64;
+/* Smallest allocation of a session: one size class (a slab pool's) for the
+ * common sessions, so that what eviction frees is what logins need. */
+constexpr size_t min_capacity = 256;
 
 size_t
 node_size(size_t data_len)
 {
     return offsetof(SessionNode, data) + data_len;
+}
+
+/* The allocation for a node of size bytes: a power of two, at least
+ * min_capacity (the size classes of a slab pool). */
+size_t
+capacity_for(size_t size)
+{
+    size_t c = min_capacity;
+    while (c < size) {
+        c <<= 1;
+    }
+    return c;
 }
 
 uint32_t
@@ -306,44 +324,53 @@ SessionStore::find_sid(const uint8_t *sid, uint32_t now)
                    &SessionNode::sid, sid, now);
 }
 
-void *
-SessionStore::allocate(size_t size, const SessionNode *keep, uint32_t now)
+SessionNode *
+SessionStore::allocate(size_t capacity, const SessionNode *keep, uint32_t now)
 {
-    void *p = arena_.alloc(arena_.data, size);
-    if (p != nullptr) {
-        return p;
-    }
-    /* expired sessions go first ... */
-    SessionNode *n = root_->lru_oldest;
-    for (int i = 0; i < expire_scan && n != nullptr; i++) {
-        SessionNode *newer = n->lru_newer;
-        if (n != keep) {
-            drop_if_expired(n, now);
+    void *p = arena_.alloc(arena_.data, capacity);
+    if (p == nullptr) {
+        /* expired sessions go first ... */
+        SessionNode *n = root_->lru_oldest;
+        for (int i = 0; i < expire_scan && n != nullptr; i++) {
+            SessionNode *newer = n->lru_newer;
+            if (n != keep) {
+                drop_if_expired(n, now);
+            }
+            n = newer;
         }
-        n = newer;
+        p = arena_.alloc(arena_.data, capacity);
     }
-    p = arena_.alloc(arena_.data, size);
-    if (p != nullptr) {
-        return p;
-    }
-    /* ... then the least recently used, one at a time */
-    for (int i = 0; i < evict_max; i++) {
-        n = root_->lru_oldest;
-        if (n == keep) {
-            n = n->lru_newer;
+    /* ... then the least recently used, preferring those of the size
+     * needed: a freed chunk of another size class does not help */
+    for (int i = 0; p == nullptr && i < evict_max; i++) {
+        SessionNode *victim = nullptr;
+        SessionNode *n = root_->lru_oldest;
+        for (int k = 0; k < evict_scan && n != nullptr; k++, n = n->lru_newer) {
+            if (n == keep) {
+                continue;
+            }
+            if (victim == nullptr) {
+                victim = n;
+            }
+            if (n->capacity == capacity) {
+                victim = n;
+                break;
+            }
         }
-        if (n == nullptr) {
+        if (victim == nullptr) {
             break;
         }
         root_->stats.evicted++;
-        remove(n);
-        p = arena_.alloc(arena_.data, size);
-        if (p != nullptr) {
-            return p;
-        }
+        remove(victim);
+        p = arena_.alloc(arena_.data, capacity);
     }
-    root_->stats.alloc_failures++;
-    return nullptr;
+    if (p == nullptr) {
+        root_->stats.alloc_failures++;
+        return nullptr;
+    }
+    auto *node = static_cast<SessionNode *>(p);
+    node->capacity = static_cast<uint16_t>(capacity);
+    return node;
 }
 
 void
@@ -425,14 +452,15 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
                 root_->stats.ended++;
                 out.previous_ended = 1;
             }
-            n = static_cast<SessionNode *>(
-                allocate(node_size(sub.size()), nullptr, now));
+            n = allocate(capacity_for(node_size(sub.size())), nullptr, now);
             out.evicted =
                 static_cast<unsigned>(root_->stats.evicted - evicted_before);
             if (n == nullptr) {
                 return OL_NOMEM;
             }
+            uint16_t capacity = n->capacity;
             std::memset(n, 0, offsetof(SessionNode, data));
+            n->capacity = capacity;
             std::memcpy(n->handle, ids, id_bytes);
             std::memcpy(n->sid, sid, id_bytes);
             n->created = now;
@@ -496,22 +524,27 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     if (data_len > OL_SESSION_DATA_MAX || n->client_count == UINT8_MAX) {
         return OL_INVALID;
     }
-    uint64_t evicted_before = root_->stats.evicted;
-    auto *grown =
-        static_cast<SessionNode *>(allocate(node_size(data_len), n, now));
-    evicted = static_cast<unsigned>(root_->stats.evicted - evicted_before);
-    if (grown == nullptr) {
-        return OL_NOMEM;
+    if (node_size(data_len) > n->capacity) {
+        uint64_t evicted_before = root_->stats.evicted;
+        SessionNode *grown =
+            allocate(capacity_for(node_size(data_len)), n, now);
+        evicted = static_cast<unsigned>(root_->stats.evicted - evicted_before);
+        if (grown == nullptr) {
+            return OL_NOMEM;
+        }
+        uint16_t capacity = grown->capacity;
+        std::memcpy(grown, n, node_size(n->data_len));
+        grown->capacity = capacity;
+        replace(n, grown);
+        arena_.free(arena_.data, n);
+        n = grown;
     }
-    std::memcpy(grown, n, node_size(n->data_len));
-    char *end = grown->data + grown->data_len;
+    char *end = n->data + n->data_len;
     *end++ = static_cast<char>(client.size());
     std::memcpy(end, client.data(), client.size());
-    grown->data_len = static_cast<uint16_t>(data_len);
-    grown->client_count++;
-    replace(n, grown);
-    arena_.free(arena_.data, n);
-    copy_info(grown, info);
+    n->data_len = static_cast<uint16_t>(data_len);
+    n->client_count++;
+    copy_info(n, info);
     return OL_OK;
 }
 
@@ -635,6 +668,9 @@ SessionStore::verify()
     for (const SessionNode *n = root_->lru_newest; n; n = n->lru_older) {
         if (n->lru_newer != newer) {
             return "LRU list: broken back link";
+        }
+        if (node_size(n->data_len) > n->capacity) {
+            return "a session holds more than its allocation";
         }
         if (++in_lru > root_->stats.sessions) {
             return "LRU list: more sessions than counted (or a cycle)";

@@ -24,6 +24,7 @@ struct SessionNode {
     uint32_t created;
     uint32_t last_used;
     uint32_t sub_hash;
+    uint16_t capacity;    /* bytes allocated for the node */
     uint16_t data_len;    /* bytes used in data */
     uint8_t sub_len;      /* data starts with the subject */
     uint8_t client_count; /* then each client: length byte, bytes */
@@ -100,7 +101,9 @@ class SessionStore {
     void unlink(SessionNode *n);
     void replace(SessionNode *old_node, SessionNode *new_node);
     void remove(SessionNode *n);
-    void *allocate(size_t size, const SessionNode *keep, uint32_t now);
+    /* A node of capacity bytes, making room when the arena is full. */
+    SessionNode *allocate(size_t capacity, const SessionNode *keep,
+                          uint32_t now);
     void copy_info(const SessionNode *n, ol_session_info *info) const;
     static void finish_info(ol_session_info *info);
     ol_status join_locked(const uint8_t *handle, std::string_view client,

@@ -486,16 +486,18 @@ START_TEST(test_store_full_join_reports_evictions)
     ol_login_result r[8];
     ol_store_stats st;
     unsigned evicted = 0;
+    char client[201];
     int i;
 
-    /* room for eight sessions without clients, fewer with them */
+    /* room for eight sessions; a long client id outgrows the allocation
+     * of a session, which must then grow into room made for it */
     heap.budget = heap.used + 8 * session_bytes();
     for (i = 0; i < 8; i++) {
         r[i] = login(NULL, "user-abcde", 1000 + (uint64_t)i);
     }
+    memset(client, 'c', sizeof(client));
     ck_assert_int_eq(ol_session_join(store, &arena, r[7].handle, OL_ID_TEXT_LEN,
-                                     "a-client-with-a-long-id", 23, 1010, NULL,
-                                     &evicted),
+                                     client, 200, 1010, NULL, &evicted),
                      OL_OK);
     ck_assert_uint_ge(evicted, 1);
     ol_store_get_stats(store, &arena, &st);
@@ -503,6 +505,25 @@ START_TEST(test_store_full_join_reports_evictions)
     /* the oldest went, the joined one stays */
     ck_assert_int_eq(find(r[0].handle, 1011, NULL), OL_DENIED);
     ck_assert_int_eq(find(r[7].handle, 1011, NULL), OL_OK);
+}
+END_TEST
+
+START_TEST(test_store_join_in_place)
+{
+    /* joins that fit the session's allocation do not move it */
+    ol_login_result r = login(NULL, "alice", 1000);
+    size_t used = heap.used;
+    int i;
+    char client[16];
+
+    for (i = 0; i < 10; i++) {
+        snprintf(client, sizeof(client), "app%d", i);
+        ck_assert_int_eq(ol_session_join(store, &arena, r.handle,
+                                         OL_ID_TEXT_LEN, client, strlen(client),
+                                         1001, NULL, NULL),
+                         OL_OK);
+    }
+    ck_assert_uint_eq(heap.used, used);
 }
 END_TEST
 
@@ -515,14 +536,14 @@ START_TEST(test_store_full_join_keeps_own_session)
 
     heap.budget = heap.used + 3 * session_bytes();
     r = login(NULL, "alice", 1000);
-    for (i = 0; i < 40; i++) {
-        snprintf(client, sizeof(client), "c%02d", i);
+    for (i = 0; i < 200; i++) {
+        snprintf(client, sizeof(client), "cl%03d", i);
         ok += ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN, client,
-                              3, 1001, NULL, NULL) == OL_OK;
+                              strlen(client), 1001, NULL, NULL) == OL_OK;
     }
     /* joins that do not fit fail; the session itself is never evicted */
     ck_assert_int_gt(ok, 0);
-    ck_assert_int_lt(ok, 40);
+    ck_assert_int_lt(ok, 200);
     ck_assert_int_eq(find(r.handle, 1002, NULL), OL_OK);
     ol_store_get_stats(store, &arena, &st);
     ck_assert_uint_eq(st.sessions, 1);
@@ -631,6 +652,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_full_evicts_least_recently_used);
     tcase_add_test(tc, test_store_full_drops_expired_first);
     tcase_add_test(tc, test_store_full_join_reports_evictions);
+    tcase_add_test(tc, test_store_join_in_place);
     tcase_add_test(tc, test_store_full_join_keeps_own_session);
     tcase_add_test(tc, test_store_zone_check);
     tcase_add_test(tc, test_store_bad_handles);
