@@ -301,6 +301,7 @@ typedef struct {
     const char *issuer;
     size_t issuer_len;
     int federated;               /* oidc_logout_federated_url is set */
+    int sessions;                /* the location has oidc_logout_session */
     const ol_template *pages[3]; /* by ol_page_kind; NULL: built in */
 } ol_endpoint;
 
@@ -315,6 +316,7 @@ typedef struct {
     size_t action_len;
     const char *self_url; /* its absolute URL, for a federated return */
     size_t self_url_len;
+    int has_cookie;  /* the request sent a session cookie */
     int has_session; /* the request's cookie names a live session */
     const char *session_sid;
     size_t session_sid_len;
@@ -352,7 +354,7 @@ ol_status ol_logout_refuse(const char *reason, size_t reason_len,
                            ol_response **out) OL_NOEXCEPT;
 void ol_response_free(ol_response *response) OL_NOEXCEPT;
 
-/* The HTTP status: 200, 302 or 400. */
+/* The HTTP status: 200, 302, 303 (a POST to repeat as a GET) or 400. */
 int ol_response_status(const ol_response *response) OL_NOEXCEPT;
 /* Body and its content type (both empty for a redirect). */
 const char *ol_response_body(const ol_response *response,

@@ -61,7 +61,7 @@ GET /.well-known/openid-configuration
 --- response_headers
 Content-Type: application/json
 --- response_body chop
-{"end_session_endpoint":"https://sso.example.com/logout","jwks_uri":"https://sso.example.com/keys","frontchannel_logout_supported":false,"frontchannel_logout_session_supported":false,"backchannel_logout_supported":false,"backchannel_logout_session_supported":false}
+{"issuer":"https://sso.example.com/","end_session_endpoint":"https://sso.example.com/logout","jwks_uri":"https://sso.example.com/keys","frontchannel_logout_supported":false,"frontchannel_logout_session_supported":false,"backchannel_logout_supported":false,"backchannel_logout_session_supported":false}
 
 
 
@@ -317,7 +317,45 @@ invalid number of arguments in "oidc_logout_jwks" directive
 
 
 
-=== TEST 24: metadata only in a location
+=== TEST 24: hints need an issuer to be verified
+--- http_config
+oidc_logout_keys $TEST_NGINX_KEYS;
+oidc_logout_clients $TEST_NGINX_DATA_DIR/clients.json;
+--- config
+location = /logout { oidc_logout oidc; }
+--- must_die
+--- error_log
+oidc_logout: "oidc_logout oidc" with "oidc_logout_keys" needs "oidc_logout_issuer" and "oidc_logout_clients" to verify id_token_hint
+
+
+
+=== TEST 25: hints need registered clients to be verified
+--- http_config
+oidc_logout_issuer https://sso.example.com;
+oidc_logout_keys $TEST_NGINX_KEYS;
+--- config
+location = /logout { oidc_logout oidc; }
+--- must_die
+--- error_log
+needs "oidc_logout_issuer" and "oidc_logout_clients" to verify id_token_hint
+
+
+
+=== TEST 26: a forged alg never reaches the log raw
+--- config
+location = /logout { oidc_logout oidc; }
+--- request eval
+use MIME::Base64 qw(encode_base64url);
+"GET /logout?id_token_hint=" . encode_base64url(qq({"alg":"HS256\\r\\n[emerg] forged"})) . ".e30.c2ln"
+--- error_code: 200
+--- error_log
+oidc_logout: id_token_hint refused: HMAC ("HS256\x0D\x0A[emerg] forged") tokens are never accepted
+--- no_error_log eval
+qr/^\[emerg\] forged/
+
+
+
+=== TEST 27: metadata only in a location
 --- config
 oidc_logout_metadata;
 --- must_die

@@ -191,7 +191,7 @@ my $uri = 'https://app1.example.com/logged-out';
     my $res = logout($c, '?' . query(id_token_hint => $hs,
                                      post_logout_redirect_uri => $uri));
     is($res->{status}, 200, 'a hint signed HS256 by a client: no redirect');
-    like(error_log(), qr/id_token_hint refused: HMAC \(HS256\)/, 'logged');
+    like(error_log(), qr/id_token_hint refused: HMAC \("HS256"\)/, 'logged');
 }
 {
     my ($c, $sid) = signed_in();
@@ -279,7 +279,28 @@ for my $case (['old', 'RS256', 'a rotated key still in the JWKS'],
     my ($c) = signed_in();
     my $res = get('/logout?' . query(client_id => 'quiet',
         post_logout_redirect_uri => 'https://quiet.example.com/out'), $c);
-    is($res->{status}, 302, 'skip_logout_confirmation: no confirmation');
+    like($res->{content}, qr/name="confirm"/,
+         'skip_logout_confirmation without a hint: a link is no proof');
+    $res = get('/logout?' . query(
+        id_token_hint => hint(aud => 'quiet', sid => 'an-older-session'),
+        post_logout_redirect_uri => 'https://quiet.example.com/out'), $c);
+    is($res->{status}, 302,
+       'skip_logout_confirmation: a hint of this user, another session');
+    ok(!alive($c), 'the session ended');
+}
+{
+    # an application's form, posted from its own site: the browser sends
+    # no SameSite=Lax cookie with it, and the endpoint asks for a GET
+    my ($c, $sid) = signed_in();
+    my $res = post_form('/logout', { id_token_hint => hint(sid => $sid),
+                                     post_logout_redirect_uri => $uri,
+                                     state => 'p' });
+    is($res->{status}, 303, 'a cross-site POST without the cookie: 303');
+    ok(alive($c), 'nothing ended yet');
+    (my $next = $res->{headers}{location}) =~ s{^http://127\.0\.0\.1:1992}{};
+    $res = get($next, $c);
+    is($res->{headers}{location}, "$uri?state=p",
+       'the GET brings the cookie and logs out');
     ok(!alive($c), 'the session ended');
 }
 
@@ -337,6 +358,7 @@ for my $case (['old', 'RS256', 'a rotated key still in the JWKS'],
     ok(!grep({ exists $_->{d} } @{ $jwks->{keys} }), 'no private member');
     $res = get('/.well-known/openid-configuration');
     my $meta = decode_json($res->{content});
+    is($meta->{issuer}, $issuer, 'metadata: issuer');
     is($meta->{end_session_endpoint}, "$issuer/logout",
        'metadata: end_session_endpoint');
     is($meta->{jwks_uri}, "$issuer/jwks", 'metadata: jwks_uri');

@@ -576,6 +576,7 @@ ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
         ep.keys = endpoint->keys ? endpoint->keys->keys.get() : nullptr;
         ep.issuer = view(endpoint->issuer, endpoint->issuer_len);
         ep.federated = endpoint->federated != 0;
+        ep.sessions = endpoint->sessions != 0;
         for (int i = 0; i < 3; i++) {
             ep.pages[i] =
                 endpoint->pages[i] ? endpoint->pages[i]->page.get() : nullptr;
@@ -585,6 +586,7 @@ ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
         rq.post = request->post != 0;
         rq.action = view(request->action, request->action_len);
         rq.self_url = view(request->self_url, request->self_url_len);
+        rq.has_cookie = request->has_cookie != 0;
         rq.has_session = request->has_session != 0;
         rq.session_sid = view(request->session_sid, request->session_sid_len);
         rq.session_sub = view(request->session_sub, request->session_sub_len);

@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
@@ -17,6 +18,15 @@
 namespace oidc_logout {
 
 namespace {
+
+/* OpenSSL keeps the errors of a failed check in a per-thread queue, where
+ * nginx would later find and log them as its own: they are cleared. */
+struct ClearOpensslErrors {
+    ~ClearOpensslErrors()
+    {
+        ERR_clear_error();
+    }
+};
 
 struct OpensslFree {
     void
@@ -319,6 +329,7 @@ KeySet::~KeySet()
 std::unique_ptr<KeySet>
 KeySet::from_json(json_t *root, const std::string &name, std::string &error)
 {
+    ClearOpensslErrors clear_errors;
     std::string file = quoted(name, 1024);
     json_t *list = json_object_get(root, "keys");
     if (!json_is_object(root) || !json_is_array(list)) {
@@ -364,8 +375,11 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
         }
         if (key.kty == "RSA") {
             std::string n;
+            /* leading zero bytes add no bits */
+            size_t zeros = 0;
             if (!base64url_decode(string_member(item, "n"), n) ||
-                n.size() < 256) {
+                (zeros = n.find_first_not_of('\0')) == std::string::npos ||
+                n.size() - zeros < 256) {
                 error = where + ": RSA keys need a modulus of at least 2048 "
                                 "bits";
                 return nullptr;
@@ -377,6 +391,7 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
             return nullptr;
         }
         std::string alg = string_member(item, "alg");
+        key.alg = alg;
         if (!alg.empty() && (!alg_rule(alg) || !set->fits(key, alg))) {
             error = where + ": alg " + quoted(alg) + " does not fit the key";
             return nullptr;
@@ -457,7 +472,8 @@ KeySet::fits(const Key &key, std::string_view alg) const
 {
     const AlgRule *rule = alg_rule(alg);
     return rule != nullptr && key.kty == rule->kty &&
-           (rule->curve == nullptr || key.curve == rule->curve);
+           (rule->curve == nullptr || key.curve == rule->curve) &&
+           (key.alg.empty() || key.alg == alg);
 }
 
 bool
@@ -465,6 +481,7 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
                     const ClientRegistry *clients, int64_t now, Hint &out,
                     std::string &reason) const
 {
+    ClearOpensslErrors clear_errors;
     if (token.size() > max_token_length) {
         return fail(reason, "longer than " + std::to_string(max_token_length) +
                                 " bytes");
@@ -486,7 +503,8 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
         return fail(reason, "unsigned (alg none) tokens are never accepted");
     }
     if (alg.compare(0, 2, "HS") == 0) {
-        return fail(reason, "HMAC (" + alg + ") tokens are never accepted");
+        return fail(reason,
+                    "HMAC (" + quoted(alg) + ") tokens are never accepted");
     }
     if (alg_rule(alg) == nullptr) {
         return fail(reason, "unsupported alg " + quoted(alg));

@@ -76,6 +76,7 @@ class KeySet {
         std::string kid;
         std::string kty;   /* "RSA" or "EC" */
         std::string curve; /* EC: "P-256", "P-384" or "P-521" */
+        std::string alg;   /* the key's own "alg": the only one it verifies */
     };
 
     static std::unique_ptr<KeySet>

@@ -73,6 +73,24 @@ class Responder {
         return r;
     }
 
+    /* 303 to this endpoint by GET with the same (known) parameters. */
+    Response
+    see_other(const Params &p, const char *const *names) const
+    {
+        std::string location(rq_.self_url);
+        char sep = '?';
+        for (const char *const *n = names; *n != nullptr; n++) {
+            if (const std::string *v = p.get(*n)) {
+                location += sep + std::string(*n) + "=" + percent_encode(*v);
+                sep = '&';
+            }
+        }
+        Response r = redirect(std::move(location));
+        r.status = 303;
+        r.ends_session = false;
+        return r;
+    }
+
     /* Asks the user to confirm with a POST of the same parameters and the
      * session's anti-CSRF token. */
     Response
@@ -117,6 +135,12 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
     std::string reason;
     if (!p.parse(rq.params, reason)) {
         return out.refused(bad_request, reason);
+    }
+    if (ep.sessions && rq.post && !rq.has_cookie && !p.has("confirm")) {
+        /* an application's form posted from its own site comes without
+         * the SameSite=Lax session cookie: the same request as a GET, a
+         * top-level navigation, brings it */
+        return out.see_other(p, forwarded);
     }
     const std::string *token = p.get("id_token_hint");
     const std::string *client_id = p.get("client_id");
@@ -201,7 +225,11 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
                          confirm->size() == rq.csrf_token.size() &&
                          CRYPTO_memcmp(confirm->data(), rq.csrf_token.data(),
                                        confirm->size()) == 0;
-        bool skipped = client != nullptr && client->skip_logout_confirmation;
+        /* the client's wish lifts only the other-session case: the hint
+         * must still name this user (a link alone never logs out) */
+        bool skipped = hint_valid && client != nullptr &&
+                       client->skip_logout_confirmation &&
+                       hint.sub == rq.session_sub;
         if (!proven && !confirmed && !skipped) {
             return out.confirm(p, forwarded, notes);
         }
@@ -304,7 +332,8 @@ metadata_response(std::string_view issuer, std::string_view end_session_path,
                       ? std::string_view::npos
                       : issuer.find('/', scheme_end + 3);
     std::string origin(issuer.substr(0, path));
-    std::string body = "{\"end_session_endpoint\":\"" +
+    std::string body = "{\"issuer\":\"" + json_escape(issuer) + "\","
+                       "\"end_session_endpoint\":\"" +
                        json_escape(origin + std::string(end_session_path)) +
                        "\",";
     if (!jwks_path.empty()) {

@@ -23,6 +23,7 @@ struct Endpoint {
     const KeySet *keys = nullptr;
     std::string_view issuer;
     bool federated = false; /* oidc_logout_federated_url is set */
+    bool sessions = false;  /* the location has oidc_logout_session */
     const PageTemplate *pages[3] = {nullptr, nullptr, nullptr};
 };
 
@@ -32,6 +33,7 @@ struct Request {
     bool post = false;
     std::string_view action;   /* this endpoint's path (confirmation form) */
     std::string_view self_url; /* its absolute URL (federated return) */
+    bool has_cookie = false;   /* the request sent a session cookie */
     bool has_session = false;  /* the cookie names a live session */
     std::string_view session_sid;
     std::string_view session_sub;

@@ -75,6 +75,7 @@ typedef struct {
 
 /* The request's session, as the logout endpoint needs it. */
 typedef struct {
+    ngx_uint_t cookie; /* the request sent the session cookie */
     ngx_uint_t live;
     ngx_str_t sid;
     ngx_str_t sub;

@@ -120,8 +120,8 @@ ngx_http_oidc_logout_self_url(ngx_http_request_t *r, ngx_str_t *url)
     ngx_http_core_srv_conf_t *cscf;
 
     /* the Host header as sent (port included), which nginx validated */
-    host = r->headers_in.host ? r->headers_in.host->value
-                              : r->headers_in.server;
+    host =
+        r->headers_in.host ? r->headers_in.host->value : r->headers_in.server;
     if (host.len == 0) {
         cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
         host = cscf->server_name;
@@ -170,6 +170,7 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     endpoint.issuer = (const char *)oscf->issuer.data;
     endpoint.issuer_len = oscf->issuer.len;
     endpoint.federated = oscf->federated_url != NULL;
+    endpoint.sessions = olcf->session != NULL;
     endpoint.pages[0] = olcf->pages[0];
     endpoint.pages[1] = olcf->pages[1];
     endpoint.pages[2] = olcf->pages[2];
@@ -182,6 +183,7 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     req.action_len = r->uri.len;
     req.self_url = (const char *)self.data;
     req.self_url_len = self.len;
+    req.has_cookie = st.cookie;
     req.has_session = st.live;
     req.session_sid = (const char *)st.sid.data;
     req.session_sid_len = st.sid.len;

@@ -241,6 +241,16 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"oidc_logout_keys\"");
         return NGX_CONF_ERROR;
     }
+    if (conf->mode == OL_MODE_OIDC && oscf->keys != NULL &&
+        (oscf->issuer.len == 0 || oscf->clients == NULL)) {
+        /* no hint could ever be valid: every user would have to confirm */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"oidc_logout oidc\" with "
+                           "\"oidc_logout_keys\" needs \"oidc_logout_issuer\" "
+                           "and \"oidc_logout_clients\" to verify "
+                           "id_token_hint");
+        return NGX_CONF_ERROR;
+    }
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_METADATA &&
         (oscf->issuer.len == 0 || oscf->end_session_path.len == 0)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -439,6 +439,7 @@ ngx_http_oidc_logout_session_state(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    st->cookie = ctx->handle.len != 0;
     if (ctx->info->sid[0] == '\0') {
         return NGX_OK;
     }

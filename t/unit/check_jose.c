@@ -274,7 +274,7 @@ START_TEST(test_jose_hmac_with_public_key)
     char *pub = cjose_jwk_to_json(rsa_new, false, &err);
     char *t = forge("{\"alg\":\"HS256\",\"kid\":\"new\"}", good_claims, pub);
 
-    assert_refused(t, "HMAC (HS256) tokens are never accepted");
+    assert_refused(t, "HMAC (\"HS256\") tokens are never accepted");
     free(t);
     free(pub);
 }
@@ -284,7 +284,7 @@ START_TEST(test_jose_hmac_with_client_secret)
 {
     char *t = forge("{\"alg\":\"HS256\"}", good_claims, "app1-client-secret");
 
-    assert_refused(t, "HMAC (HS256) tokens are never accepted");
+    assert_refused(t, "HMAC (\"HS256\") tokens are never accepted");
     free(t);
     t = forge("{\"alg\":\"HS512\"}", good_claims, "app1-client-secret");
     assert_refused(t, "HMAC");
@@ -525,6 +525,73 @@ START_TEST(test_jose_bad_key_members)
 }
 END_TEST
 
+START_TEST(test_jose_key_alg_restricts)
+{
+    /* a key that declares RS256 verifies nothing else */
+    cjose_err e;
+    char *text = cjose_jwk_to_json(rsa_new, false, &e);
+    json_t *k = json_loads(text, 0, NULL);
+    json_t *doc;
+    char *jwks, *t, err[256];
+    ol_keys *only = NULL;
+    ol_hint hint;
+
+    json_object_set_new(k, "alg", json_string("RS256"));
+    doc = json_pack("{s:[o]}", "keys", k);
+    jwks = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    ck_assert_int_eq(
+        ol_keys_parse(jwks, strlen(jwks), "keys.json", &only, err, sizeof(err)),
+        OL_OK);
+    t = mint_token(rsa_new, "RS256", good_claims);
+    ck_assert_int_eq(ol_hint_verify(only, ISSUER, strlen(ISSUER), clients, t,
+                                    strlen(t), NOW, &hint, err, sizeof(err)),
+                     OL_OK);
+    free(t);
+    t = mint_token(rsa_new, "PS256", good_claims);
+    ck_assert_int_eq(ol_hint_verify(only, ISSUER, strlen(ISSUER), clients, t,
+                                    strlen(t), NOW, &hint, err, sizeof(err)),
+                     OL_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "fits PS256"));
+    free(t);
+    ol_keys_free(only);
+    free(jwks);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_jose_padded_small_modulus)
+{
+    /* 128 zero bytes before a 1024-bit modulus make 256 bytes, not a
+     * 2048-bit key */
+    cjose_err e;
+    cjose_jwk_t *small = cjose_jwk_create_RSA_random(1024, NULL, 0, &e);
+    char *text = cjose_jwk_to_json(small, false, &e);
+    json_t *k = json_loads(text, 0, NULL);
+    const char *n64 = json_string_value(json_object_get(k, "n"));
+    char padded[1024], *jwks, err[256];
+    json_t *doc;
+    ol_keys *out = NULL;
+
+    /* "AAAA" is three zero bytes; 43 of them and one more byte of zeros */
+    memset(padded, 'A', 172);
+    padded[172] = '\0';
+    ck_assert_uint_lt(strlen(n64), sizeof(padded) - 173);
+    strcat(padded, n64);
+    json_object_set_new(k, "n", json_string(padded));
+    doc = json_pack("{s:[o]}", "keys", k);
+    jwks = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    ck_assert_int_eq(
+        ol_keys_parse(jwks, strlen(jwks), "keys.json", &out, err, sizeof(err)),
+        OL_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "at least 2048 bits"));
+    free(jwks);
+    free(text);
+    cjose_jwk_release(small);
+}
+END_TEST
+
 START_TEST(test_jose_duplicate_kid)
 {
     cjose_jwk_t *two[2] = {rsa_new, rsa_stranger};
@@ -587,6 +654,8 @@ jose_suite(void)
                         sizeof(bad_jwks) / sizeof(bad_jwks[0]));
     tcase_add_test(tk, test_jose_bad_key_members);
     tcase_add_test(tk, test_jose_duplicate_kid);
+    tcase_add_test(tk, test_jose_key_alg_restricts);
+    tcase_add_test(tk, test_jose_padded_small_modulus);
     tcase_add_test(tk, test_jose_load_missing_file);
     suite_add_tcase(s, tk);
     return s;

@@ -54,6 +54,7 @@ setup(void)
     ep.keys = keys;
     ep.issuer = ISSUER;
     ep.issuer_len = strlen(ISSUER);
+    ep.sessions = 1;
 }
 
 static void
@@ -94,6 +95,7 @@ respond(const char *params, int post, int session)
                             .action_len = 7,
                             .self_url = "https://sso.example.com/v2/logout",
                             .self_url_len = 33,
+                            .has_cookie = session,
                             .has_session = session,
                             .session_sid = "SID-1",
                             .session_sid_len = 5,
@@ -257,10 +259,58 @@ END_TEST
 
 START_TEST(test_logout_skip_confirmation)
 {
-    assert_redirect(respond("client_id=skip&post_logout_redirect_uri="
-                            "https%3A%2F%2Fskip.example.com%2Fout",
-                            0, 1),
-                    "https://skip.example.com/out");
+    char claims[512], params[4096], *t, *enc;
+
+    /* a hint of that client for this user, of another session: no
+     * confirmation */
+    snprintf(claims, sizeof(claims),
+             "{\"iss\": \"" ISSUER "\", \"sub\": \"alice\", \"aud\": "
+             "\"skip\", \"iat\": %d, \"sid\": \"other\"}",
+             NOW);
+    t = mint_token(key, "RS256", claims);
+    enc = url_encode(t);
+    snprintf(params, sizeof(params),
+             "id_token_hint=%s&post_logout_redirect_uri="
+             "https%%3A%%2F%%2Fskip.example.com%%2Fout",
+             enc);
+    assert_redirect(respond(params, 0, 1), "https://skip.example.com/out");
+    free(t);
+    free(enc);
+
+    /* a link naming the client is no proof: confirmation */
+    free(assert_confirm(respond("client_id=skip&post_logout_redirect_uri="
+                                "https%3A%2F%2Fskip.example.com%2Fout",
+                                0, 1)));
+}
+END_TEST
+
+START_TEST(test_logout_post_without_cookie)
+{
+    /* an application's cross-site form post comes without the Lax cookie:
+     * the same parameters again by GET */
+    ol_response *r = respond("client_id=app1&state=a+b&post_logout_redirect_"
+                             "uri=https%3A%2F%2Fapp1.example.com%2Fout&"
+                             "junk=%0D%0AX:%20y",
+                             1, 0);
+    char *loc = response_header(r, "Location");
+
+    ck_assert_int_eq(ol_response_status(r), 303);
+    ck_assert_int_eq(ol_response_ends_session(r), 0);
+    ck_assert_str_eq(loc, "https://sso.example.com/v2/logout?client_id=app1&"
+                          "post_logout_redirect_uri=https%3A%2F%2Fapp1."
+                          "example.com%2Fout&state=a%20b");
+    free(loc);
+    ol_response_free(r);
+
+    /* a POST that carries a confirmation, or one to an endpoint without
+     * sessions, is answered at once */
+    r = respond("client_id=app1&confirm=x", 1, 0);
+    ck_assert_int_eq(ol_response_status(r), 200);
+    ol_response_free(r);
+    ep.sessions = 0;
+    r = respond("client_id=app1", 1, 0);
+    ck_assert_int_eq(ol_response_status(r), 200);
+    ol_response_free(r);
 }
 END_TEST
 
@@ -484,6 +534,7 @@ logout_suite(void)
     tcase_add_test(tc, test_logout_no_parameters_with_session);
     tcase_add_test(tc, test_logout_without_session);
     tcase_add_test(tc, test_logout_skip_confirmation);
+    tcase_add_test(tc, test_logout_post_without_cookie);
     tcase_add_test(tc, test_logout_client_id_mismatch);
     tcase_add_test(tc, test_logout_logout_hint);
     tcase_add_test(tc, test_logout_invalid_hint);
