@@ -548,47 +548,48 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     return OL_OK;
 }
 
+template <typename Act>
 ol_status
-SessionStore::find(std::string_view handle_text, uint32_t now, bool touch_it,
-                   ol_session_info *info)
+SessionStore::with_session(std::string_view id_text,
+                           SessionNode *(SessionStore::*lookup)(const uint8_t *,
+                                                                uint32_t),
+                           uint32_t now, ol_session_info *info, Act act)
 {
-    uint8_t handle[id_bytes];
-    if (!decode_id(handle_text, handle)) {
+    uint8_t id[id_bytes];
+    if (!decode_id(id_text, id)) {
         return OL_DENIED;
     }
     {
         Locked lock(arena_);
-        SessionNode *n = find_handle(handle, now);
+        SessionNode *n = (this->*lookup)(id, now);
         if (n == nullptr) {
             return OL_DENIED;
         }
-        if (touch_it) {
-            touch(n, now);
-        }
         copy_info(n, info);
+        act(n);
     }
     finish_info(info);
     return OL_OK;
 }
 
 ol_status
+SessionStore::find(std::string_view handle_text, uint32_t now, bool touch_it,
+                   ol_session_info *info)
+{
+    return with_session(handle_text, &SessionStore::find_handle, now, info,
+                        [&](SessionNode *n) {
+                            if (touch_it) {
+                                touch(n, now);
+                            }
+                        });
+}
+
+ol_status
 SessionStore::find_by_sid(std::string_view sid_text, uint32_t now,
                           ol_session_info *info)
 {
-    uint8_t sid[id_bytes];
-    if (!decode_id(sid_text, sid)) {
-        return OL_DENIED;
-    }
-    {
-        Locked lock(arena_);
-        SessionNode *n = find_sid(sid, now);
-        if (n == nullptr) {
-            return OL_DENIED;
-        }
-        copy_info(n, info);
-    }
-    finish_info(info);
-    return OL_OK;
+    return with_session(sid_text, &SessionStore::find_sid, now, info,
+                        [](SessionNode *) {});
 }
 
 size_t
@@ -620,22 +621,11 @@ ol_status
 SessionStore::end(std::string_view handle_text, uint32_t now,
                   ol_session_info *info)
 {
-    uint8_t handle[id_bytes];
-    if (!decode_id(handle_text, handle)) {
-        return OL_DENIED;
-    }
-    {
-        Locked lock(arena_);
-        SessionNode *n = find_handle(handle, now);
-        if (n == nullptr) {
-            return OL_DENIED;
-        }
-        copy_info(n, info);
-        remove(n);
-        root_->stats.ended++;
-    }
-    finish_info(info);
-    return OL_OK;
+    return with_session(handle_text, &SessionStore::find_handle, now, info,
+                        [&](SessionNode *n) {
+                            remove(n);
+                            root_->stats.ended++;
+                        });
 }
 
 void

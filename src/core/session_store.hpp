@@ -92,6 +92,13 @@ class SessionStore {
                          uint8_t (SessionNode::*key)[id_bytes],
                          const uint8_t *id, uint32_t now);
     SessionNode *find_handle(const uint8_t *handle, uint32_t now);
+    /* Decodes id_text, finds its session with lookup under the lock, copies
+     * it to info and runs act on it; OL_DENIED when there is none. */
+    template <typename Act>
+    ol_status with_session(std::string_view id_text,
+                           SessionNode *(SessionStore::*lookup)(const uint8_t *,
+                                                                uint32_t),
+                           uint32_t now, ol_session_info *info, Act act);
     SessionNode *find_sid(const uint8_t *sid, uint32_t now);
     bool expired(const SessionNode *n, uint32_t now) const;
     /* Removes n when it has expired; says whether it did. */
