@@ -12,7 +12,7 @@ use FlowNginx;
 use JSON::PP;
 use Test::More;
 
-my $module  = module_path();
+module_path();    # stops the run at once when the module is not named
 my $here    = abs_path(dirname(__FILE__));
 my $interop = "$here/interop";
 my $root    = "$here/servroot-interop";
@@ -29,14 +29,7 @@ start_nginx($root, $port, sub {
     print $f encode_json([{ client_id => 'app1',
         post_logout_redirect_uris => ['https://app1.example.com/logged-out'] }]);
     close $f;
-    return <<"_EOC_";
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log info;
-load_module $module;
-events { worker_connections 64; }
+    return main_context($dir, 1) . <<"_EOC_";
 http {
     access_log off;
     oidc_logout_issuer https://sso.example.com;

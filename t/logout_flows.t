@@ -21,7 +21,7 @@ use JSON::PP;
 use MIME::Base64 qw(encode_base64url);
 use Test::More;
 
-my $module = module_path();
+module_path();    # stops the run at once when the module is not named
 my $root   = abs_path(dirname(__FILE__)) . '/servroot-logout';
 my $issuer = 'https://sso.example.com';
 my $json   = JSON::PP->new->canonical;
@@ -72,14 +72,7 @@ sub query { join '&', map { "$_[$_*2]=" . enc($_[$_*2+1]) } 0 .. $#_/2 }
 sub config {
     my ($root, $port) = @_;
     my $b = "http://127.0.0.1:$port/backend";
-    return <<"_EOC_";
-daemon off;
-master_process on;
-worker_processes 2;
-pid $root/nginx.pid;
-error_log $root/error.log info;
-load_module $module;
-events { worker_connections 256; }
+    return main_context($root, 2) . <<"_EOC_";
 http {
     access_log off;
     oidc_logout_issuer $issuer;

@@ -24,7 +24,7 @@ use POSIX qw(_exit);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-my $module = module_path();
+module_path();    # stops the run at once when the module is not named
 my $data   = abs_path(dirname(__FILE__)) . '/data';
 my $root   = abs_path(dirname(__FILE__)) . '/servroot-flows';
 my $soak   = $ENV{OIDC_LOGOUT_SOAK_SECONDS} // 60;
@@ -36,14 +36,7 @@ sub config {
     return sub {
         my ($root, $port) = @_;
         my $b = "http://127.0.0.1:$port/backend";
-        return <<"_EOC_";
-daemon off;
-master_process on;
-worker_processes 2;
-pid $root/nginx.pid;
-error_log $root/error.log info;
-load_module $module;
-events { worker_connections 1024; }
+        return main_context($root, 2) . <<"_EOC_";
 http {
     access_log off;
     oidc_logout_clients $data/clients.json;

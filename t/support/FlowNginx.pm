@@ -17,7 +17,7 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(start_nginx stop_nginx reload_nginx write_config wait_for
+our @EXPORT = qw(main_context start_nginx stop_nginx reload_nginx write_config wait_for
                  error_log get post_form session_cookie login logout
                  nginx_root nginx_port module_path);
 
@@ -32,6 +32,22 @@ sub module_path {
 
 sub nginx_root { $root }
 sub nginx_port { $port }
+
+# The main context of a test nginx under root: foreground master, workers,
+# logs and pid under root, the built module.
+sub main_context {
+    my ($root, $workers) = @_;
+    my $module = module_path();
+    return <<"_EOC_";
+daemon off;
+master_process on;
+worker_processes $workers;
+pid $root/nginx.pid;
+error_log $root/error.log info;
+load_module $module;
+events { worker_connections 1024; }
+_EOC_
+}
 
 sub write_config {
     my ($text) = @_;

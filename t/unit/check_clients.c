@@ -211,24 +211,6 @@ START_TEST(test_clients_bad_registry)
 }
 END_TEST
 
-/* Writes text to a new temporary file; returns its path (static). */
-static const char *
-temp_file(const char *text)
-{
-    static char path[64];
-    int fd;
-    FILE *f;
-
-    strcpy(path, "/tmp/check_clients_XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    f = fdopen(fd, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 START_TEST(test_clients_load_file)
 {
     char err[1024] = "";

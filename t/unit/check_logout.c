@@ -454,23 +454,6 @@ START_TEST(test_logout_federated)
 }
 END_TEST
 
-/* Writes text to a new temporary file; returns its path (static). */
-static const char *
-temp_file(const char *text)
-{
-    static char path[64];
-    int fd;
-    FILE *f;
-
-    strcpy(path, "/tmp/check_logout_XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    f = fdopen(fd, "w");
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 START_TEST(test_logout_page_templates)
 {
     ol_template *t = NULL;

@@ -44,6 +44,10 @@ struct _cjose_jwk_int;
 char *mint_token(struct _cjose_jwk_int *key, const char *alg,
                  const char *claims);
 
+/* Writes text to a new temporary file and returns its path (a static
+ * buffer, overwritten by the next call); the caller unlinks it. */
+const char *temp_file(const char *text);
+
 /* Per-test timeout of every case, in seconds. */
 #define CHECK_TIMEOUT 20
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static char *
 dup_bytes(const char *p, size_t len)
@@ -124,4 +125,21 @@ mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
     cjose_jws_release(jws);
     cjose_header_release(h);
     return out;
+}
+
+const char *
+temp_file(const char *text)
+{
+    static char path[64];
+    int fd;
+    FILE *f;
+
+    strcpy(path, "/tmp/check_core_XXXXXX");
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
 }
