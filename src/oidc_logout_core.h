@@ -106,6 +106,9 @@ void ol_clients_free(ol_clients *clients) OL_NOEXCEPT;
 size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;
 int ol_clients_has(const ol_clients *clients, const char *client_id,
                    size_t len) OL_NOEXCEPT;
+/* The client_id of a client whose logout notifications carry the issuer
+ * (frontchannel_logout_session_required), or NULL when there is none. */
+const char *ol_clients_needing_issuer(const ol_clients *clients) OL_NOEXCEPT;
 
 /*
  * Redirect checks for one client.  OL_OK when allowed; OL_DENIED when the
@@ -334,6 +337,20 @@ typedef struct ol_response_s ol_response;
 ol_status ol_logout_respond(const ol_endpoint *endpoint,
                             const ol_logout_request *request,
                             ol_response **out) OL_NOEXCEPT;
+/*
+ * Front-channel logout: called once the session of a response that ends
+ * one has ended, with that session (ended, as ol_session_end filled it).
+ * When some of its clients have a frontchannel_logout_uri, replaces
+ * response with the page that loads each of them in a hidden iframe (iss
+ * and sid added per client) and then goes on to the redirect's Location,
+ * or to next when the response is not a redirect, once every iframe has
+ * loaded or after timeout_ms.  *replaced tells whether it did.
+ */
+ol_status ol_frontchannel_page(ol_response *response,
+                               const ol_endpoint *endpoint,
+                               const ol_session_info *ended,
+                               unsigned timeout_ms, const char *next,
+                               size_t next_len, int *replaced) OL_NOEXCEPT;
 /* The public JWKS of keys, as a 200 application/json response. */
 ol_status ol_jwks_respond(const ol_keys *keys, ol_response **out) OL_NOEXCEPT;
 

@@ -3,6 +3,7 @@
 
 #include "allowlist.hpp"
 #include "client_registry.hpp"
+#include "frontchannel.hpp"
 #include "jose.hpp"
 #include "logout_endpoint.hpp"
 #include "pages.hpp"
@@ -296,6 +297,13 @@ ol_clients_has(const ol_clients *clients, const char *client_id,
 {
     return clients != nullptr &&
            clients->registry->find(view(client_id, len)) != nullptr;
+}
+
+const char *
+ol_clients_needing_issuer(const ol_clients *clients) noexcept
+{
+    const Client *c = clients->registry->needing_issuer();
+    return c != nullptr ? c->id.c_str() : nullptr;
 }
 
 ol_status
@@ -593,6 +601,34 @@ ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
         rq.csrf_token = view(request->csrf_token, request->csrf_token_len);
         rq.now = request->now;
         *out = new ol_response{respond(ep, rq)};
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_frontchannel_page(ol_response *response, const ol_endpoint *endpoint,
+                     const ol_session_info *ended, unsigned timeout_ms,
+                     const char *next, size_t next_len, int *replaced) noexcept
+{
+    *replaced = 0;
+    if (endpoint->clients == nullptr || ended->client_count == 0) {
+        return OL_OK;
+    }
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        FrontchannelSession session;
+        const char *id = ended->clients;
+        for (size_t i = 0; i < ended->client_count; i++) {
+            session.client_ids.emplace_back(id);
+            id += session.client_ids.back().size() + 1;
+        }
+        session.sid = ended->sid;
+        session.issuer = view(endpoint->issuer, endpoint->issuer_len);
+        session.timeout_ms = timeout_ms;
+        session.next_default = view(next, next_len);
+        *replaced = frontchannel_page(response->response,
+                                      *endpoint->clients->registry, session)
+                        ? 1
+                        : 0;
         return OL_OK;
     });
 }

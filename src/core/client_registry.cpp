@@ -118,6 +118,22 @@ check_logout_uri(const std::string &value, const std::string &field,
     return true;
 }
 
+/* Whether one of uris (parsed leniently: a native application's custom
+ * URI is simply no match) has origin. */
+bool
+has_origin(const std::vector<std::string> &uris, const std::string &origin)
+{
+    for (const std::string &uri : uris) {
+        Url parsed;
+        std::string reason;
+        if (parse_url(uri, UrlKind::candidate, parsed, reason) &&
+            parsed.origin() == origin) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool
 read_client(json_t *obj, size_t index, Client &c, Where &where)
 {
@@ -177,12 +193,19 @@ read_client(json_t *obj, size_t index, Client &c, Where &where)
         }
     }
 
-    if (!c.frontchannel_logout_uri.empty() &&
-        !check_logout_uri(c.frontchannel_logout_uri,
-                          "frontchannel_logout_uri " +
-                              quoted(c.frontchannel_logout_uri),
-                          parsed, where)) {
-        return false;
+    if (!c.frontchannel_logout_uri.empty()) {
+        std::string field =
+            "frontchannel_logout_uri " + quoted(c.frontchannel_logout_uri);
+        if (!check_logout_uri(c.frontchannel_logout_uri, field, parsed,
+                              where)) {
+            return false;
+        }
+        /* the page frames it: it must be the application's own site */
+        c.frontchannel_origin = parsed.origin();
+        if (!has_origin(c.redirect_uris, c.frontchannel_origin)) {
+            return where.fail(field, "its scheme, host and port match none "
+                                     "of the client's redirect_uris");
+        }
     }
     if (!c.backchannel_logout_uri.empty() &&
         !check_logout_uri(c.backchannel_logout_uri,
@@ -258,6 +281,19 @@ ClientRegistry::find(std::string_view client_id) const
 {
     auto it = clients_.find(std::string(client_id));
     return it == clients_.end() ? nullptr : &it->second;
+}
+
+const Client *
+ClientRegistry::needing_issuer() const
+{
+    for (const auto &entry : clients_) {
+        const Client &c = entry.second;
+        if (!c.frontchannel_logout_uri.empty() &&
+            c.frontchannel_logout_session_required) {
+            return &c;
+        }
+    }
+    return nullptr;
 }
 
 } // namespace oidc_logout

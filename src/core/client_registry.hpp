@@ -21,6 +21,7 @@ struct Client {
     std::unordered_set<std::string> post_logout_canonical;
     Allowlist allowed_logout_urls;
     std::string frontchannel_logout_uri;
+    std::string frontchannel_origin; /* its scheme://host[:port] */
     bool frontchannel_logout_session_required = false;
     std::string backchannel_logout_uri;
     bool backchannel_logout_session_required = false;
@@ -40,6 +41,8 @@ class ClientRegistry {
     parse(std::string_view json, const std::string &name, std::string &error);
 
     const Client *find(std::string_view client_id) const;
+    /* A client whose notifications carry the issuer, or nullptr. */
+    const Client *needing_issuer() const;
     size_t
     size() const
     {

@@ -341,14 +341,19 @@ parse_url(std::string_view in, UrlKind kind, Url &out, std::string &reason)
 }
 
 std::string
-Url::origin_and_path() const
+Url::origin() const
 {
     std::string s = scheme + "://" + (host_wildcard ? "*." : "") + host;
     if (port != -1 && port != default_port(scheme)) {
         s += ':' + std::to_string(port);
     }
-    s += path;
     return s;
+}
+
+std::string
+Url::origin_and_path() const
+{
+    return origin() + path;
 }
 
 std::string

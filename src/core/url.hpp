@@ -19,6 +19,8 @@ struct Url {
     bool host_is_literal = false;
     bool host_wildcard = false; /* pattern "*.rest": host holds "rest" */
 
+    /* scheme://host[:port], the port only when not the default. */
+    std::string origin() const;
     /* scheme://host[:port] + path: what allowlists compare. */
     std::string origin_and_path() const;
     /* scheme://host[:port] + path [+ "?" query]: the canonical form. */

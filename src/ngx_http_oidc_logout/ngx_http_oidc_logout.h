@@ -71,6 +71,7 @@ typedef struct {
     ngx_flag_t require_session;
     ol_template *pages[3]; /* oidc_logout_page, by ol_page_kind */
     ngx_uint_t document;   /* oidc_logout_jwks, oidc_logout_metadata */
+    ngx_msec_t frontchannel_timeout; /* oidc_logout_frontchannel_timeout */
 } ngx_http_oidc_logout_loc_conf_t;
 
 /* The request's session, as the logout endpoint needs it. */
@@ -110,8 +111,10 @@ ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 char *
 ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
                                     ngx_http_oidc_logout_loc_conf_t *conf);
-/* Ends the request's session and clears its cookie (logout). */
-ngx_int_t ngx_http_oidc_logout_end_session(ngx_http_request_t *r);
+/* Ends the request's session and clears its cookie (logout); ended gets
+ * the session when this request ended it, else a client_count of 0. */
+ngx_int_t ngx_http_oidc_logout_end_session(ngx_http_request_t *r,
+                                           ol_session_info *ended);
 /* Fills st with the request's live session, if any. */
 ngx_int_t
 ngx_http_oidc_logout_session_state(ngx_http_request_t *r,

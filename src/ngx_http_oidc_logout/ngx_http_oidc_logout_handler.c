@@ -15,8 +15,8 @@ static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
 static ngx_int_t ngx_http_oidc_logout_send(ngx_http_request_t *r,
                                            ol_response *resp);
 static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
-static ngx_int_t ngx_http_oidc_logout_federate(ngx_http_request_t *r,
-                                               ol_response *resp);
+static ngx_int_t ngx_http_oidc_logout_finish(ngx_http_request_t *r,
+                                             ol_response *resp);
 
 ngx_int_t
 ngx_http_oidc_logout_handler(ngx_http_request_t *r)
@@ -202,15 +202,18 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     return ngx_http_oidc_logout_send(r, resp);
 }
 
-/* Location: the federated URL, which gets $oidc_logout_return_to. */
+/* The federated URL, which gets $oidc_logout_return_to; empty when the
+ * response does not go through it. */
 static ngx_int_t
-ngx_http_oidc_logout_federate(ngx_http_request_t *r, ol_response *resp)
+ngx_http_oidc_logout_federated_location(ngx_http_request_t *r,
+                                        ol_response *resp, ngx_str_t *location)
 {
     size_t len;
     const char *back;
-    ngx_str_t value, location;
-    static ngx_str_t name = ngx_string("Location");
+    ngx_str_t value;
     ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    ngx_str_null(location);
 
     back = ol_response_federated_return(resp, &len);
     if (back == NULL) {
@@ -226,8 +229,81 @@ ngx_http_oidc_logout_federate(ngx_http_request_t *r, ol_response *resp)
 
     oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
     if (ngx_http_oidc_logout_set_return_to(r, &value) != NGX_OK ||
-        ngx_http_complex_value(r, oscf->federated_url, &location) != NGX_OK) {
+        ngx_http_complex_value(r, oscf->federated_url, location) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+/* This endpoint's own path, URL-escaped: a GET of it, with the session
+ * gone, is the signed-out page. */
+static ngx_int_t
+ngx_http_oidc_logout_own_path(ngx_http_request_t *r, ngx_str_t *path)
+{
+    uintptr_t escape;
+
+    escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
+
+    path->len = r->uri.len + escape;
+    path->data = ngx_pnalloc(r->pool, path->len);
+    if (path->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_escape_uri(path->data, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
+    return NGX_OK;
+}
+
+/*
+ * A response that ends the session: ends it, then either turns the response
+ * into the front-channel page of the session's clients or, for a federated
+ * logout, sends the browser through the federated URL.
+ */
+static ngx_int_t
+ngx_http_oidc_logout_finish(ngx_http_request_t *r, ol_response *resp)
+{
+    int replaced;
+    ngx_str_t location, next;
+    ol_endpoint endpoint;
+    ol_session_info ended;
+    static ngx_str_t name = ngx_string("Location");
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+    ngx_http_oidc_logout_loc_conf_t *olcf;
+
+    if (ngx_http_oidc_logout_end_session(r, &ended) != NGX_OK ||
+        ngx_http_oidc_logout_federated_location(r, resp, &location) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ended.client_count) {
+        oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+        olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+        ngx_memzero(&endpoint, sizeof(endpoint));
+        endpoint.clients = oscf->clients;
+        endpoint.issuer = (const char *)oscf->issuer.data;
+        endpoint.issuer_len = oscf->issuer.len;
+
+        next = location;
+        if (next.len == 0 &&
+            ngx_http_oidc_logout_own_path(r, &next) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ol_frontchannel_page(
+                resp, &endpoint, &ended, (unsigned)olcf->frontchannel_timeout,
+                (const char *)next.data, next.len, &replaced) != OL_OK) {
+            return NGX_ERROR;
+        }
+
+        if (replaced) {
+            return NGX_OK;
+        }
+    }
+
+    if (location.len == 0) {
+        return NGX_OK;
     }
 
     return ngx_http_oidc_logout_push_header(r, &name, &location);
@@ -336,16 +412,12 @@ ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
     ngx_chain_t out;
     const char *p, *q;
 
-    r->headers_out.status = ol_response_status(resp);
-
     if (ol_response_ends_session(resp) &&
-        ngx_http_oidc_logout_end_session(r) != NGX_OK) {
+        ngx_http_oidc_logout_finish(r, resp) != NGX_OK) {
         goto failed;
     }
 
-    if (ngx_http_oidc_logout_federate(r, resp) != NGX_OK) {
-        goto failed;
-    }
+    r->headers_out.status = ol_response_status(resp);
 
     p = ol_response_log_reason(resp, &len);
     if (p != NULL) {

@@ -31,6 +31,13 @@ static void ngx_http_oidc_logout_record_path(ngx_conf_t *cf,
                                              ngx_http_core_loc_conf_t *clcf,
                                              ngx_str_t *path);
 
+static char *ngx_http_oidc_logout_check_timeout(ngx_conf_t *cf, void *post,
+                                                void *data);
+
+/* How long a front-channel page may keep the user waiting. */
+static ngx_conf_post_t ngx_http_oidc_logout_frontchannel_timeout_bounds = {
+    ngx_http_oidc_logout_check_timeout};
+
 /* Room for the core's configuration error messages. */
 #define NGX_HTTP_OIDC_LOGOUT_ERRLEN 2048
 
@@ -90,6 +97,13 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
      NGX_HTTP_LOC_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot,
      NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_oidc_logout_loc_conf_t, require_session), NULL},
+
+    {ngx_string("oidc_logout_frontchannel_timeout"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, frontchannel_timeout),
+     &ngx_http_oidc_logout_frontchannel_timeout_bounds},
 
     {ngx_string("oidc_logout"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_oidc_logout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
@@ -204,6 +218,7 @@ ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf)
     conf->session = NGX_CONF_UNSET_PTR;
     conf->require_session = NGX_CONF_UNSET;
     conf->document = NGX_CONF_UNSET_UINT;
+    conf->frontchannel_timeout = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -214,6 +229,7 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_oidc_logout_loc_conf_t *prev = parent;
     ngx_http_oidc_logout_loc_conf_t *conf = child;
     ngx_uint_t i;
+    const char *client;
     ngx_http_oidc_logout_srv_conf_t *oscf;
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode, 0);
@@ -233,6 +249,8 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
     ngx_conf_merge_uint_value(conf->document, prev->document,
                               NGX_HTTP_OIDC_LOGOUT_NO_DOCUMENT);
+    ngx_conf_merge_msec_value(conf->frontchannel_timeout,
+                              prev->frontchannel_timeout, 7000);
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL) {
@@ -249,6 +267,16 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"oidc_logout_keys\" needs \"oidc_logout_issuer\" "
                            "and \"oidc_logout_clients\" to verify "
                            "id_token_hint");
+        return NGX_CONF_ERROR;
+    }
+    if (conf->mode != 0 && oscf->clients != NULL && oscf->issuer.len == 0 &&
+        (client = ol_clients_needing_issuer(oscf->clients)) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: client \"%s\" of "
+                           "\"oidc_logout_clients\" is notified with iss and "
+                           "sid (frontchannel_logout_session_required): "
+                           "\"oidc_logout_issuer\" must be set",
+                           client);
         return NGX_CONF_ERROR;
     }
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_METADATA &&
@@ -578,6 +606,18 @@ ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_oidc_logout_record_path(
         cf, clcf,
         cmd->offset == NGX_HTTP_OIDC_LOGOUT_JWKS ? &oscf->jwks_path : NULL);
+
+    return NGX_CONF_OK;
+}
+
+static char *
+ngx_http_oidc_logout_check_timeout(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t *timeout = data;
+
+    if (*timeout == 0 || *timeout > 60000) {
+        return "must be between 1ms and 60s";
+    }
 
     return NGX_CONF_OK;
 }

@@ -337,13 +337,15 @@ ngx_http_oidc_logout_precontent_handler(ngx_http_request_t *r)
 }
 
 ngx_int_t
-ngx_http_oidc_logout_end_session(ngx_http_request_t *r)
+ngx_http_oidc_logout_end_session(ngx_http_request_t *r, ol_session_info *ended)
 {
     ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_loc_conf_t *lcf;
     ngx_http_oidc_logout_zone_t *zone;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    ended->client_count = 0;
 
     if (lcf->session == NULL) {
         return NGX_OK;
@@ -360,10 +362,13 @@ ngx_http_oidc_logout_end_session(ngx_http_request_t *r)
 
     zone = lcf->session->shm_zone->data;
 
-    /* idempotent: no session left is not an error */
-    (void)ol_session_end(zone->store, &zone->arena,
-                         (const char *)ctx->handle.data, ctx->handle.len,
-                         ngx_time(), NULL);
+    /* idempotent: no session left is not an error; only the request that
+     * ended it learns its clients, so they are notified once */
+    if (ol_session_end(zone->store, &zone->arena,
+                       (const char *)ctx->handle.data, ctx->handle.len,
+                       ngx_time(), ended) != OL_OK) {
+        ended->client_count = 0;
+    }
 
     ngx_str_null(&ctx->handle);
     ctx->looked_up = 0;

@@ -179,6 +179,20 @@ static const struct {
     {"[{\"client_id\": \"a\", \"frontchannel_logout_uri\": "
      "\"https://a.example/fc#x\"}]",
      "frontchannel_logout_uri \"https://a.example/fc#x\": a fragment"},
+    {"[{\"client_id\": \"a\", \"frontchannel_logout_uri\": "
+     "\"https://a.example/fc\"}]",
+     "client \"a\": frontchannel_logout_uri \"https://a.example/fc\": its "
+     "scheme, host and port match none of the client's redirect_uris"},
+    {"[{\"client_id\": \"a\", \"redirect_uris\": [\"https://a.example/cb\"],"
+     " \"frontchannel_logout_uri\": \"http://a.example/fc\"}]",
+     "match none of the client's redirect_uris"},
+    {"[{\"client_id\": \"a\", \"redirect_uris\": [\"https://a.example/cb\"],"
+     " \"frontchannel_logout_uri\": \"https://a.example:8443/fc\"}]",
+     "match none of the client's redirect_uris"},
+    {"[{\"client_id\": \"a\", \"redirect_uris\": [\"https://a.example/cb\","
+     " \"com.example.app:/cb\"],"
+     " \"frontchannel_logout_uri\": \"https://evil.example/fc\"}]",
+     "match none of the client's redirect_uris"},
     {"[{\"client_id\": \"a\", \"backchannel_logout_uri\": \"a.example/bc\"}]",
      "client \"a\": backchannel_logout_uri \"a.example/bc\": no scheme"},
     {"[{\"client_id\": \"a\", \"backchannel_logout_uri\": 5}]",
