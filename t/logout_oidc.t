@@ -239,6 +239,24 @@ Location: https://app1.example.com/logged-out?state=p%20q
 
 
 
+=== TEST 20b: a form body sent apart from the headers, in two pieces
+--- raw_request eval
+["POST /logout HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Content-Type: application/x-www-form-urlencoded\r
+Content-Length: 93\r
+\r
+", "client_id=app1&post_logout_redirect_uri=", "https%3A%2F%2Fapp1.example.com%2Flogged-out&state=two"]
+--- raw_request_middle_delay: 0.05
+--- error_code: 302
+--- response_headers
+Location: https://app1.example.com/logged-out?state=two
+--- no_error_log
+oidc_logout:
+
+
+
 === TEST 21: POST reads the body, not the query string
 --- request
 POST /logout?client_id=app1&post_logout_redirect_uri=https%3A%2F%2Fapp1.example.com%2Flogged-out

@@ -46,7 +46,7 @@ ngx_http_oidc_logout_handler(ngx_http_request_t *r)
             r, "POST without Content-Type application/x-www-form-urlencoded");
     }
 
-    /* the parameters are read from one buffer in memory */
+    /* the parameters are read from memory */
     r->request_body_in_single_buf = 1;
 
     rc =
@@ -61,9 +61,12 @@ ngx_http_oidc_logout_handler(ngx_http_request_t *r)
 static void
 ngx_http_oidc_logout_body_handler(ngx_http_request_t *r)
 {
+    u_char *p;
+    size_t len;
     ngx_str_t params;
-    ngx_buf_t *b;
+    ngx_chain_t *cl;
     ngx_http_request_body_t *rb;
+    ngx_http_core_loc_conf_t *clcf;
 
     rb = r->request_body;
     ngx_str_null(&params);
@@ -73,17 +76,37 @@ ngx_http_oidc_logout_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    b = rb->bufs->buf;
+    /* the body is in memory, though not always in one buffer: a browser
+     * sends it apart from the headers, and the chain may end with an
+     * empty last buffer */
+    len = 0;
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            len = (size_t)-1;
+            break;
+        }
+        len += cl->buf->last - cl->buf->pos;
+    }
 
-    if (rb->temp_file != NULL || rb->bufs->next != NULL || b->in_file) {
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    if (rb->temp_file != NULL || len > (size_t)clcf->client_body_buffer_size) {
         ngx_http_finalize_request(
             r, ngx_http_oidc_logout_refuse(
                    r, "request body larger than client_body_buffer_size"));
         return;
     }
 
-    params.data = b->pos;
-    params.len = b->last - b->pos;
+    params.data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (params.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = params.data;
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+    params.len = len;
 
     ngx_http_finalize_request(r, ngx_http_oidc_logout_respond(r, &params));
 }
