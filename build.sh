@@ -33,10 +33,13 @@ PACKAGES=(
     check
     tini perl libtest-base-perl libcrypt-jwt-perl
 )
+# ... and what only the test suites need: the browser of the front-channel
+# suite, with fonts for its screenshots
+TEST_PACKAGES=(chromium fonts-dejavu-core liburi-perl)
 
 install_packages() {
     local missing=() p
-    for p in "${PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
             grep -q 'install ok installed' || missing+=("$p")
     done
@@ -48,7 +51,9 @@ install_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Node and its jose package, for the interoperability suite.
+# Node and the packages of t/interop/package.json (Node's jose, and
+# playwright-core, which drives the browser), for the interoperability
+# and browser suites.
 install_node_packages() {
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         [ "$(id -u)" -eq 0 ] || die "node and npm are missing; run as root to install them"
@@ -57,10 +62,13 @@ install_node_packages() {
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     fi
-    if [ ! -d t/interop/node_modules/jose ]; then
-        say "installing Node's jose (t/interop)"
+    # installed again whenever package.json changes
+    local stamp=t/interop/node_modules/.package.json
+    if ! cmp -s t/interop/package.json "$stamp"; then
+        say "installing the npm packages of t/interop"
         (cd t/interop && npm install --no-save --no-package-lock --no-audit \
             --no-fund --loglevel=error >/dev/null) || die "npm install failed"
+        cp t/interop/package.json "$stamp"
     fi
 }
 
@@ -155,8 +163,9 @@ run_example() {
 }
 
 case "${1:-build}" in
-build) install_packages; build_module ;;
-test)  install_packages; install_node_packages; build_module; run_tests ;;
-run)   install_packages; build_module; run_example ;;
+build) install_packages "${PACKAGES[@]}"; build_module ;;
+test)  install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+       install_node_packages; build_module; run_tests ;;
+run)   install_packages "${PACKAGES[@]}"; build_module; run_example ;;
 *)     die "usage: ./build.sh [build|test|run]" ;;
 esac
