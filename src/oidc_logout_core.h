@@ -107,7 +107,8 @@ size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;
 int ol_clients_has(const ol_clients *clients, const char *client_id,
                    size_t len) OL_NOEXCEPT;
 /* The client_id of a client whose logout notifications carry the issuer
- * (frontchannel_logout_session_required), or NULL when there is none. */
+ * (a back-channel client, or a front-channel one with
+ * frontchannel_logout_session_required), or NULL when there is none. */
 const char *ol_clients_needing_issuer(const ol_clients *clients) OL_NOEXCEPT;
 
 /*
@@ -271,6 +272,44 @@ void ol_session_csrf_token(const ol_store *store, const char *handle,
 ol_status ol_session_end(ol_store *store, const ol_arena *arena,
                          const char *handle, size_t handle_len, uint64_t now,
                          ol_session_info *info) OL_NOEXCEPT;
+
+/*
+ * The index-th client in the order of the file: its id and its
+ * backchannel_logout_uri ("" when it has none), both valid as long as
+ * clients.  0 past the last client.
+ */
+int ol_clients_at(const ol_clients *clients, size_t index,
+                  const char **client_id,
+                  const char **backchannel_uri) OL_NOEXCEPT;
+
+/* ---- Back-channel logout ------------------------------------------------ */
+
+/* Whether keys hold a private key (the first one signs logout tokens), and
+ * the alg it signs with ("" when none). */
+const char *ol_keys_signing_alg(const ol_keys *keys) OL_NOEXCEPT;
+
+/* The deliveries of one ended session. */
+typedef struct ol_deliveries_s ol_deliveries;
+
+/*
+ * One signed logout token (typ logout+jwt: iss, aud, iat, exp = iat + 120,
+ * a unique jti, events, sid, sub) for each client of the ended session
+ * (ended, as ol_session_end filled it) that has a backchannel_logout_uri.
+ * It only reads keys and clients, so it may run in a thread while the
+ * event loop goes on.  OL_DENIED when keys hold no private key.
+ */
+ol_status ol_backchannel_deliveries(const ol_keys *keys,
+                                    const ol_clients *clients,
+                                    const char *issuer, size_t issuer_len,
+                                    const ol_session_info *ended, int64_t now,
+                                    ol_deliveries **out) OL_NOEXCEPT;
+size_t ol_deliveries_count(const ol_deliveries *deliveries) OL_NOEXCEPT;
+/* The index-th delivery: the client, its backchannel_logout_uri and the
+ * application/x-www-form-urlencoded body ("logout_token=..."). */
+void ol_delivery_get(const ol_deliveries *deliveries, size_t index,
+                     const char **client_id, const char **uri,
+                     const char **body, size_t *body_len) OL_NOEXCEPT;
+void ol_deliveries_free(ol_deliveries *deliveries) OL_NOEXCEPT;
 
 /* ---- The logout endpoint ------------------------------------------------ */
 

@@ -6,6 +6,7 @@
 #include "frontchannel.hpp"
 #include "jose.hpp"
 #include "logout_endpoint.hpp"
+#include "logout_token.hpp"
 #include "pages.hpp"
 #include "session_store.hpp"
 #include "text.hpp"
@@ -36,7 +37,24 @@ struct ol_response_s {
     Response response;
 };
 
+struct ol_deliveries_s {
+    std::vector<Delivery> list;
+};
+
 namespace {
+
+/* The client ids of a session, as views into info. */
+std::vector<std::string_view>
+client_ids(const ol_session_info *info)
+{
+    std::vector<std::string_view> ids;
+    const char *id = info->clients;
+    for (size_t i = 0; i < info->client_count; i++) {
+        ids.emplace_back(id);
+        id += ids.back().size() + 1;
+    }
+    return ids;
+}
 
 void
 set_error(char *err, size_t errlen, const std::string &text) noexcept
@@ -304,6 +322,71 @@ ol_clients_needing_issuer(const ol_clients *clients) noexcept
 {
     const Client *c = clients->registry->needing_issuer();
     return c != nullptr ? c->id.c_str() : nullptr;
+}
+
+int
+ol_clients_at(const ol_clients *clients, size_t index, const char **client_id,
+              const char **backchannel_uri) noexcept
+{
+    const auto &order = clients->registry->in_order();
+    if (index >= order.size()) {
+        return 0;
+    }
+    *client_id = order[index]->id.c_str();
+    *backchannel_uri = order[index]->backchannel_logout_uri.c_str();
+    return 1;
+}
+
+const char *
+ol_keys_signing_alg(const ol_keys *keys) noexcept
+{
+    return keys->keys->signing_alg().c_str();
+}
+
+ol_status
+ol_backchannel_deliveries(const ol_keys *keys, const ol_clients *clients,
+                          const char *issuer, size_t issuer_len,
+                          const ol_session_info *ended, int64_t now,
+                          ol_deliveries **out) noexcept
+{
+    *out = nullptr;
+    if (!keys->keys->can_sign()) {
+        return OL_DENIED;
+    }
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        EndedSession session;
+        session.sid = ended->sid;
+        session.sub = view(ended->sub, ended->sub_len);
+        session.client_ids = client_ids(ended);
+        *out = new ol_deliveries{
+            backchannel_deliveries(*keys->keys, *clients->registry,
+                                   view(issuer, issuer_len), session, now)};
+        return OL_OK;
+    });
+}
+
+size_t
+ol_deliveries_count(const ol_deliveries *deliveries) noexcept
+{
+    return deliveries->list.size();
+}
+
+void
+ol_delivery_get(const ol_deliveries *deliveries, size_t index,
+                const char **client_id, const char **uri, const char **body,
+                size_t *body_len) noexcept
+{
+    const Delivery &d = deliveries->list[index];
+    *client_id = d.client_id.c_str();
+    *uri = d.uri.c_str();
+    *body = d.body.data();
+    *body_len = d.body.size();
+}
+
+void
+ol_deliveries_free(ol_deliveries *deliveries) noexcept
+{
+    delete deliveries;
 }
 
 ol_status
@@ -616,11 +699,7 @@ ol_frontchannel_page(ol_response *response, const ol_endpoint *endpoint,
     }
     return guarded(nullptr, 0, [&]() -> ol_status {
         FrontchannelSession session;
-        const char *id = ended->clients;
-        for (size_t i = 0; i < ended->client_count; i++) {
-            session.client_ids.emplace_back(id);
-            id += session.client_ids.back().size() + 1;
-        }
+        session.client_ids = client_ids(ended);
         session.sid = ended->sid;
         session.issuer = view(endpoint->issuer, endpoint->issuer_len);
         session.timeout_ms = timeout_ms;

@@ -207,12 +207,16 @@ read_client(json_t *obj, size_t index, Client &c, Where &where)
                                      "of the client's redirect_uris");
         }
     }
-    if (!c.backchannel_logout_uri.empty() &&
-        !check_logout_uri(c.backchannel_logout_uri,
-                          "backchannel_logout_uri " +
-                              quoted(c.backchannel_logout_uri),
-                          parsed, where)) {
-        return false;
+    if (!c.backchannel_logout_uri.empty()) {
+        std::string field =
+            "backchannel_logout_uri " + quoted(c.backchannel_logout_uri);
+        if (!check_logout_uri(c.backchannel_logout_uri, field, parsed, where)) {
+            return false;
+        }
+        /* the module itself posts to it */
+        if (parsed.scheme != "http" && parsed.scheme != "https") {
+            return where.fail(field, "the scheme must be http or https");
+        }
     }
     return true;
 }
@@ -253,10 +257,13 @@ ClientRegistry::from_json(json_t *root, const std::string &name,
             return nullptr;
         }
         std::string id = c.id;
-        if (!registry->clients_.emplace(id, std::move(c)).second) {
+        auto added = registry->clients_.emplace(id, std::move(c));
+        if (!added.second) {
             where.fail("client_id", "duplicate client_id");
             return nullptr;
         }
+        /* unordered_map keeps its elements where they are */
+        registry->order_.push_back(&added.first->second);
     }
     return registry;
 }
@@ -288,8 +295,9 @@ ClientRegistry::needing_issuer() const
 {
     for (const auto &entry : clients_) {
         const Client &c = entry.second;
-        if (!c.frontchannel_logout_uri.empty() &&
-            c.frontchannel_logout_session_required) {
+        if ((!c.frontchannel_logout_uri.empty() &&
+             c.frontchannel_logout_session_required) ||
+            !c.backchannel_logout_uri.empty()) {
             return &c;
         }
     }

@@ -43,6 +43,12 @@ class ClientRegistry {
     const Client *find(std::string_view client_id) const;
     /* A client whose notifications carry the issuer, or nullptr. */
     const Client *needing_issuer() const;
+    /* The clients in the order of the file. */
+    const std::vector<const Client *> &
+    in_order() const
+    {
+        return order_;
+    }
     size_t
     size() const
     {
@@ -54,6 +60,7 @@ class ClientRegistry {
     from_json(json_t *root, const std::string &name, std::string &error);
 
     std::unordered_map<std::string, Client> clients_;
+    std::vector<const Client *> order_;
 };
 
 } // namespace oidc_logout

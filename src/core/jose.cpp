@@ -417,6 +417,13 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
         }
         key.jwk = jwk;
         key.pkey = public_pkey(item, key.kty, key.curve);
+        if (json_object_get(item, "d") != nullptr) {
+            key.sign_alg = !alg.empty()           ? alg
+                           : key.kty == "RSA"     ? "RS256"
+                           : key.curve == "P-256" ? "ES256"
+                           : key.curve == "P-384" ? "ES384"
+                                                  : "ES512";
+        }
         set->keys_.push_back(std::move(key));
         Key &added = set->keys_.back();
         if (added.pkey == nullptr) {
@@ -432,6 +439,18 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
                             alg_rules[r].alg + " with the key";
                     return nullptr;
                 }
+            }
+        }
+
+        if (!added.sign_alg.empty() && set->signer_ == nullptr) {
+            /* a key that cannot sign fails now, not at the first logout */
+            set->signer_ = &added;
+            try {
+                set->sign("{}", "JWT");
+            } catch (const std::runtime_error &e) {
+                error = where + ": cannot sign " + added.sign_alg +
+                        " with the key: " + e.what();
+                return nullptr;
             }
         }
 
@@ -582,6 +601,49 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
     out.sub = json_string_value(sub);
     out.sid = sid ? json_string_value(sid) : "";
     return true;
+}
+
+const std::string &
+KeySet::signing_alg() const
+{
+    static const std::string none;
+    return signer_ ? signer_->sign_alg : none;
+}
+
+std::string
+KeySet::sign(std::string_view payload, std::string_view typ) const
+{
+    if (signer_ == nullptr) {
+        throw std::runtime_error("no private key");
+    }
+    ClearOpensslErrors clear_errors;
+    cjose_err err;
+    cjose_header_t *header = cjose_header_new(&err);
+    if (header == nullptr) {
+        throw std::bad_alloc();
+    }
+    std::string typ_text(typ);
+    bool ok =
+        cjose_header_set(header, CJOSE_HDR_ALG, signer_->sign_alg.c_str(),
+                         &err) &&
+        (signer_->kid.empty() ||
+         cjose_header_set(header, CJOSE_HDR_KID, signer_->kid.c_str(), &err)) &&
+        cjose_header_set(header, "typ", typ_text.c_str(), &err);
+    cjose_jws_t *jws =
+        ok ? cjose_jws_sign(signer_->jwk, header,
+                            reinterpret_cast<const uint8_t *>(payload.data()),
+                            payload.size(), &err)
+           : nullptr;
+    cjose_header_release(header);
+    const char *compact = nullptr;
+    if (jws == nullptr || !cjose_jws_export(jws, &compact, &err)) {
+        cjose_jws_release(jws);
+        throw std::runtime_error(std::string("cjose_jws_sign failed: ") +
+                                 (err.message ? err.message : "unknown"));
+    }
+    std::string out(compact);
+    cjose_jws_release(jws);
+    return out;
 }
 
 } // namespace oidc_logout

@@ -53,6 +53,20 @@ class KeySet {
                      const ClientRegistry *clients, int64_t now, Hint &out,
                      std::string &reason) const;
 
+    /* Whether a key of the set is private: the first such key signs. */
+    bool
+    can_sign() const
+    {
+        return signer_ != nullptr;
+    }
+    /* The signing key's alg (its own, or RS256 for RSA and ES256, ES384
+     * or ES512 for the EC curves). */
+    const std::string &signing_alg() const;
+    /* A compact JWS of payload signed by the signing key, its header
+     * holding alg, kid (when the key has one) and typ.  Throws on
+     * failure. */
+    std::string sign(std::string_view payload, std::string_view typ) const;
+
     size_t
     size() const
     {
@@ -77,6 +91,7 @@ class KeySet {
         std::string kty;   /* "RSA" or "EC" */
         std::string curve; /* EC: "P-256", "P-384" or "P-521" */
         std::string alg;   /* the key's own "alg": the only one it verifies */
+        std::string sign_alg; /* private keys: what they sign with */
     };
 
     static std::unique_ptr<KeySet>
@@ -84,6 +99,7 @@ class KeySet {
     bool fits(const Key &key, std::string_view alg) const;
 
     std::vector<Key> keys_;
+    const Key *signer_ = nullptr;
     std::string public_jwks_;
 };
 

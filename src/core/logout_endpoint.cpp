@@ -332,7 +332,8 @@ metadata_response(std::string_view issuer, std::string_view end_session_path,
                       ? std::string_view::npos
                       : issuer.find('/', scheme_end + 3);
     std::string origin(issuer.substr(0, path));
-    std::string body = "{\"issuer\":\"" + json_escape(issuer) + "\","
+    std::string body = "{\"issuer\":\"" + json_escape(issuer) +
+                       "\","
                        "\"end_session_endpoint\":\"" +
                        json_escape(origin + std::string(end_session_path)) +
                        "\",";

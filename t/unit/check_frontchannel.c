@@ -48,17 +48,6 @@ teardown(void)
     ol_clients_free(clients);
 }
 
-/* An ended session of the given clients ("a\0b\0"). */
-static void
-ended_session(ol_session_info *info, const char *ids, size_t ids_len,
-              size_t count)
-{
-    memset(info, 0, sizeof(*info));
-    snprintf(info->sid, sizeof(info->sid), "%s", SID);
-    memcpy(info->clients, ids, ids_len);
-    info->client_count = count;
-}
-
 /* The page that replaces resp, or NULL when it is left alone. */
 static int
 page(ol_response *resp, const ol_session_info *info, const char *next)
@@ -110,7 +99,7 @@ START_TEST(test_frontchannel_page_of_a_redirect)
     const char *nonce;
 
     ck_assert_int_eq(ol_response_status(resp), 302);
-    ended_session(&info, "app1\0quiet\0app2", 16, 3);
+    session_info(&info, SID, "alice", "app1\0quiet\0app2", 16, 3);
     ck_assert_int_eq(page(resp, &info, "/logout"), 1);
 
     ck_assert_int_eq(ol_response_status(resp), 200);
@@ -177,14 +166,14 @@ START_TEST(test_frontchannel_without_uris_no_page)
                                "https%3A%2F%2Fquiet.example.com%2Fbye");
     char *location;
 
-    ended_session(&info, "quiet\0gone", 11, 2);
+    session_info(&info, SID, "alice", "quiet\0gone", 11, 2);
     ck_assert_int_eq(page(resp, &info, "/logout"), 0);
     ck_assert_int_eq(ol_response_status(resp), 302);
     location = response_header(resp, "Location");
     ck_assert_str_eq(location, "https://quiet.example.com/bye");
     free(location);
 
-    ended_session(&info, "", 0, 0);
+    session_info(&info, SID, "alice", "", 0, 0);
     ck_assert_int_eq(page(resp, &info, "/logout"), 0);
     ck_assert_int_eq(ol_response_status(resp), 302);
     ol_response_free(resp);
@@ -198,7 +187,7 @@ START_TEST(test_frontchannel_signed_out_page_goes_to_next)
     char *body;
 
     ck_assert_int_eq(ol_response_status(resp), 200);
-    ended_session(&info, "app2", 5, 1);
+    session_info(&info, SID, "alice", "app2", 5, 1);
     ck_assert_int_eq(page(resp, &info, "/sso/logout?x=\"<&"), 1);
     body = response_body(resp);
     ck_assert_ptr_nonnull(strstr(body,
@@ -217,7 +206,7 @@ START_TEST(test_frontchannel_nonce_changes)
     ol_response *b = logout(OL_MODE_OIDC, clients, NULL, "");
     char *body_a, *body_b, nonce_a[64];
 
-    ended_session(&info, "app1", 5, 1);
+    session_info(&info, SID, "alice", "app1", 5, 1);
     ck_assert_int_eq(page(a, &info, "/logout"), 1);
     ck_assert_int_eq(page(b, &info, "/logout"), 1);
     body_a = response_body(a);
@@ -239,7 +228,7 @@ START_TEST(test_frontchannel_hostile_client_stays_in_attributes)
     const char id[] = "x\"><script>alert(1)</script>";
     char *body;
 
-    ended_session(&info, id, sizeof(id), 1);
+    session_info(&info, SID, "alice", id, sizeof(id), 1);
     ck_assert_int_eq(page(resp, &info, "/logout"), 1);
     body = response_body(resp);
     ck_assert_ptr_null(strstr(body, "alert(1)</script>"));
@@ -280,7 +269,7 @@ START_TEST(test_frontchannel_federated_goes_to_next)
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &resp), OL_OK);
     ck_assert_ptr_nonnull(ol_response_federated_return(resp, &len));
 
-    ended_session(&info, "app2", 5, 1);
+    session_info(&info, SID, "alice", "app2", 5, 1);
     ck_assert_int_eq(page(resp, &info, "https://idp.example.com/logout?r=1"),
                      1);
     /* the page goes through the federated URL; the glue sets no Location */

@@ -19,6 +19,7 @@ Suite *store_shared_suite(void);
 Suite *jose_suite(void);
 Suite *logout_suite(void);
 Suite *frontchannel_suite(void);
+Suite *backchannel_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
@@ -35,6 +36,11 @@ char *response_header(const ol_response *resp, const char *name);
 /* The body (or log reason) of a response as a new string. */
 char *response_body(const ol_response *resp);
 char *response_log(const ol_response *resp);
+
+/* A session as ol_session_end reports it: sid, sub and count client ids
+ * given as "a\0b" (ids_len bytes). */
+void session_info(ol_session_info *info, const char *sid, const char *sub,
+                  const char *ids, size_t ids_len, size_t count);
 
 /* Percent-encodes every byte but unreserved ones, into a new string. */
 char *url_encode(const char *in);

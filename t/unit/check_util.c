@@ -127,6 +127,18 @@ mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
     return out;
 }
 
+void
+session_info(ol_session_info *info, const char *sid, const char *sub,
+             const char *ids, size_t ids_len, size_t count)
+{
+    memset(info, 0, sizeof(*info));
+    snprintf(info->sid, sizeof(info->sid), "%s", sid);
+    snprintf(info->sub, sizeof(info->sub), "%s", sub);
+    info->sub_len = strlen(sub);
+    memcpy(info->clients, ids, ids_len);
+    info->client_count = count;
+}
+
 const char *
 temp_file(const char *text)
 {

@@ -1,0 +1,62 @@
+#include "logout_token.hpp"
+
+#include "random_id.hpp"
+#include "text.hpp"
+
+#include <stdexcept>
+
+namespace oidc_logout {
+
+namespace {
+
+const char backchannel_event[] =
+    "http://schemas.openid.net/event/backchannel-logout";
+
+std::string
+json_string(std::string_view s)
+{
+    return '"' + json_escape(s) + '"';
+}
+
+} // namespace
+
+std::string
+logout_token_claims(std::string_view issuer, const Client &client,
+                    const EndedSession &session, int64_t now)
+{
+    uint8_t jti[id_bytes];
+    if (!random_bytes(jti, sizeof(jti))) {
+        throw std::runtime_error("RAND_bytes failed");
+    }
+    return "{\"iss\":" + json_string(issuer) +
+           ",\"aud\":" + json_string(client.id) +
+           ",\"iat\":" + std::to_string(now) +
+           ",\"exp\":" + std::to_string(now + logout_token_lifetime) +
+           ",\"jti\":" + json_string(base64url_encode(jti, sizeof(jti))) +
+           ",\"events\":{" + json_string(backchannel_event) +
+           ":{}},\"sid\":" + json_string(session.sid) +
+           ",\"sub\":" + json_string(session.sub) + "}";
+}
+
+std::vector<Delivery>
+backchannel_deliveries(const KeySet &keys, const ClientRegistry &clients,
+                       std::string_view issuer, const EndedSession &session,
+                       int64_t now)
+{
+    std::vector<Delivery> out;
+    for (std::string_view id : session.client_ids) {
+        const Client *c = clients.find(id);
+        if (c == nullptr || c->backchannel_logout_uri.empty()) {
+            continue;
+        }
+        /* a compact JWS is base64url and dots: form-safe as it is */
+        out.push_back(Delivery{
+            c->id, c->backchannel_logout_uri,
+            "logout_token=" +
+                keys.sign(logout_token_claims(issuer, *c, session, now),
+                          "logout+jwt")});
+    }
+    return out;
+}
+
+} // namespace oidc_logout

@@ -1,0 +1,46 @@
+// Back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0).
+#pragma once
+
+#include "client_registry.hpp"
+#include "jose.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oidc_logout {
+
+/* How long a logout token is valid, in seconds. */
+constexpr int64_t logout_token_lifetime = 120;
+
+/* The session a logout ended. */
+struct EndedSession {
+    std::string_view sid;
+    std::string_view sub;
+    std::vector<std::string_view> client_ids;
+};
+
+/* The claims of a logout token for client (no signature): iss, aud, iat,
+ * exp, a fresh jti, events, sid and sub; never nonce.  sid is always
+ * there, whether the client requires it or not. */
+std::string logout_token_claims(std::string_view issuer, const Client &client,
+                                const EndedSession &session, int64_t now);
+
+/* One delivery: where, and the form body that carries the token. */
+struct Delivery {
+    std::string client_id;
+    std::string uri;  /* backchannel_logout_uri */
+    std::string body; /* logout_token=... */
+};
+
+/* The deliveries of a session's end: one signed token (typ logout+jwt)
+ * for each of its clients that has a backchannel_logout_uri.  Throws when
+ * keys cannot sign. */
+std::vector<Delivery> backchannel_deliveries(const KeySet &keys,
+                                             const ClientRegistry &clients,
+                                             std::string_view issuer,
+                                             const EndedSession &session,
+                                             int64_t now);
+
+} // namespace oidc_logout
