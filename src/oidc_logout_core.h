@@ -191,6 +191,10 @@ typedef struct {
     uint64_t expired;        /* idle or lifetime reached */
     uint64_t evicted;        /* forced out to make room */
     uint64_t alloc_failures; /* no room even after evictions */
+    /* back-channel logout deliveries, by outcome of an attempt */
+    uint64_t backchannel_delivered; /* 200 or 204 */
+    uint64_t backchannel_retried;   /* failed, tried again */
+    uint64_t backchannel_failed;    /* failed, given up */
 } ol_store_stats;
 
 typedef struct {
@@ -224,6 +228,15 @@ void ol_store_configure(ol_store *store, const ol_arena *arena, uint32_t idle,
                         uint32_t lifetime) OL_NOEXCEPT;
 void ol_store_get_stats(ol_store *store, const ol_arena *arena,
                         ol_store_stats *stats) OL_NOEXCEPT;
+typedef enum {
+    OL_DELIVERY_DELIVERED,
+    OL_DELIVERY_RETRIED,
+    OL_DELIVERY_FAILED
+} ol_delivery_outcome;
+
+/* Counts the outcome of a back-channel delivery attempt (ol_store_stats). */
+void ol_store_count_delivery(ol_store *store, const ol_arena *arena,
+                             ol_delivery_outcome outcome) OL_NOEXCEPT;
 /* Checks every index and the LRU list; a description of the first
  * inconsistency, or NULL. */
 const char *ol_store_verify(ol_store *store, const ol_arena *arena) OL_NOEXCEPT;

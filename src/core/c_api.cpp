@@ -527,6 +527,13 @@ ol_store_get_stats(ol_store *store, const ol_arena *arena,
     store_of(store, arena).stats(*stats);
 }
 
+void
+ol_store_count_delivery(ol_store *store, const ol_arena *arena,
+                        ol_delivery_outcome outcome) noexcept
+{
+    store_of(store, arena).count_delivery(outcome);
+}
+
 const char *
 ol_store_verify(ol_store *store, const ol_arena *arena) noexcept
 {

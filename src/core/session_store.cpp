@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
 /* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 3;
+constexpr uint32_t store_format = 4;
 constexpr uint32_t store_layout = static_cast<uint32_t>(
     store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
 /* Expired sessions looked at, from the oldest, before forcing one out. */
@@ -626,6 +626,23 @@ SessionStore::end(std::string_view handle_text, uint32_t now,
                             remove(n);
                             root_->stats.ended++;
                         });
+}
+
+void
+SessionStore::count_delivery(ol_delivery_outcome outcome)
+{
+    Locked lock(arena_);
+    switch (outcome) {
+    case OL_DELIVERY_DELIVERED:
+        root_->stats.backchannel_delivered++;
+        break;
+    case OL_DELIVERY_RETRIED:
+        root_->stats.backchannel_retried++;
+        break;
+    case OL_DELIVERY_FAILED:
+        root_->stats.backchannel_failed++;
+        break;
+    }
 }
 
 void

@@ -77,6 +77,7 @@ class SessionStore {
     ol_status end(std::string_view handle_text, uint32_t now,
                   ol_session_info *info);
     void stats(ol_store_stats &out);
+    void count_delivery(ol_delivery_outcome outcome);
     /* The anti-CSRF token bound to the session of handle_text (its value
      * does not depend on whether the session lives). */
     std::string csrf_token(std::string_view handle_text) const;

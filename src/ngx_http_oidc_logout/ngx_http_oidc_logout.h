@@ -22,6 +22,13 @@ typedef struct {
     ngx_array_t sessions; /* of ngx_http_oidc_logout_session_ref_t */
 } ngx_http_oidc_logout_main_conf_t;
 
+/* A client's backchannel_logout_uri, resolved when the registry loads. */
+typedef struct {
+    ngx_str_t client_id;
+    ngx_url_t url; /* host, port, uri (path and query), addresses */
+    ngx_uint_t https;
+} ngx_http_oidc_logout_bc_target_t;
+
 typedef struct {
     ol_clients *clients;                     /* oidc_logout_clients */
     ol_allowlist *tenant_urls;               /* oidc_logout_allowed_urls */
@@ -31,6 +38,18 @@ typedef struct {
     /* paths of this server's endpoint and JWKS, for the metadata */
     ngx_str_t end_session_path;
     ngx_str_t jwks_path;
+    /* back-channel deliveries of the registry's clients */
+    ngx_array_t *bc_targets;   /* of ngx_http_oidc_logout_bc_target_t */
+    ngx_uint_t bc_https;       /* one of them is https */
+    ngx_flag_t bc_verify;      /* oidc_logout_backchannel_ssl_verify */
+    ngx_flag_t bc_server_name; /* oidc_logout_backchannel_ssl_server_name */
+    ngx_str_t bc_trusted; /* oidc_logout_backchannel_ssl_trusted_certificate */
+#if (NGX_HTTP_SSL)
+    ngx_ssl_t *bc_ssl;
+#endif
+#if (NGX_THREADS)
+    ngx_thread_pool_t *bc_thread_pool;
+#endif
 } ngx_http_oidc_logout_srv_conf_t;
 
 /* What a location serves besides the endpoint. */
@@ -72,6 +91,9 @@ typedef struct {
     ol_template *pages[3]; /* oidc_logout_page, by ol_page_kind */
     ngx_uint_t document;   /* oidc_logout_jwks, oidc_logout_metadata */
     ngx_msec_t frontchannel_timeout; /* oidc_logout_frontchannel_timeout */
+    ngx_msec_t bc_timeout;           /* oidc_logout_backchannel_timeout */
+    ngx_uint_t bc_retries;           /* oidc_logout_backchannel_retries */
+    ngx_msec_t bc_wait;              /* oidc_logout_backchannel_wait */
 } ngx_http_oidc_logout_loc_conf_t;
 
 /* The request's session, as the logout endpoint needs it. */
@@ -90,6 +112,27 @@ extern ngx_module_t ngx_http_oidc_logout_module;
 ngx_int_t ngx_http_oidc_logout_handler(ngx_http_request_t *r);
 /* The content handler of oidc_logout_jwks and oidc_logout_metadata. */
 ngx_int_t ngx_http_oidc_logout_document_handler(ngx_http_request_t *r);
+
+/* Writes a response the core decided, and frees it
+ * (ngx_http_oidc_logout_handler.c). */
+ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp);
+
+/* Back-channel logout (ngx_http_oidc_logout_backchannel.c) */
+char *ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
+                                      ngx_http_oidc_logout_srv_conf_t *oscf);
+#if (NGX_HTTP_SSL)
+char *ngx_http_oidc_logout_bc_ssl(ngx_conf_t *cf,
+                                  ngx_http_oidc_logout_srv_conf_t *oscf);
+#endif
+/*
+ * Sends the logout tokens of the session the request ended to its
+ * back-channel clients.  NGX_DECLINED when there are none; NGX_DONE when
+ * the response (resp, which it then owns) waits for the deliveries
+ * (oidc_logout_backchannel_wait), NGX_OK when it goes out now.
+ */
+ngx_int_t ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
+                                           const ol_session_info *ended,
+                                           ol_response *resp);
 
 /* Adds a response header (ngx_http_oidc_logout_handler.c). */
 ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,

@@ -281,12 +281,15 @@ ngx_http_oidc_logout_own_path(ngx_http_request_t *r, ngx_str_t *path)
 /*
  * A response that ends the session: ends it, then either turns the response
  * into the front-channel page of the session's clients or, for a federated
- * logout, sends the browser through the federated URL.
+ * logout, sends the browser through the federated URL, and starts the
+ * back-channel deliveries.  NGX_DONE when the response waits for them (it
+ * then belongs to them).
  */
 static ngx_int_t
 ngx_http_oidc_logout_finish(ngx_http_request_t *r, ol_response *resp)
 {
-    int replaced;
+    int replaced = 0;
+    ngx_int_t rc;
     ngx_str_t location, next;
     ol_endpoint endpoint;
     ol_session_info ended;
@@ -319,17 +322,16 @@ ngx_http_oidc_logout_finish(ngx_http_request_t *r, ol_response *resp)
                 (const char *)next.data, next.len, &replaced) != OL_OK) {
             return NGX_ERROR;
         }
-
-        if (replaced) {
-            return NGX_OK;
-        }
     }
 
-    if (location.len == 0) {
-        return NGX_OK;
+    if (location.len && !replaced &&
+        ngx_http_oidc_logout_push_header(r, &name, &location) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    return ngx_http_oidc_logout_push_header(r, &name, &location);
+    rc = ngx_http_oidc_logout_backchannel(r, &ended, resp);
+
+    return rc == NGX_DECLINED ? NGX_OK : rc;
 }
 
 ngx_int_t
@@ -423,9 +425,31 @@ ngx_http_oidc_logout_push_header(ngx_http_request_t *r, ngx_str_t *name,
     return NGX_OK;
 }
 
-/* Writes the core's response and frees it. */
+/* Writes the core's response, after ending the session when it says so,
+ * and frees it. */
 static ngx_int_t
 ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
+{
+    ngx_int_t rc;
+
+    if (ol_response_ends_session(resp)) {
+        rc = ngx_http_oidc_logout_finish(r, resp);
+
+        if (rc == NGX_DONE) {
+            return NGX_DONE;
+        }
+
+        if (rc != NGX_OK) {
+            ol_response_free(resp);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_oidc_logout_output(r, resp);
+}
+
+ngx_int_t
+ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp)
 {
     size_t i, n, len, value_len;
     ngx_uint_t level;
@@ -434,11 +458,6 @@ ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
     ngx_str_t name, value, body;
     ngx_chain_t out;
     const char *p, *q;
-
-    if (ol_response_ends_session(resp) &&
-        ngx_http_oidc_logout_finish(r, resp) != NGX_OK) {
-        goto failed;
-    }
 
     r->headers_out.status = ol_response_status(resp);
 

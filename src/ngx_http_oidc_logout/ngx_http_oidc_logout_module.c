@@ -31,12 +31,34 @@ static void ngx_http_oidc_logout_record_path(ngx_conf_t *cf,
                                              ngx_http_core_loc_conf_t *clcf,
                                              ngx_str_t *path);
 
-static char *ngx_http_oidc_logout_check_timeout(ngx_conf_t *cf, void *post,
-                                                void *data);
+/* The range of a time or number directive, and what to say outside it. */
+typedef struct {
+    ngx_conf_post_handler_pt post_handler;
+    ngx_uint_t min; /* ngx_msec_t is an ngx_uint_t as well */
+    ngx_uint_t max;
+    char *reason;
+} ngx_http_oidc_logout_bounds_t;
 
-/* How long a front-channel page may keep the user waiting. */
-static ngx_conf_post_t ngx_http_oidc_logout_frontchannel_timeout_bounds = {
-    ngx_http_oidc_logout_check_timeout};
+static char *ngx_http_oidc_logout_check_bounds(ngx_conf_t *cf, void *post,
+                                               void *data);
+
+/* How long a front-channel page may keep the user waiting, how long a
+ * back-channel attempt may take, how often it is retried, and how long a
+ * redirect may wait for the deliveries. */
+static ngx_http_oidc_logout_bounds_t
+    ngx_http_oidc_logout_frontchannel_timeout_bounds = {
+        ngx_http_oidc_logout_check_bounds, 1, 60000,
+        "must be between 1ms and 60s"};
+static ngx_http_oidc_logout_bounds_t
+    ngx_http_oidc_logout_backchannel_timeout_bounds = {
+        ngx_http_oidc_logout_check_bounds, 1, 60000,
+        "must be between 1ms and 60s"};
+static ngx_http_oidc_logout_bounds_t
+    ngx_http_oidc_logout_backchannel_retries_bounds = {
+        ngx_http_oidc_logout_check_bounds, 0, 10, "must be between 0 and 10"};
+static ngx_http_oidc_logout_bounds_t
+    ngx_http_oidc_logout_backchannel_wait_bounds = {
+        ngx_http_oidc_logout_check_bounds, 0, 60000, "must be 60s at most"};
 
 /* Room for the core's configuration error messages. */
 #define NGX_HTTP_OIDC_LOGOUT_ERRLEN 2048
@@ -104,6 +126,42 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
      ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_oidc_logout_loc_conf_t, frontchannel_timeout),
      &ngx_http_oidc_logout_frontchannel_timeout_bounds},
+
+    {ngx_string("oidc_logout_backchannel_timeout"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, bc_timeout),
+     &ngx_http_oidc_logout_backchannel_timeout_bounds},
+
+    {ngx_string("oidc_logout_backchannel_retries"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, bc_retries),
+     &ngx_http_oidc_logout_backchannel_retries_bounds},
+
+    {ngx_string("oidc_logout_backchannel_wait"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, bc_wait),
+     &ngx_http_oidc_logout_backchannel_wait_bounds},
+
+    {ngx_string("oidc_logout_backchannel_ssl_verify"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_SRV_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_srv_conf_t, bc_verify), NULL},
+
+    {ngx_string("oidc_logout_backchannel_ssl_server_name"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_SRV_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_srv_conf_t, bc_server_name), NULL},
+
+    {ngx_string("oidc_logout_backchannel_ssl_trusted_certificate"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_SRV_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_srv_conf_t, bc_trusted), NULL},
 
     {ngx_string("oidc_logout"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_oidc_logout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
@@ -182,6 +240,8 @@ ngx_http_oidc_logout_create_srv_conf(ngx_conf_t *cf)
     conf->clients = NGX_CONF_UNSET_PTR;
     conf->tenant_urls = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
+    conf->bc_verify = NGX_CONF_UNSET;
+    conf->bc_server_name = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -192,13 +252,41 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_oidc_logout_srv_conf_t *prev = parent;
     ngx_http_oidc_logout_srv_conf_t *conf = child;
 
-    ngx_conf_merge_ptr_value(conf->clients, prev->clients, NULL);
+    if (conf->clients == NGX_CONF_UNSET_PTR) {
+        /* the registry and the addresses of its back-channel clients */
+        conf->clients =
+            prev->clients == NGX_CONF_UNSET_PTR ? NULL : prev->clients;
+        conf->bc_targets = prev->bc_targets;
+        conf->bc_https = prev->bc_https;
+    }
     ngx_conf_merge_ptr_value(conf->tenant_urls, prev->tenant_urls, NULL);
     ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
     ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
     if (conf->federated_url == NULL) {
         conf->federated_url = prev->federated_url;
     }
+    ngx_conf_merge_value(conf->bc_verify, prev->bc_verify, 1);
+    ngx_conf_merge_value(conf->bc_server_name, prev->bc_server_name, 1);
+    ngx_conf_merge_str_value(conf->bc_trusted, prev->bc_trusted, "");
+
+    if (conf->bc_targets == NULL) {
+        return NGX_CONF_OK;
+    }
+
+#if (NGX_THREADS)
+    /* logout tokens are signed in the default thread pool */
+    conf->bc_thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (conf->bc_thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+#endif
+
+#if (NGX_HTTP_SSL)
+    if (conf->bc_https &&
+        ngx_http_oidc_logout_bc_ssl(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+#endif
 
     return NGX_CONF_OK;
 }
@@ -219,6 +307,9 @@ ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf)
     conf->require_session = NGX_CONF_UNSET;
     conf->document = NGX_CONF_UNSET_UINT;
     conf->frontchannel_timeout = NGX_CONF_UNSET_MSEC;
+    conf->bc_timeout = NGX_CONF_UNSET_MSEC;
+    conf->bc_retries = NGX_CONF_UNSET_UINT;
+    conf->bc_wait = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -251,6 +342,9 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_OIDC_LOGOUT_NO_DOCUMENT);
     ngx_conf_merge_msec_value(conf->frontchannel_timeout,
                               prev->frontchannel_timeout, 7000);
+    ngx_conf_merge_msec_value(conf->bc_timeout, prev->bc_timeout, 5000);
+    ngx_conf_merge_uint_value(conf->bc_retries, prev->bc_retries, 2);
+    ngx_conf_merge_msec_value(conf->bc_wait, prev->bc_wait, 0);
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL) {
@@ -273,10 +367,19 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         (client = ol_clients_needing_issuer(oscf->clients)) != NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "oidc_logout: client \"%s\" of "
-                           "\"oidc_logout_clients\" is notified with iss and "
-                           "sid (frontchannel_logout_session_required): "
+                           "\"oidc_logout_clients\" is notified with the "
+                           "issuer's name (a back-channel client, or "
+                           "frontchannel_logout_session_required): "
                            "\"oidc_logout_issuer\" must be set",
                            client);
+        return NGX_CONF_ERROR;
+    }
+    if (conf->mode != 0 && conf->session != NULL && oscf->bc_targets &&
+        (oscf->keys == NULL || *ol_keys_signing_alg(oscf->keys) == '\0')) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: clients with a "
+                           "backchannel_logout_uri need a private key in "
+                           "\"oidc_logout_keys\" to sign logout tokens");
         return NGX_CONF_ERROR;
     }
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_METADATA &&
@@ -355,7 +458,7 @@ ngx_http_oidc_logout_clients(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = clients;
     oscf->clients = clients;
 
-    return NGX_CONF_OK;
+    return ngx_http_oidc_logout_bc_targets(cf, oscf);
 }
 
 static char *
@@ -611,12 +714,13 @@ ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 static char *
-ngx_http_oidc_logout_check_timeout(ngx_conf_t *cf, void *post, void *data)
+ngx_http_oidc_logout_check_bounds(ngx_conf_t *cf, void *post, void *data)
 {
-    ngx_msec_t *timeout = data;
+    ngx_http_oidc_logout_bounds_t *bounds = post;
+    ngx_uint_t *value = data;
 
-    if (*timeout == 0 || *timeout > 60000) {
-        return "must be between 1ms and 60s";
+    if (*value < bounds->min || *value > bounds->max) {
+        return bounds->reason;
     }
 
     return NGX_CONF_OK;

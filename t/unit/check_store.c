@@ -353,6 +353,22 @@ START_TEST(test_store_end_once)
 }
 END_TEST
 
+START_TEST(test_store_counts_deliveries)
+{
+    ol_store_stats st;
+
+    ol_store_count_delivery(store, &arena, OL_DELIVERY_DELIVERED);
+    ol_store_count_delivery(store, &arena, OL_DELIVERY_DELIVERED);
+    ol_store_count_delivery(store, &arena, OL_DELIVERY_RETRIED);
+    ol_store_count_delivery(store, &arena, OL_DELIVERY_FAILED);
+    ol_store_get_stats(store, &arena, &st);
+    ck_assert_uint_eq(st.backchannel_delivered, 2);
+    ck_assert_uint_eq(st.backchannel_retried, 1);
+    ck_assert_uint_eq(st.backchannel_failed, 1);
+    ck_assert_uint_eq(st.sessions, 0);
+}
+END_TEST
+
 START_TEST(test_store_idle_expiry)
 {
     ol_login_result r = login(NULL, "alice", 1000);
@@ -645,6 +661,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_join_limits);
     tcase_add_test(tc, test_store_lookup_by_sid_and_sub);
     tcase_add_test(tc, test_store_end_once);
+    tcase_add_test(tc, test_store_counts_deliveries);
     tcase_add_test(tc, test_store_idle_expiry);
     tcase_add_test(tc, test_store_lookup_without_touch);
     tcase_add_test(tc, test_store_lifetime_expiry);
