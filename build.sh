@@ -34,8 +34,10 @@ PACKAGES=(
     tini perl libtest-base-perl libcrypt-jwt-perl
 )
 # ... and what only the test suites need: the browser of the front-channel
-# suite, with fonts for its screenshots
-TEST_PACKAGES=(chromium fonts-dejavu-core liburi-perl)
+# suite (with fonts for its screenshots), Apache with mod_auth_openidc (a
+# relying party of the back-channel suite), openssl for test certificates
+TEST_PACKAGES=(chromium fonts-dejavu-core liburi-perl
+               apache2 libapache2-mod-auth-openidc openssl)
 
 install_packages() {
     local missing=() p

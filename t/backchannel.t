@@ -69,6 +69,10 @@ our $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1:1987',
 
 add_block_preprocessor(sub {
     my $block = shift;
+    # no block may leave an alert or a crash behind
+    if (!defined $block->no_error_log && !defined $block->must_die) {
+        $block->set_value('no_error_log', "[alert]\n[crit]\n");
+    }
     # "--- grep_error_log_out" lists the outcome lines of the deliveries
     if (defined $block->grep_error_log_out && !defined $block->grep_error_log) {
         $block->set_value('grep_error_log',
@@ -233,6 +237,7 @@ GET /flow/silent/silent2/ok
 qr/\A(?=(?:[^\n]*\n){3}\z)(?=.*^oidc_logout: backchannel client=ok status=200 attempt=1\n)(?=.*^oidc_logout: backchannel client=silent status=timeout attempt=1, given up\n)(?=.*^oidc_logout: backchannel client=silent2 status=timeout attempt=1, given up\n)/ms
 --- no_error_log
 still running after oidc_logout_backchannel_wait
+[alert]
 
 
 
@@ -250,6 +255,7 @@ GET /flow/silent/-/-
 oidc_logout: backchannel: 1 deliveries still running after oidc_logout_backchannel_wait
 --- no_error_log
 status=timeout
+[alert]
 
 
 
@@ -265,6 +271,7 @@ GET /flow/silent/-/-
 --- no_error_log
 status=timeout
 still running
+[alert]
 
 
 
@@ -341,6 +348,7 @@ GET /end
 --- error_code: 200
 --- no_error_log
 backchannel
+[alert]
 
 
 

@@ -863,7 +863,7 @@ ngx_http_oidc_logout_bc_respond(ngx_http_oidc_logout_batch_t *b)
         ngx_del_timer(&b->wait);
     }
 
-    r->main->count--;
+    /* the handler's NGX_DONE already took back the reference it held */
     ngx_http_finalize_request(r, ngx_http_oidc_logout_output(r, resp));
 }
 
