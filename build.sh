@@ -147,10 +147,23 @@ run_tests() {
     run_nginx_suites
 }
 
-# nginx.conf.example under a prefix whose modules/ holds the built module.
+# nginx.conf.example under a prefix whose modules/ holds the built module,
+# with build/run/keys.json: the public keys of keys.example.json and a
+# private key made here, which signs the example's logout tokens.
 EXAMPLE_PREFIX=$BUILD/run
 example_nginx() {
     mkdir -p "$EXAMPLE_PREFIX/logs" "$EXAMPLE_PREFIX/modules"
+    [ -s "$EXAMPLE_PREFIX/keys.json" ] || perl -MCrypt::PK::RSA -MJSON::PP -e '
+        my ($public, $out) = @ARGV;
+        open my $f, "<", $public or die "$public: $!";
+        my $jwks = decode_json(do { local $/; <$f> });
+        my $key = Crypt::PK::RSA->new;
+        $key->generate_key(256);
+        unshift @{ $jwks->{keys} }, { %{ $key->export_key_jwk("private", 1) },
+                                      kid => "example-signing", use => "sig" };
+        open $f, ">", $out or die "$out: $!";
+        print $f JSON::PP->new->canonical->pretty->encode($jwks);
+    ' "$ROOT/keys.example.json" "$EXAMPLE_PREFIX/keys.json"
     ln -sf "$MODULE" "$EXAMPLE_PREFIX/modules/ngx_http_oidc_logout_module.so"
     "$NGINX_BINARY" -p "$EXAMPLE_PREFIX/" -c "$ROOT/nginx.conf.example" \
         -e stderr "$@"

@@ -61,7 +61,7 @@ GET /.well-known/openid-configuration
 --- response_headers
 Content-Type: application/json
 --- response_body chop
-{"issuer":"https://sso.example.com/","end_session_endpoint":"https://sso.example.com/logout","jwks_uri":"https://sso.example.com/keys","frontchannel_logout_supported":true,"frontchannel_logout_session_supported":true,"backchannel_logout_supported":false,"backchannel_logout_session_supported":false}
+{"issuer":"https://sso.example.com/","end_session_endpoint":"https://sso.example.com/logout","jwks_uri":"https://sso.example.com/keys","frontchannel_logout_supported":true,"frontchannel_logout_session_supported":true,"backchannel_logout_supported":true,"backchannel_logout_session_supported":true}
 
 
 

@@ -341,11 +341,10 @@ metadata_response(std::string_view issuer, std::string_view end_session_path,
         body += "\"jwks_uri\":\"" +
                 json_escape(origin + std::string(jwks_path)) + "\",";
     }
-    /* back-channel notifications are not sent yet */
     body += "\"frontchannel_logout_supported\":true,"
             "\"frontchannel_logout_session_supported\":true,"
-            "\"backchannel_logout_supported\":false,"
-            "\"backchannel_logout_session_supported\":false}";
+            "\"backchannel_logout_supported\":true,"
+            "\"backchannel_logout_session_supported\":true}";
     return json_response(std::move(body));
 }
 
