@@ -53,9 +53,9 @@ install_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Node and the packages of t/interop/package.json (Node's jose, and
-# playwright-core, which drives the browser), for the interoperability
-# and browser suites.
+# Node and the npm packages of the Node peers: t/interop (Node's jose, and
+# playwright-core, which drives the browser) and t/interop/express-rp (a
+# relying party on express-openid-connect).
 install_node_packages() {
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         [ "$(id -u)" -eq 0 ] || die "node and npm are missing; run as root to install them"
@@ -64,14 +64,16 @@ install_node_packages() {
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     fi
-    # installed again whenever package.json changes
-    local stamp=t/interop/node_modules/.package.json
-    if ! cmp -s t/interop/package.json "$stamp"; then
-        say "installing the npm packages of t/interop"
-        (cd t/interop && npm install --no-save --no-package-lock --no-audit \
-            --no-fund --loglevel=error >/dev/null) || die "npm install failed"
-        cp t/interop/package.json "$stamp"
-    fi
+    local dir stamp
+    for dir in t/interop t/interop/express-rp; do
+        # installed again whenever package.json changes
+        stamp=$dir/node_modules/.package.json
+        cmp -s "$dir/package.json" "$stamp" && continue
+        say "installing the npm packages of $dir"
+        (cd "$dir" && npm install --no-save --no-package-lock --no-audit \
+            --no-fund --loglevel=error >/dev/null) || die "npm install failed in $dir"
+        cp "$dir/package.json" "$stamp"
+    done
 }
 
 configure_flags() {

@@ -31,7 +31,8 @@ write_file('keys.json', $json->encode(
 write_file('public.json', $json->encode(
     { keys => [{ %{ $pk->export_key_jwk('public', 1) }, kid => 'sig1' }] }));
 
-# a private CA and the certificate of the https client
+# a private CA and the certificates of the https clients: one for the
+# address 127.0.0.1, one for the name localhost
 sub openssl { system('openssl', @_, '-quiet') == 0 || system('openssl', @_) == 0
                   or die "openssl @_ failed" }
 system("cd $dir && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
@@ -40,7 +41,12 @@ system("cd $dir && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
        . " -subj /CN=127.0.0.1 2>/dev/null"
        . " && printf 'subjectAltName=IP:127.0.0.1\\n' > tls.ext"
        . " && openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key"
-       . " -CAcreateserial -out tls.pem -days 2 -extfile tls.ext 2>/dev/null") == 0
+       . " -CAcreateserial -out tls.pem -days 2 -extfile tls.ext 2>/dev/null"
+       . " && openssl req -newkey rsa:2048 -nodes -keyout named.key -out named.csr"
+       . " -subj /CN=localhost 2>/dev/null"
+       . " && printf 'subjectAltName=DNS:localhost\\n' > named.ext"
+       . " && openssl x509 -req -in named.csr -CA ca.pem -CAkey ca.key"
+       . " -CAcreateserial -out named.pem -days 2 -extfile named.ext 2>/dev/null") == 0
     or die 'openssl could not make the test certificates';
 
 # clients: one per behaviour of the local servers
@@ -52,6 +58,7 @@ my @clients = (
     [silent   => 'http://127.0.0.1:1987/one'],
     [silent2  => 'http://127.0.0.1:1987/two'],
     [tls      => 'https://127.0.0.1:1988/bc'],
+    [named    => 'https://localhost:1988/bc'],
     [refused  => 'http://127.0.0.1:1989/bc'],
     [quiet    => undef],
 );
@@ -108,6 +115,14 @@ server {
     listen 127.0.0.1:1988 ssl;
     ssl_certificate $TEST_NGINX_BC_DIR/tls.pem;
     ssl_certificate_key $TEST_NGINX_BC_DIR/tls.key;
+    location = /bc { return 200; }
+}
+# chosen by SNI
+server {
+    listen 127.0.0.1:1988 ssl;
+    server_name localhost;
+    ssl_certificate $TEST_NGINX_BC_DIR/named.pem;
+    ssl_certificate_key $TEST_NGINX_BC_DIR/named.key;
     location = /bc { return 200; }
 }
 _EOC_
@@ -316,6 +331,28 @@ GET /t
 qr/oidc_logout: backchannel client=tls: certificate of "127\.0\.0\.1": \(\d+:[^)]*\)/
 --- grep_error_log_out
 oidc_logout: backchannel client=tls status=certificate-refused attempt=1, given up
+
+
+
+=== TEST 10b: SNI names the host, whose certificate is then served
+--- request
+GET /flow/named/-/-
+--- error_code: 200
+--- grep_error_log_out
+oidc_logout: backchannel client=named status=200 attempt=1
+
+
+
+=== TEST 10c: without SNI the server's default certificate does not name the host
+--- http_extra
+oidc_logout_backchannel_ssl_server_name off;
+--- request
+GET /flow/named/-/-
+--- error_code: 200
+--- error_log
+oidc_logout: backchannel client=named: the certificate does not name "localhost"
+--- grep_error_log_out
+oidc_logout: backchannel client=named status=certificate-refused attempt=1, given up
 
 
 

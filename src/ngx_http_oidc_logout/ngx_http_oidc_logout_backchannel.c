@@ -487,6 +487,7 @@ static void
 ngx_http_oidc_logout_bc_attempt(ngx_http_oidc_logout_delivery_t *d)
 {
     ngx_int_t rc;
+    ngx_addr_t *addr;
     ngx_connection_t *c;
     ngx_http_oidc_logout_bc_target_t *t = d->target;
 
@@ -495,10 +496,13 @@ ngx_http_oidc_logout_bc_attempt(ngx_http_oidc_logout_delivery_t *d)
     d->in_len = 0;
     d->connected = 0;
 
+    /* a retry goes to the host's next address, if it has several */
+    addr = &t->url.addrs[(d->attempt - 1) % t->url.naddrs];
+
     ngx_memzero(&d->peer, sizeof(ngx_peer_connection_t));
-    d->peer.sockaddr = t->url.addrs[0].sockaddr;
-    d->peer.socklen = t->url.addrs[0].socklen;
-    d->peer.name = &t->url.addrs[0].name;
+    d->peer.sockaddr = addr->sockaddr;
+    d->peer.socklen = addr->socklen;
+    d->peer.name = &addr->name;
     d->peer.get = ngx_event_get_peer;
     d->peer.log = &d->batch->log;
     d->peer.log_error = NGX_ERROR_ERR;

@@ -3,7 +3,10 @@
 // t/backchannel_interop.t.
 //
 //   PORT=2003 ISSUER=http://127.0.0.1:2000 CLIENT_ID=express-rp \
-//       node express_rp.cjs
+//       node app.cjs
+//
+// It has a directory of its own: express-openid-connect and openid-client
+// must share one copy of jose 2, which the jose 5 of t/interop would split.
 //
 // The SDK mounts POST /backchannel-logout: it verifies the logout token
 // (signature against the issuer's jwks_uri, iss, aud, iat, events, no
@@ -41,7 +44,8 @@ const storeSet = (key, value) =>
 // an error it throws makes the SDK answer 400
 // {"error":"application_error", ...}. A jti is remembered until the token
 // has expired (plus the SDK's clock tolerance), after which the SDK
-// refuses the token by itself. Checking and recording the jti happen in
+// refuses the token by itself; a token without exp (which this SDK
+// accepts) for 10 minutes. Checking and recording the jti happen in
 // one synchronous step, so two concurrent copies cannot both pass.
 const seenJti = new Map(); // jti -> time (ms) until which it is remembered
 
