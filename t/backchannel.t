@@ -9,6 +9,7 @@ use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use IO::Socket::IP;
 use Crypt::PK::RSA;
 use JSON::PP;
 
@@ -38,7 +39,7 @@ sub openssl { system('openssl', @_, '-quiet') == 0 || system('openssl', @_) == 0
 system("cd $dir && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
        . " -out ca.pem -days 2 -subj '/CN=oidc_logout test CA' 2>/dev/null"
        . " && openssl req -newkey rsa:2048 -nodes -keyout tls.key -out tls.csr"
-       . " -subj /CN=127.0.0.1 2>/dev/null"
+       . " -subj '/CN=oidc_logout test client' 2>/dev/null"
        . " && printf 'subjectAltName=IP:127.0.0.1\\n' > tls.ext"
        . " && openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key"
        . " -CAcreateserial -out tls.pem -days 2 -extfile tls.ext 2>/dev/null"
@@ -52,6 +53,8 @@ system("cd $dir && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
 # clients: one per behaviour of the local servers
 my @clients = (
     [ok       => 'http://127.0.0.1:1986/ok?tenant=a'],
+    [bare     => 'http://127.0.0.1:1986?tenant=b'],
+    [caps     => 'HTTP://127.0.0.1:1986/ok'],
     [empty    => 'http://127.0.0.1:1986/no-content'],
     [bad      => 'http://127.0.0.1:1986/bad'],
     [broken   => 'http://127.0.0.1:1986/broken'],
@@ -67,6 +70,12 @@ write_file('clients.json', $json->encode([ map {
       ($_->[1] ? (backchannel_logout_uri => $_->[1],
                   backchannel_logout_session_required => JSON::PP::true) : ()) }
 } @clients ]));
+
+# "localhost" may resolve to ::1 first (as with Debian's /etc/hosts): the
+# https servers listen there too when the machine has IPv6 loopback
+$ENV{TEST_NGINX_BC_LISTEN6} =
+    IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0, Listen => 1)
+    ? 'listen [::1]:1988 ssl;' : '';
 
 # the client that never answers: the kernel accepts its connections, this
 # script never reads them
@@ -107,12 +116,14 @@ map $request_uri $hop_next {
 server {
     listen 127.0.0.1:1986;
     location = /ok { return 200; }
+    location = / { return 200; }
     location = /no-content { return 204; }
     location = /bad { return 400; }
     location = /broken { return 500; }
 }
 server {
     listen 127.0.0.1:1988 ssl;
+    $TEST_NGINX_BC_LISTEN6
     ssl_certificate $TEST_NGINX_BC_DIR/tls.pem;
     ssl_certificate_key $TEST_NGINX_BC_DIR/tls.key;
     location = /bc { return 200; }
@@ -120,6 +131,7 @@ server {
 # chosen by SNI
 server {
     listen 127.0.0.1:1988 ssl;
+    $TEST_NGINX_BC_LISTEN6
     server_name localhost;
     ssl_certificate $TEST_NGINX_BC_DIR/named.pem;
     ssl_certificate_key $TEST_NGINX_BC_DIR/named.key;
@@ -177,6 +189,15 @@ GET /flow/ok/empty/quiet
 --- response_body_like: You have been signed out\.
 --- grep_error_log_out eval
 qr/\A(?=[^\n]*\n[^\n]*\n\z)(?=.*^oidc_logout: backchannel client=ok status=200 attempt=1\n)(?=.*^oidc_logout: backchannel client=empty status=204 attempt=1\n)/ms
+
+
+
+=== TEST 1b: a URI without a path, and a scheme in capitals
+--- request
+GET /flow/bare/caps/-
+--- error_code: 200
+--- grep_error_log_out eval
+qr/\A(?=[^\n]*\n[^\n]*\n\z)(?=.*^oidc_logout: backchannel client=bare status=200 attempt=1\n)(?=.*^oidc_logout: backchannel client=caps status=200 attempt=1\n)/ms
 
 
 
@@ -251,7 +272,7 @@ GET /flow/silent/silent2/ok
 --- grep_error_log_out eval
 qr/\A(?=(?:[^\n]*\n){3}\z)(?=.*^oidc_logout: backchannel client=ok status=200 attempt=1\n)(?=.*^oidc_logout: backchannel client=silent status=timeout attempt=1, given up\n)(?=.*^oidc_logout: backchannel client=silent2 status=timeout attempt=1, given up\n)/ms
 --- no_error_log
-still running after oidc_logout_backchannel_wait
+the response goes out before the deliveries are over
 [alert]
 
 
@@ -267,7 +288,7 @@ location = /end {
 GET /flow/silent/-/-
 --- error_code: 200
 --- error_log
-oidc_logout: backchannel: 1 deliveries still running after oidc_logout_backchannel_wait
+oidc_logout: backchannel: the response goes out before the deliveries are over (oidc_logout_backchannel_wait)
 --- no_error_log
 status=timeout
 [alert]
@@ -285,12 +306,12 @@ GET /flow/silent/-/-
 --- error_code: 200
 --- no_error_log
 status=timeout
-still running
+the response goes out before
 [alert]
 
 
 
-=== TEST 9: https to a client whose certificate a configured CA signed
+=== TEST 9: https to an address named by the certificate a configured CA signed
 --- request
 GET /flow/tls/-/-
 --- error_code: 200

@@ -27,6 +27,7 @@ typedef struct {
     ngx_str_t client_id;
     ngx_url_t url; /* host, port, uri (path and query), addresses */
     ngx_uint_t https;
+    ngx_uint_t literal; /* the host is an IP address */
 } ngx_http_oidc_logout_bc_target_t;
 
 typedef struct {

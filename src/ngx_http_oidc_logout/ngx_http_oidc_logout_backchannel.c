@@ -53,10 +53,12 @@ struct ngx_http_oidc_logout_batch_s {
     ngx_uint_t pending;
     ngx_http_oidc_logout_delivery_t *deliveries;
     ngx_uint_t ndeliveries;
-    /* the request whose response waits (oidc_logout_backchannel_wait) */
+    /* the request whose response waits (oidc_logout_backchannel_wait),
+     * and its cleanup, which forgets it if nginx frees it first */
     ngx_http_request_t *waiting;
     ol_response *response;
     ngx_event_t wait;
+    ngx_http_cleanup_t *waiting_cleanup;
 };
 
 static void ngx_http_oidc_logout_bc_signed(ngx_event_t *ev);
@@ -70,6 +72,8 @@ static void ngx_http_oidc_logout_bc_outcome(ngx_http_oidc_logout_delivery_t *d,
                                             const char *status,
                                             ngx_uint_t retry);
 static void ngx_http_oidc_logout_bc_release(ngx_http_oidc_logout_batch_t *b);
+static void ngx_http_oidc_logout_bc_forget(void *data);
+static void ngx_http_oidc_logout_bc_idle(ngx_event_t *ev);
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -83,6 +87,7 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
                                 ngx_http_oidc_logout_srv_conf_t *oscf)
 {
     size_t i, skip;
+    u_char *p;
     const char *id, *uri;
     ngx_url_t *u;
     ngx_http_oidc_logout_bc_target_t *t;
@@ -108,7 +113,8 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
 
         t->client_id.len = ngx_strlen(id);
         t->client_id.data = (u_char *)id;
-        t->https = ngx_strncmp(uri, "https://", 8) == 0;
+        /* the registry checked the URI; its scheme may be in capitals */
+        t->https = ngx_strncasecmp((u_char *)uri, (u_char *)"https://", 8) == 0;
         skip = t->https ? 8 : 7;
 
         u = &t->url;
@@ -127,6 +133,17 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
 
         if (u->uri.len == 0) {
             ngx_str_set(&u->uri, "/");
+
+        } else if (u->uri.data[0] == '?') {
+            /* "http://host?query": the request line needs a path */
+            p = ngx_pnalloc(cf->pool, u->uri.len + 1);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            p[0] = '/';
+            ngx_memcpy(p + 1, u->uri.data, u->uri.len);
+            u->uri.data = p;
+            u->uri.len++;
         }
 
 #if !(NGX_HTTP_SSL)
@@ -139,6 +156,9 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
 #endif
+        t->literal = u->host.len &&
+                     (u->host.data[0] == '[' ||
+                      ngx_inet_addr(u->host.data, u->host.len) != INADDR_NONE);
         oscf->bc_https |= t->https;
     }
 
@@ -286,11 +306,18 @@ ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
     if (olcf->bc_wait) {
         /* the response goes out once the deliveries are over, or after
          * oidc_logout_backchannel_wait */
+        b->waiting_cleanup = ngx_http_cleanup_add(r, 0);
+        if (b->waiting_cleanup == NULL) {
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+        b->waiting_cleanup->handler = ngx_http_oidc_logout_bc_forget;
+        b->waiting_cleanup->data = b;
         b->waiting = r;
         b->response = resp;
         b->wait.handler = ngx_http_oidc_logout_bc_wait_over;
         b->wait.data = b;
-        b->wait.log = r->connection->log;
+        b->wait.log = &b->log;
         ngx_add_timer(&b->wait, olcf->bc_wait);
         r->main->count++;
     }
@@ -505,7 +532,8 @@ ngx_http_oidc_logout_bc_attempt(ngx_http_oidc_logout_delivery_t *d)
     d->peer.name = &addr->name;
     d->peer.get = ngx_event_get_peer;
     d->peer.log = &d->batch->log;
-    d->peer.log_error = NGX_ERROR_ERR;
+    /* the outcome line says what happened; nginx's own lines stay quiet */
+    d->peer.log_error = NGX_ERROR_INFO;
 
     rc = ngx_event_connect_peer(&d->peer);
 
@@ -537,6 +565,40 @@ ngx_http_oidc_logout_bc_attempt(ngx_http_oidc_logout_delivery_t *d)
 
 #if (NGX_HTTP_SSL)
 
+/* The certificate names the URI's host: a DNS name, or an IP address for
+ * a literal host (which X509_check_host never matches). */
+static ngx_int_t
+ngx_http_oidc_logout_bc_check_name(ngx_http_oidc_logout_delivery_t *d)
+{
+    int ok;
+    X509 *cert;
+    ngx_str_t *host = &d->target->url.host;
+    u_char ip[NGX_SOCKADDR_STRLEN + 1];
+
+    if (!d->target->literal) {
+        return ngx_ssl_check_host(d->peer.connection, host);
+    }
+
+    if (host->len >= sizeof(ip)) {
+        return NGX_ERROR;
+    }
+    /* "[::1]" is checked as "::1" */
+    if (host->data[0] == '[') {
+        ngx_cpystrn(ip, host->data + 1, host->len - 1);
+    } else {
+        ngx_cpystrn(ip, host->data, host->len + 1);
+    }
+
+    cert = SSL_get_peer_certificate(d->peer.connection->ssl->connection);
+    if (cert == NULL) {
+        return NGX_ERROR;
+    }
+    ok = X509_check_ip_asc(cert, (const char *)ip, 0);
+    X509_free(cert);
+
+    return ok == 1 ? NGX_OK : NGX_ERROR;
+}
+
 static void
 ngx_http_oidc_logout_bc_handshaked(ngx_connection_t *c)
 {
@@ -563,7 +625,7 @@ ngx_http_oidc_logout_bc_handshaked(ngx_connection_t *c)
             return;
         }
 
-        if (ngx_ssl_check_host(c, &d->target->url.host) != NGX_OK) {
+        if (ngx_http_oidc_logout_bc_check_name(d) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, &d->batch->log, 0,
                           "oidc_logout: backchannel client=%V: the "
                           "certificate does not name \"%V\"",
@@ -586,7 +648,8 @@ ngx_http_oidc_logout_bc_tls(ngx_http_oidc_logout_delivery_t *d)
     ngx_int_t rc;
     ngx_connection_t *c = d->peer.connection;
     ngx_http_oidc_logout_srv_conf_t *oscf = d->batch->oscf;
-    u_char name[NGX_SOCKADDR_STRLEN + 1];
+    ngx_str_t *host = &d->target->url.host;
+    u_char *name;
 
     if (ngx_ssl_create_connection(oscf->bc_ssl, c,
                                   NGX_SSL_BUFFER | NGX_SSL_CLIENT) != NGX_OK) {
@@ -594,12 +657,12 @@ ngx_http_oidc_logout_bc_tls(ngx_http_oidc_logout_delivery_t *d)
     }
 
     /* SNI names hosts, not addresses */
-    if (oscf->bc_server_name && d->target->url.host.len < sizeof(name) &&
-        d->target->url.host.data[0] != '[' &&
-        ngx_inet_addr(d->target->url.host.data, d->target->url.host.len) ==
-            INADDR_NONE) {
-        ngx_cpystrn(name, d->target->url.host.data,
-                    d->target->url.host.len + 1);
+    if (oscf->bc_server_name && !d->target->literal) {
+        name = ngx_pnalloc(c->pool, host->len + 1);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_cpystrn(name, host->data, host->len + 1);
         if (SSL_set_tlsext_host_name(c->ssl->connection, (char *)name) != 1) {
             return NGX_ERROR;
         }
@@ -647,11 +710,24 @@ ngx_http_oidc_logout_bc_connected(ngx_http_oidc_logout_delivery_t *d)
 }
 
 static void
+ngx_http_oidc_logout_bc_idle(ngx_event_t *ev)
+{
+    /* the request is sent: nothing more to write */
+}
+
+static void
 ngx_http_oidc_logout_bc_write(ngx_event_t *wev)
 {
     ssize_t n;
     ngx_connection_t *c = wev->data;
     ngx_http_oidc_logout_delivery_t *d = c->data;
+
+    if (c->close) {
+        /* worker_shutdown_timeout */
+        ngx_http_oidc_logout_bc_close(d);
+        ngx_http_oidc_logout_bc_outcome(d, "shutdown", 0);
+        return;
+    }
 
     if (!d->connected) {
         if (ngx_http_oidc_logout_bc_connected(d) != NGX_OK) {
@@ -689,13 +765,7 @@ ngx_http_oidc_logout_bc_write(ngx_event_t *wev)
         d->sent += n;
     }
 
-    /* sent: nothing more to write */
-    c->write->handler = ngx_http_oidc_logout_bc_write;
-    if (wev->active && ngx_del_event(wev, NGX_WRITE_EVENT, 0) == NGX_ERROR) {
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "send-failed", 1);
-        return;
-    }
+    c->write->handler = ngx_http_oidc_logout_bc_idle;
 
     if (c->read->ready) {
         ngx_http_oidc_logout_bc_read(c->read);
@@ -719,7 +789,7 @@ ngx_http_oidc_logout_bc_status(u_char *p, size_t len)
 
     if (len < 13 || ngx_strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
         p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
-        p[11] > '9') {
+        p[11] > '9' || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n')) {
         return 0;
     }
 
@@ -734,6 +804,12 @@ ngx_http_oidc_logout_bc_read(ngx_event_t *rev)
     ngx_connection_t *c = rev->data;
     ngx_http_oidc_logout_delivery_t *d = c->data;
     u_char text[4];
+
+    if (c->close) {
+        ngx_http_oidc_logout_bc_close(d);
+        ngx_http_oidc_logout_bc_outcome(d, "shutdown", 0);
+        return;
+    }
 
     if (!d->connected) {
         /* a failed connect() may show on the read event first */
@@ -822,7 +898,8 @@ ngx_http_oidc_logout_bc_outcome(ngx_http_oidc_logout_delivery_t *d,
         ol_store_count_delivery(b->zone->store, &b->zone->arena,
                                 OL_DELIVERY_DELIVERED);
 
-    } else if (retry && d->attempt <= b->retries) {
+    } else if (retry && d->attempt <= b->retries && !ngx_exiting &&
+               !ngx_terminate) {
         delay = NGX_HTTP_OIDC_LOGOUT_BC_RETRY_DELAY << (d->attempt - 1);
         if (delay > NGX_HTTP_OIDC_LOGOUT_BC_RETRY_MAX) {
             delay = NGX_HTTP_OIDC_LOGOUT_BC_RETRY_MAX;
@@ -857,18 +934,39 @@ ngx_http_oidc_logout_bc_outcome(ngx_http_oidc_logout_delivery_t *d,
 static void
 ngx_http_oidc_logout_bc_respond(ngx_http_oidc_logout_batch_t *b)
 {
+    ngx_connection_t *c;
     ngx_http_request_t *r = b->waiting;
     ol_response *resp = b->response;
 
     b->waiting = NULL;
     b->response = NULL;
+    b->waiting_cleanup->handler = NULL;
 
     if (b->wait.timer_set) {
         ngx_del_timer(&b->wait);
     }
 
-    /* the handler's NGX_DONE already took back the reference it held */
+    /* the handler's NGX_DONE already took back the reference it held; an
+     * error may leave the request posted, to be finalized now */
+    c = r->connection;
     ngx_http_finalize_request(r, ngx_http_oidc_logout_output(r, resp));
+    ngx_http_run_posted_requests(c);
+}
+
+/* nginx frees the waiting request first (a timeout, a shutdown): the
+ * deliveries go on without it. */
+static void
+ngx_http_oidc_logout_bc_forget(void *data)
+{
+    ngx_http_oidc_logout_batch_t *b = data;
+
+    if (b->wait.timer_set) {
+        ngx_del_timer(&b->wait);
+    }
+
+    ol_response_free(b->response);
+    b->response = NULL;
+    b->waiting = NULL;
 }
 
 static void
@@ -877,9 +975,8 @@ ngx_http_oidc_logout_bc_wait_over(ngx_event_t *ev)
     ngx_http_oidc_logout_batch_t *b = ev->data;
 
     ngx_log_error(NGX_LOG_INFO, &b->log, 0,
-                  "oidc_logout: backchannel: %ui deliveries still running "
-                  "after oidc_logout_backchannel_wait",
-                  b->pending);
+                  "oidc_logout: backchannel: the response goes out before "
+                  "the deliveries are over (oidc_logout_backchannel_wait)");
     ngx_http_oidc_logout_bc_respond(b);
 }
 
