@@ -155,7 +155,10 @@ run_tests() {
 EXAMPLE_PREFIX=$BUILD/run
 example_nginx() {
     mkdir -p "$EXAMPLE_PREFIX/logs" "$EXAMPLE_PREFIX/modules"
-    [ -s "$EXAMPLE_PREFIX/keys.json" ] || perl -MCrypt::PK::RSA -MJSON::PP -e '
+    # made again when keys.example.json changes; private: for root only
+    [ -s "$EXAMPLE_PREFIX/keys.json" ] &&
+        [ "$EXAMPLE_PREFIX/keys.json" -nt "$ROOT/keys.example.json" ] ||
+        (umask 077 && perl -MCrypt::PK::RSA -MJSON::PP -e '
         my ($public, $out) = @ARGV;
         open my $f, "<", $public or die "$public: $!";
         my $jwks = decode_json(do { local $/; <$f> });
@@ -165,7 +168,7 @@ example_nginx() {
                                       kid => "example-signing", use => "sig" };
         open $f, ">", $out or die "$out: $!";
         print $f JSON::PP->new->canonical->pretty->encode($jwks);
-    ' "$ROOT/keys.example.json" "$EXAMPLE_PREFIX/keys.json"
+    ' "$ROOT/keys.example.json" "$EXAMPLE_PREFIX/keys.json")
     ln -sf "$MODULE" "$EXAMPLE_PREFIX/modules/ngx_http_oidc_logout_module.so"
     "$NGINX_BINARY" -p "$EXAMPLE_PREFIX/" -c "$ROOT/nginx.conf.example" \
         -e stderr "$@"

@@ -244,7 +244,8 @@ const char *ol_store_verify(ol_store *store, const ol_arena *arena) OL_NOEXCEPT;
 /*
  * The session of handle (the cookie value, may be empty) becomes subject
  * sub's: kept when it is a live session of sub, otherwise a new session is
- * created and the old one ended.  OL_INVALID for an empty or too long sub,
+ * created and the old one ended.  OL_INVALID for an empty or too long sub
+ * or one that is not UTF-8,
  * OL_NOMEM when there is no room even after evictions, OL_INTERNAL when the
  * random generator fails.
  */

@@ -34,8 +34,6 @@ write_file('public.json', $json->encode(
 
 # a private CA and the certificates of the https clients: one for the
 # address 127.0.0.1, one for the name localhost
-sub openssl { system('openssl', @_, '-quiet') == 0 || system('openssl', @_) == 0
-                  or die "openssl @_ failed" }
 system("cd $dir && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
        . " -out ca.pem -days 2 -subj '/CN=oidc_logout test CA' 2>/dev/null"
        . " && openssl req -newkey rsa:2048 -nodes -keyout tls.key -out tls.csr"

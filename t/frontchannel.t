@@ -293,7 +293,7 @@ oidc_logout_clients $TEST_NGINX_DATA_DIR/frontchannel.json;
 location = /logout { oidc_logout auth0; }
 --- must_die
 --- error_log eval
-qr{\[emerg\] .*oidc_logout: client "app[13]" of "oidc_logout_clients" is notified with the issuer's name \(a back-channel client, or frontchannel_logout_session_required\): "oidc_logout_issuer" must be set in \S+nginx\.conf:\d+}
+qr{\[emerg\] .*oidc_logout: client "app1" of "oidc_logout_clients" is notified with the issuer's name \(a back-channel client, or frontchannel_logout_session_required\): "oidc_logout_issuer" must be set in \S+nginx\.conf:\d+}
 
 
 

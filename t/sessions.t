@@ -231,7 +231,7 @@ oidc_logout: samesite=none needs secure=on in "oidc_logout_session"
 --- response_headers
 Set-Cookie:
 --- error_log
-oidc_logout: oidc_logout_login: subject longer than 255 bytes, no session started
+oidc_logout: oidc_logout_login: subject longer than 255 bytes or not UTF-8, no session started
 
 
 

@@ -293,8 +293,8 @@ ClientRegistry::find(std::string_view client_id) const
 const Client *
 ClientRegistry::needing_issuer() const
 {
-    for (const auto &entry : clients_) {
-        const Client &c = entry.second;
+    for (const Client *client : order_) {
+        const Client &c = *client;
         if ((!c.frontchannel_logout_uri.empty() &&
              c.frontchannel_logout_session_required) ||
             !c.backchannel_logout_uri.empty()) {

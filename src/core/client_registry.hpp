@@ -41,7 +41,8 @@ class ClientRegistry {
     parse(std::string_view json, const std::string &name, std::string &error);
 
     const Client *find(std::string_view client_id) const;
-    /* A client whose notifications carry the issuer, or nullptr. */
+    /* The first client (in the file's order) whose notifications carry the
+     * issuer, or nullptr. */
     const Client *needing_issuer() const;
     /* The clients in the order of the file. */
     const std::vector<const Client *> &

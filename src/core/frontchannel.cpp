@@ -4,7 +4,6 @@
 #include "text.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 namespace oidc_logout {
 
@@ -39,16 +38,6 @@ const char page_script[] =
 
 /* Hidden, but laid out: a display:none iframe may never load. */
 const char page_style[] = "iframe{position:absolute;width:0;height:0;border:0}";
-
-std::string
-make_nonce()
-{
-    uint8_t bytes[id_bytes];
-    if (!random_bytes(bytes, sizeof(bytes))) {
-        throw std::runtime_error("RAND_bytes failed");
-    }
-    return base64url_encode(bytes, sizeof(bytes));
-}
 
 const std::string *
 header_value(const Response &r, std::string_view name)
@@ -102,7 +91,7 @@ frontchannel_page(Response &response, const ClientRegistry &clients,
     std::string next =
         html_escape(location != nullptr ? std::string_view(*location)
                                         : session.next_default);
-    std::string nonce = make_nonce();
+    std::string nonce = random_id_text();
 
     std::string csp = "default-src 'none'; frame-src";
     for (const std::string &origin : origins) {

@@ -3,8 +3,6 @@
 #include "random_id.hpp"
 #include "text.hpp"
 
-#include <stdexcept>
-
 namespace oidc_logout {
 
 namespace {
@@ -24,16 +22,12 @@ std::string
 logout_token_claims(std::string_view issuer, const Client &client,
                     const EndedSession &session, int64_t now)
 {
-    uint8_t jti[id_bytes];
-    if (!random_bytes(jti, sizeof(jti))) {
-        throw std::runtime_error("RAND_bytes failed");
-    }
     return "{\"iss\":" + json_string(issuer) +
            ",\"aud\":" + json_string(client.id) +
            ",\"iat\":" + std::to_string(now) +
            ",\"exp\":" + std::to_string(now + logout_token_lifetime) +
-           ",\"jti\":" + json_string(base64url_encode(jti, sizeof(jti))) +
-           ",\"events\":{" + json_string(backchannel_event) +
+           ",\"jti\":" + json_string(random_id_text()) + ",\"events\":{" +
+           json_string(backchannel_event) +
            ":{}},\"sid\":" + json_string(session.sid) +
            ",\"sub\":" + json_string(session.sub) + "}";
 }

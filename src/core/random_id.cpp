@@ -3,6 +3,7 @@
 #include "text.hpp"
 
 #include <cstring>
+#include <stdexcept>
 #include <openssl/rand.h>
 
 namespace oidc_logout {
@@ -11,6 +12,16 @@ bool
 random_bytes(uint8_t *out, size_t n)
 {
     return RAND_bytes(out, static_cast<int>(n)) == 1;
+}
+
+std::string
+random_id_text()
+{
+    uint8_t bytes[id_bytes];
+    if (!random_bytes(bytes, sizeof(bytes))) {
+        throw std::runtime_error("RAND_bytes failed");
+    }
+    return base64url_encode(bytes, sizeof(bytes));
 }
 
 bool

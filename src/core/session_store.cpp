@@ -1,5 +1,7 @@
 #include "session_store.hpp"
 
+#include "text.hpp"
+
 #include <cstddef>
 #include <cstring>
 #include <openssl/crypto.h>
@@ -416,7 +418,8 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
                     uint32_t now, ol_login_result &out)
 {
     out = ol_login_result();
-    if (sub.empty() || sub.size() > OL_SUB_MAX) {
+    /* the subject goes into JSON logout tokens: UTF-8 text only */
+    if (sub.empty() || sub.size() > OL_SUB_MAX || !is_utf8(sub)) {
         return OL_INVALID;
     }
     uint8_t old_handle[id_bytes];

@@ -213,6 +213,48 @@ base64url_decode(std::string_view in, std::string &out)
     return true;
 }
 
+bool
+is_utf8(std::string_view in)
+{
+    size_t i = 0;
+    while (i < in.size()) {
+        auto c = static_cast<unsigned char>(in[i]);
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + n >= in.size()) {
+            return false;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            auto cc = static_cast<unsigned char>(in[i + k]);
+            if ((cc & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = cp << 6 | (cc & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
 std::string
 html_escape(std::string_view in)
 {

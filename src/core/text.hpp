@@ -31,6 +31,9 @@ std::string base64url_encode(const uint8_t *in, size_t n);
  * length no encoding has. */
 bool base64url_decode(std::string_view in, std::string &out);
 
+/* Whether in is well-formed UTF-8 (no overlong forms, no surrogates). */
+bool is_utf8(std::string_view in);
+
 /* Escapes &, <, >, " and ' for HTML text and attribute values. */
 std::string html_escape(std::string_view in);
 

@@ -131,7 +131,7 @@ ngx_http_oidc_logout_login(ngx_http_request_t *r,
     if (rc == OL_INVALID) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "oidc_logout: oidc_logout_login: subject longer than "
-                      "%d bytes, no session started",
+                      "%d bytes or not UTF-8, no session started",
                       OL_SUB_MAX);
         return;
     }

@@ -233,6 +233,33 @@ START_TEST(test_store_login_bad_subject)
 }
 END_TEST
 
+START_TEST(test_store_login_subject_is_utf8)
+{
+    /* it goes into JSON logout tokens */
+    static const char *const bad[] = {"caf\xe9",          /* Latin-1 */
+                                      "\xc0\xaf",         /* overlong "/" */
+                                      "\xed\xa0\x80",     /* a surrogate */
+                                      "x\xe2\x82",        /* cut short */
+                                      "\xf4\x90\x80\x80", /* beyond U+10FFFF */
+                                      "\xff"};
+    static const char *const good[] = {"caf\xc3\xa9", "\xe2\x82\xac",
+                                       "\xf0\x9f\x94\x91", "plain"};
+    ol_login_result r;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(ol_session_login(store, &arena, NULL, 0, bad[i],
+                                       strlen(bad[i]), 1, &r) == OL_INVALID,
+                      "bad subject #%zu accepted", i);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(ol_session_login(store, &arena, NULL, 0, good[i],
+                                       strlen(good[i]), 1, &r) == OL_OK,
+                      "good subject #%zu refused", i);
+    }
+}
+END_TEST
+
 START_TEST(test_store_join_records_clients)
 {
     ol_session_info info;
@@ -656,6 +683,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_login_other_subject_replaces_session);
     tcase_add_test(tc, test_store_login_fresh_ids_every_time);
     tcase_add_test(tc, test_store_login_bad_subject);
+    tcase_add_test(tc, test_store_login_subject_is_utf8);
     tcase_add_test(tc, test_store_join_records_clients);
     tcase_add_test(tc, test_store_join_without_session);
     tcase_add_test(tc, test_store_join_limits);
