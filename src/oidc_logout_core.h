@@ -410,13 +410,14 @@ ol_status ol_jwks_respond(const ol_keys *keys, ol_response **out) OL_NOEXCEPT;
 /*
  * The discovery metadata fragment: end_session_endpoint and jwks_uri (the
  * issuer's origin with these paths; jwks_path may be empty) and the
- * logout capabilities, as a 200 application/json response.
+ * logout capabilities (back-channel ones when backchannel: the keys can
+ * sign logout tokens), as a 200 application/json response.
  */
 ol_status ol_metadata_respond(const char *issuer, size_t issuer_len,
                               const char *end_session_path,
                               size_t end_session_path_len,
                               const char *jwks_path, size_t jwks_path_len,
-                              ol_response **out) OL_NOEXCEPT;
+                              int backchannel, ol_response **out) OL_NOEXCEPT;
 
 /* A 400 response for a request refused before its parameters were read
  * (wrong content type, oversized body); reason goes to the log. */

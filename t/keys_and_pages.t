@@ -20,6 +20,12 @@ open my $f, '>', "$dir/jwks.json" or die;
 print $f JSON::PP->new->encode({ keys => [$jwk] });
 close $f;
 $ENV{TEST_NGINX_KEYS} = "$dir/jwks.json";
+# the same key without its private part: it verifies, it cannot sign
+open $f, '>', "$dir/public.json" or die;
+print $f JSON::PP->new->encode(
+    { keys => [{ %{ $pk->export_key_jwk('public', 1) }, kid => 'k1' }] });
+close $f;
+$ENV{TEST_NGINX_PUBLIC_KEYS} = "$dir/public.json";
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -62,6 +68,22 @@ GET /.well-known/openid-configuration
 Content-Type: application/json
 --- response_body chop
 {"issuer":"https://sso.example.com/","end_session_endpoint":"https://sso.example.com/logout","jwks_uri":"https://sso.example.com/keys","frontchannel_logout_supported":true,"frontchannel_logout_session_supported":true,"backchannel_logout_supported":true,"backchannel_logout_session_supported":true}
+
+
+
+=== TEST 2b: keys that cannot sign: no back-channel support
+--- http_config
+oidc_logout_issuer https://sso.example.com/;
+oidc_logout_keys $TEST_NGINX_PUBLIC_KEYS;
+oidc_logout_clients $TEST_NGINX_DATA_DIR/clients.json;
+--- config
+location = /logout { oidc_logout oidc; }
+location = /.well-known/openid-configuration { oidc_logout_metadata; }
+--- request
+GET /.well-known/openid-configuration
+--- error_code: 200
+--- response_body chop
+{"issuer":"https://sso.example.com/","end_session_endpoint":"https://sso.example.com/logout","frontchannel_logout_supported":true,"frontchannel_logout_session_supported":true,"backchannel_logout_supported":false,"backchannel_logout_session_supported":false}
 
 
 

@@ -732,13 +732,13 @@ ol_status
 ol_metadata_respond(const char *issuer, size_t issuer_len,
                     const char *end_session_path, size_t end_session_path_len,
                     const char *jwks_path, size_t jwks_path_len,
-                    ol_response **out) noexcept
+                    int backchannel, ol_response **out) noexcept
 {
     return guarded(nullptr, 0, [&]() -> ol_status {
-        *out = new ol_response{
-            metadata_response(view(issuer, issuer_len),
-                              view(end_session_path, end_session_path_len),
-                              view(jwks_path, jwks_path_len))};
+        *out = new ol_response{metadata_response(
+            view(issuer, issuer_len),
+            view(end_session_path, end_session_path_len),
+            view(jwks_path, jwks_path_len), backchannel != 0)};
         return OL_OK;
     });
 }

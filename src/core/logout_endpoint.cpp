@@ -324,7 +324,7 @@ json_response(std::string body)
 
 Response
 metadata_response(std::string_view issuer, std::string_view end_session_path,
-                  std::string_view jwks_path)
+                  std::string_view jwks_path, bool backchannel)
 {
     /* the issuer's scheme://authority */
     size_t scheme_end = issuer.find("://");
@@ -341,10 +341,11 @@ metadata_response(std::string_view issuer, std::string_view end_session_path,
         body += "\"jwks_uri\":\"" +
                 json_escape(origin + std::string(jwks_path)) + "\",";
     }
+    std::string bc = backchannel ? "true" : "false";
     body += "\"frontchannel_logout_supported\":true,"
             "\"frontchannel_logout_session_supported\":true,"
-            "\"backchannel_logout_supported\":true,"
-            "\"backchannel_logout_session_supported\":true}";
+            "\"backchannel_logout_supported\":" +
+            bc + ",\"backchannel_logout_session_supported\":" + bc + "}";
     return json_response(std::move(body));
 }
 

@@ -57,9 +57,10 @@ Response respond(const Endpoint &endpoint, const Request &request);
 
 /* Documents served as JSON: the JWKS and the discovery fragment. */
 Response json_response(std::string body);
+/* backchannel: logout tokens can be signed */
 Response metadata_response(std::string_view issuer,
                            std::string_view end_session_path,
-                           std::string_view jwks_path);
+                           std::string_view jwks_path, bool backchannel);
 
 /* A 400 response to a request refused before its parameters were read. */
 Response refuse_request(std::string reason);

@@ -129,7 +129,8 @@ char *ngx_http_oidc_logout_bc_ssl(ngx_conf_t *cf,
  * Sends the logout tokens of the session the request ended to its
  * back-channel clients.  NGX_DECLINED when there are none; NGX_DONE when
  * the response (resp, which it then owns) waits for the deliveries
- * (oidc_logout_backchannel_wait), NGX_OK when it goes out now.
+ * (oidc_logout_backchannel_wait), NGX_OK when it goes out now (as it does
+ * when resp is NULL).
  */
 ngx_int_t ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
                                            const ol_session_info *ended,

@@ -303,7 +303,7 @@ ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
     b->ended = *ended;
     b->ended_at = ngx_time();
 
-    if (olcf->bc_wait) {
+    if (olcf->bc_wait && resp != NULL) {
         /* the response goes out once the deliveries are over, or after
          * oidc_logout_backchannel_wait */
         b->waiting_cleanup = ngx_http_cleanup_add(r, 0);

@@ -297,12 +297,13 @@ ngx_http_oidc_logout_finish(ngx_http_request_t *r, ol_response *resp)
     ngx_http_oidc_logout_srv_conf_t *oscf;
     ngx_http_oidc_logout_loc_conf_t *olcf;
 
-    if (ngx_http_oidc_logout_end_session(r, &ended) != NGX_OK ||
-        ngx_http_oidc_logout_federated_location(r, resp, &location) != NGX_OK) {
+    if (ngx_http_oidc_logout_end_session(r, &ended) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ended.client_count) {
+    rc = ngx_http_oidc_logout_federated_location(r, resp, &location);
+
+    if (rc == NGX_OK && ended.client_count) {
         oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
         olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
 
@@ -312,20 +313,25 @@ ngx_http_oidc_logout_finish(ngx_http_request_t *r, ol_response *resp)
         endpoint.issuer_len = oscf->issuer.len;
 
         next = location;
-        if (next.len == 0 &&
-            ngx_http_oidc_logout_own_path(r, &next) != NGX_OK) {
-            return NGX_ERROR;
+        if (next.len == 0) {
+            rc = ngx_http_oidc_logout_own_path(r, &next);
         }
 
-        if (ol_frontchannel_page(
+        if (rc == NGX_OK &&
+            ol_frontchannel_page(
                 resp, &endpoint, &ended, (unsigned)olcf->frontchannel_timeout,
                 (const char *)next.data, next.len, &replaced) != OL_OK) {
-            return NGX_ERROR;
+            rc = NGX_ERROR;
         }
     }
 
-    if (location.len && !replaced &&
-        ngx_http_oidc_logout_push_header(r, &name, &location) != NGX_OK) {
+    if (rc == NGX_OK && location.len && !replaced) {
+        rc = ngx_http_oidc_logout_push_header(r, &name, &location);
+    }
+
+    if (rc != NGX_OK) {
+        /* the session has ended: its clients hear of it all the same */
+        (void)ngx_http_oidc_logout_backchannel(r, &ended, NULL);
         return NGX_ERROR;
     }
 
@@ -362,7 +368,9 @@ ngx_http_oidc_logout_document_handler(ngx_http_request_t *r)
             (const char *)oscf->issuer.data, oscf->issuer.len,
             (const char *)oscf->end_session_path.data,
             oscf->end_session_path.len, (const char *)oscf->jwks_path.data,
-            oscf->jwks_path.len, &resp);
+            oscf->jwks_path.len,
+            oscf->keys != NULL && *ol_keys_signing_alg(oscf->keys) != '\0',
+            &resp);
     }
 
     if (status != OL_OK) {
