@@ -310,13 +310,15 @@ typedef struct ol_deliveries_s ol_deliveries;
  * a unique jti, events, sid, sub) for each client of the ended session
  * (ended, as ol_session_end filled it) that has a backchannel_logout_uri.
  * It only reads keys and clients, so it may run in a thread while the
- * event loop goes on.  OL_DENIED when keys hold no private key.
+ * event loop goes on.  OL_DENIED when keys hold no private key; err says
+ * why signing failed.
  */
 ol_status ol_backchannel_deliveries(const ol_keys *keys,
                                     const ol_clients *clients,
                                     const char *issuer, size_t issuer_len,
                                     const ol_session_info *ended, int64_t now,
-                                    ol_deliveries **out) OL_NOEXCEPT;
+                                    ol_deliveries **out, char *err,
+                                    size_t errlen) OL_NOEXCEPT;
 size_t ol_deliveries_count(const ol_deliveries *deliveries) OL_NOEXCEPT;
 /* The index-th delivery: the client, its backchannel_logout_uri and the
  * application/x-www-form-urlencoded body ("logout_token=..."). */

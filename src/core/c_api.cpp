@@ -347,13 +347,15 @@ ol_status
 ol_backchannel_deliveries(const ol_keys *keys, const ol_clients *clients,
                           const char *issuer, size_t issuer_len,
                           const ol_session_info *ended, int64_t now,
-                          ol_deliveries **out) noexcept
+                          ol_deliveries **out, char *err,
+                          size_t errlen) noexcept
 {
     *out = nullptr;
     if (!keys->keys->can_sign()) {
+        set_error(err, errlen, "no private key");
         return OL_DENIED;
     }
-    return guarded(nullptr, 0, [&]() -> ol_status {
+    return guarded(err, errlen, [&]() -> ol_status {
         EndedSession session;
         session.sid = ended->sid;
         session.sub = view(ended->sub, ended->sub_len);

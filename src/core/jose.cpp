@@ -623,22 +623,31 @@ KeySet::sign(std::string_view payload, std::string_view typ) const
         throw std::bad_alloc();
     }
     std::string typ_text(typ);
-    bool ok =
-        cjose_header_set(header, CJOSE_HDR_ALG, signer_->sign_alg.c_str(),
-                         &err) &&
-        (signer_->kid.empty() ||
-         cjose_header_set(header, CJOSE_HDR_KID, signer_->kid.c_str(), &err)) &&
-        cjose_header_set(header, "typ", typ_text.c_str(), &err);
+    const char *failed = nullptr;
+    if (!cjose_header_set(header, CJOSE_HDR_ALG, signer_->sign_alg.c_str(),
+                          &err) ||
+        (!signer_->kid.empty() &&
+         !cjose_header_set(header, CJOSE_HDR_KID, signer_->kid.c_str(),
+                           &err)) ||
+        !cjose_header_set(header, "typ", typ_text.c_str(), &err)) {
+        failed = "cjose_header_set";
+    }
     cjose_jws_t *jws =
-        ok ? cjose_jws_sign(signer_->jwk, header,
-                            reinterpret_cast<const uint8_t *>(payload.data()),
-                            payload.size(), &err)
-           : nullptr;
+        failed
+            ? nullptr
+            : cjose_jws_sign(signer_->jwk, header,
+                             reinterpret_cast<const uint8_t *>(payload.data()),
+                             payload.size(), &err);
     cjose_header_release(header);
     const char *compact = nullptr;
-    if (jws == nullptr || !cjose_jws_export(jws, &compact, &err)) {
+    if (failed == nullptr && jws == nullptr) {
+        failed = "cjose_jws_sign";
+    } else if (jws != nullptr && !cjose_jws_export(jws, &compact, &err)) {
+        failed = "cjose_jws_export";
+    }
+    if (failed != nullptr) {
         cjose_jws_release(jws);
-        throw std::runtime_error(std::string("cjose_jws_sign failed: ") +
+        throw std::runtime_error(std::string(failed) + " failed: " +
                                  (err.message ? err.message : "unknown"));
     }
     std::string out(compact);

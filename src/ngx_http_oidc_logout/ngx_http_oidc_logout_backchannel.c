@@ -49,6 +49,7 @@ struct ngx_http_oidc_logout_batch_s {
     ol_session_info ended;
     time_t ended_at;
     ol_deliveries *tokens; /* signed in a thread */
+    char sign_error[256];  /* why they could not be */
     ngx_event_t signed_ev; /* posted when signed in the event loop */
     ngx_uint_t pending;
     ngx_http_oidc_logout_delivery_t *deliveries;
@@ -234,10 +235,10 @@ ngx_http_oidc_logout_bc_sign(ngx_http_oidc_logout_batch_t *b)
 {
     ngx_http_oidc_logout_srv_conf_t *oscf = b->oscf;
 
-    if (ol_backchannel_deliveries(oscf->keys, oscf->clients,
-                                  (const char *)oscf->issuer.data,
-                                  oscf->issuer.len, &b->ended,
-                                  (int64_t)b->ended_at, &b->tokens) != OL_OK) {
+    if (ol_backchannel_deliveries(
+            oscf->keys, oscf->clients, (const char *)oscf->issuer.data,
+            oscf->issuer.len, &b->ended, (int64_t)b->ended_at, &b->tokens,
+            b->sign_error, sizeof(b->sign_error)) != OL_OK) {
         b->tokens = NULL;
     }
 }
@@ -424,8 +425,8 @@ ngx_http_oidc_logout_bc_signed(ngx_event_t *ev)
     if (b->tokens == NULL) {
         ngx_log_error(NGX_LOG_ALERT, &b->log, 0,
                       "oidc_logout: backchannel: could not sign the logout "
-                      "tokens of session %s",
-                      b->ended.sid);
+                      "tokens of session %s: %s",
+                      b->ended.sid, b->sign_error);
         ngx_http_oidc_logout_bc_release(b);
         return;
     }

@@ -75,7 +75,8 @@ deliveries_of(const ol_keys *k, const ol_session_info *info)
     ol_deliveries *d = NULL;
 
     ck_assert_int_eq(ol_backchannel_deliveries(k, clients, ISSUER,
-                                               strlen(ISSUER), info, NOW, &d),
+                                               strlen(ISSUER), info, NOW, &d,
+                                               NULL, 0),
                      OL_OK);
     ck_assert_ptr_nonnull(d);
     return d;
@@ -269,13 +270,16 @@ START_TEST(test_backchannel_public_keys_cannot_sign)
     ol_session_info info;
     ol_deliveries *d = (ol_deliveries *)1;
     ol_keys *pub = keys_of(rsa, "", 1);
+    char err[64] = "";
 
     ck_assert_str_eq(ol_keys_signing_alg(pub), "");
     ck_assert_str_eq(ol_keys_signing_alg(keys), "RS256");
     session_info(&info, "sid-1", "alice", "app1", 5, 1);
     ck_assert_int_eq(ol_backchannel_deliveries(pub, clients, ISSUER,
-                                               strlen(ISSUER), &info, NOW, &d),
+                                               strlen(ISSUER), &info, NOW, &d,
+                                               err, sizeof(err)),
                      OL_DENIED);
+    ck_assert_str_eq(err, "no private key");
     ck_assert_ptr_null(d);
     ol_keys_free(pub);
 }
