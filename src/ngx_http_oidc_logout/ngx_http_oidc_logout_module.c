@@ -251,6 +251,13 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_oidc_logout_srv_conf_t *prev = parent;
     ngx_http_oidc_logout_srv_conf_t *conf = child;
+    ngx_uint_t inherits_tls;
+
+    /* servers that take the registry and its TLS settings from the http
+     * level share one TLS context (and one load of the CA file) */
+    inherits_tls = conf->clients == NGX_CONF_UNSET_PTR &&
+                   conf->bc_verify == NGX_CONF_UNSET &&
+                   conf->bc_trusted.data == NULL;
 
     if (conf->clients == NGX_CONF_UNSET_PTR) {
         /* the registry and the addresses of its back-channel clients */
@@ -282,9 +289,18 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 #endif
 
 #if (NGX_HTTP_SSL)
-    if (conf->bc_https &&
-        ngx_http_oidc_logout_bc_ssl(cf, conf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
+    if (conf->bc_https) {
+        if (inherits_tls && prev->bc_ssl != NULL) {
+            conf->bc_ssl = prev->bc_ssl;
+
+        } else {
+            if (ngx_http_oidc_logout_bc_ssl(cf, conf) != NGX_CONF_OK) {
+                return NGX_CONF_ERROR;
+            }
+            if (inherits_tls) {
+                prev->bc_ssl = conf->bc_ssl;
+            }
+        }
     }
 #endif
 
