@@ -320,10 +320,11 @@ ol_status ol_backchannel_deliveries(const ol_keys *keys,
                                     ol_deliveries **out, char *err,
                                     size_t errlen) OL_NOEXCEPT;
 size_t ol_deliveries_count(const ol_deliveries *deliveries) OL_NOEXCEPT;
-/* The index-th delivery: the client, its backchannel_logout_uri and the
+/* The index-th delivery (index < ol_deliveries_count): the client, its
+ * position in the registry (as ol_clients_at counts) and the
  * application/x-www-form-urlencoded body ("logout_token=..."). */
 void ol_delivery_get(const ol_deliveries *deliveries, size_t index,
-                     const char **client_id, const char **uri,
+                     const char **client_id, size_t *client_index,
                      const char **body, size_t *body_len) OL_NOEXCEPT;
 void ol_deliveries_free(ol_deliveries *deliveries) OL_NOEXCEPT;
 

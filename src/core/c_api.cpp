@@ -375,12 +375,12 @@ ol_deliveries_count(const ol_deliveries *deliveries) noexcept
 
 void
 ol_delivery_get(const ol_deliveries *deliveries, size_t index,
-                const char **client_id, const char **uri, const char **body,
+                const char **client_id, size_t *client_index, const char **body,
                 size_t *body_len) noexcept
 {
     const Delivery &d = deliveries->list[index];
-    *client_id = d.client_id.c_str();
-    *uri = d.uri.c_str();
+    *client_id = d.client->id.c_str();
+    *client_index = d.client->index;
     *body = d.body.data();
     *body_len = d.body.size();
 }

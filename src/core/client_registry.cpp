@@ -256,6 +256,7 @@ ClientRegistry::from_json(json_t *root, const std::string &name,
         if (!read_client(item, i, c, where)) {
             return nullptr;
         }
+        c.index = i;
         std::string id = c.id;
         auto added = registry->clients_.emplace(id, std::move(c));
         if (!added.second) {

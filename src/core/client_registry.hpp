@@ -16,6 +16,7 @@ namespace oidc_logout {
 
 struct Client {
     std::string id;
+    size_t index = 0; /* position in the file */
     std::vector<std::string> redirect_uris;
     std::vector<std::string> post_logout_redirect_uris;
     std::unordered_set<std::string> post_logout_canonical;

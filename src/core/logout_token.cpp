@@ -45,10 +45,9 @@ backchannel_deliveries(const KeySet &keys, const ClientRegistry &clients,
         }
         /* a compact JWS is base64url and dots: form-safe as it is */
         out.push_back(Delivery{
-            c->id, c->backchannel_logout_uri,
-            "logout_token=" +
-                keys.sign(logout_token_claims(issuer, *c, session, now),
-                          "logout+jwt")});
+            c, "logout_token=" +
+                   keys.sign(logout_token_claims(issuer, *c, session, now),
+                             "logout+jwt")});
     }
     return out;
 }

@@ -29,8 +29,7 @@ std::string logout_token_claims(std::string_view issuer, const Client &client,
 
 /* One delivery: where, and the form body that carries the token. */
 struct Delivery {
-    std::string client_id;
-    std::string uri;  /* backchannel_logout_uri */
+    const Client *client;
     std::string body; /* logout_token=... */
 };
 

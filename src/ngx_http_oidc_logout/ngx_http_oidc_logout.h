@@ -40,7 +40,11 @@ typedef struct {
     ngx_str_t end_session_path;
     ngx_str_t jwks_path;
     /* back-channel deliveries of the registry's clients */
-    ngx_array_t *bc_targets;   /* of ngx_http_oidc_logout_bc_target_t */
+    ngx_array_t *bc_targets; /* of ngx_http_oidc_logout_bc_target_t */
+    /* by the client's position in the registry: its target's index + 1,
+     * 0 for a client without a backchannel_logout_uri */
+    ngx_uint_t *bc_slots;
+    size_t bc_nclients;
     ngx_uint_t bc_https;       /* one of them is https */
     ngx_flag_t bc_verify;      /* oidc_logout_backchannel_ssl_verify */
     ngx_flag_t bc_server_name; /* oidc_logout_backchannel_ssl_server_name */

@@ -93,6 +93,14 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
     ngx_url_t *u;
     ngx_http_oidc_logout_bc_target_t *t;
 
+    /* a client's position in the registry gives its target */
+    oscf->bc_nclients = ol_clients_count(oscf->clients);
+    oscf->bc_slots =
+        ngx_pcalloc(cf->pool, (oscf->bc_nclients + 1) * sizeof(ngx_uint_t));
+    if (oscf->bc_slots == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 0; ol_clients_at(oscf->clients, i, &id, &uri); i++) {
         if (uri[0] == '\0') {
             continue;
@@ -111,6 +119,7 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
         ngx_memzero(t, sizeof(*t));
+        oscf->bc_slots[i] = oscf->bc_targets->nelts;
 
         t->client_id.len = ngx_strlen(id);
         t->client_id.data = (u_char *)id;
@@ -354,27 +363,6 @@ ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
 
 /* ---- the deliveries ----------------------------------------------------- */
 
-static ngx_http_oidc_logout_bc_target_t *
-ngx_http_oidc_logout_bc_target(ngx_http_oidc_logout_srv_conf_t *oscf,
-                               const char *client_id)
-{
-    size_t len;
-    ngx_uint_t i;
-    ngx_http_oidc_logout_bc_target_t *t;
-
-    len = ngx_strlen(client_id);
-    t = oscf->bc_targets->elts;
-
-    for (i = 0; i < oscf->bc_targets->nelts; i++) {
-        if (t[i].client_id.len == len &&
-            ngx_strncmp(t[i].client_id.data, client_id, len) == 0) {
-            return &t[i];
-        }
-    }
-
-    return NULL;
-}
-
 /* POST uri HTTP/1.1 with the token in a form body. */
 static ngx_int_t
 ngx_http_oidc_logout_bc_request(ngx_http_oidc_logout_delivery_t *d,
@@ -417,10 +405,12 @@ ngx_http_oidc_logout_bc_request(ngx_http_oidc_logout_delivery_t *d,
 static void
 ngx_http_oidc_logout_bc_signed(ngx_event_t *ev)
 {
-    size_t i, n, body_len;
-    const char *id, *uri, *body;
+    size_t i, n, body_len, index;
+    ngx_uint_t slot;
+    const char *id, *body;
     ngx_http_oidc_logout_batch_t *b = ev->data;
     ngx_http_oidc_logout_delivery_t *d;
+    ngx_http_oidc_logout_bc_target_t *targets = b->oscf->bc_targets->elts;
 
     if (b->tokens == NULL) {
         ngx_log_error(NGX_LOG_ALERT, &b->log, 0,
@@ -440,15 +430,17 @@ ngx_http_oidc_logout_bc_signed(ngx_event_t *ev)
     }
 
     for (i = 0; i < n; i++) {
-        ol_delivery_get(b->tokens, i, &id, &uri, &body, &body_len);
+        ol_delivery_get(b->tokens, i, &id, &index, &body, &body_len);
+
+        /* the registry and its targets come from the same file */
+        slot = index < b->oscf->bc_nclients ? b->oscf->bc_slots[index] : 0;
+        if (slot == 0) {
+            continue;
+        }
 
         d = &b->deliveries[b->ndeliveries];
         d->batch = b;
-        d->target = ngx_http_oidc_logout_bc_target(b->oscf, id);
-        if (d->target == NULL) {
-            /* the registry and its targets come from the same file */
-            continue;
-        }
+        d->target = &targets[slot - 1];
 
         if (ngx_http_oidc_logout_bc_request(d, body, body_len) != NGX_OK) {
             ngx_http_oidc_logout_bc_release(b);

@@ -264,6 +264,8 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->clients =
             prev->clients == NGX_CONF_UNSET_PTR ? NULL : prev->clients;
         conf->bc_targets = prev->bc_targets;
+        conf->bc_slots = prev->bc_slots;
+        conf->bc_nclients = prev->bc_nclients;
         conf->bc_https = prev->bc_https;
     }
     ngx_conf_merge_ptr_value(conf->tenant_urls, prev->tenant_urls, NULL);
