@@ -122,14 +122,8 @@ frontchannel_page(Response &response, const ClientRegistry &clients,
     }
     body += "</body>\n</html>\n";
 
-    response.status = 200;
-    response.content_type = "text/html; charset=utf-8";
-    response.body = std::move(body);
+    set_page(response, 200, std::move(body), std::move(csp));
     response.federated_return.clear();
-    response.headers = {{"Cache-Control", "no-store"},
-                        {"Content-Security-Policy", std::move(csp)},
-                        {"X-Content-Type-Options", "nosniff"},
-                        {"Referrer-Policy", "no-referrer"}};
     return true;
 }
 

@@ -20,7 +20,7 @@ struct FrontchannelSession {
     std::vector<std::string_view> client_ids; /* of the ended session */
     std::string_view sid;
     std::string_view issuer;
-    unsigned timeout_ms = 7000;
+    unsigned timeout_ms = 0; /* oidc_logout_frontchannel_timeout */
     /* where to go when the response is not a redirect */
     std::string_view next_default;
 };

@@ -30,13 +30,9 @@ class Responder {
     {
         const PageTemplate *t = ep_.pages[static_cast<int>(kind)];
         Response r;
-        r.status = status;
-        r.content_type = "text/html; charset=utf-8";
-        r.body = (t ? *t : default_page(kind)).render(title, message, form);
-        r.headers = {{"Cache-Control", "no-store"},
-                     {"Content-Security-Policy", page_csp},
-                     {"X-Content-Type-Options", "nosniff"},
-                     {"Referrer-Policy", "no-referrer"}};
+        set_page(r, status,
+                 (t ? *t : default_page(kind)).render(title, message, form),
+                 page_csp);
         return r;
     }
 
@@ -308,6 +304,18 @@ respond(const Endpoint &endpoint, const Request &request)
     Responder out(endpoint, request);
     return endpoint.mode == Mode::auth0 ? respond_auth0(endpoint, request, out)
                                         : respond_oidc(endpoint, request, out);
+}
+
+void
+set_page(Response &r, int status, std::string body, std::string csp)
+{
+    r.status = status;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::move(body);
+    r.headers = {{"Cache-Control", "no-store"},
+                 {"Content-Security-Policy", std::move(csp)},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Referrer-Policy", "no-referrer"}};
 }
 
 Response

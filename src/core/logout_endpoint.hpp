@@ -55,6 +55,10 @@ struct Response {
 
 Response respond(const Endpoint &endpoint, const Request &request);
 
+/* Makes r an HTML page: status, body and the headers of every page
+ * (Cache-Control: no-store, csp, nosniff, no referrer). */
+void set_page(Response &r, int status, std::string body, std::string csp);
+
 /* Documents served as JSON: the JWKS and the discovery fragment. */
 Response json_response(std::string body);
 /* backchannel: logout tokens can be signed */
