@@ -135,7 +135,7 @@ START_TEST(test_backchannel_token_header_and_claims)
                                 "http://app2.example.com:8080/bc",
                                 "https://app3.example.com/bc"};
 
-    session_info(&info, "sid-1", "alice", "app3\0quiet\0app1\0app2", 22, 4);
+    session_info(&info, "sid-1", "alice", IDS("app3\0quiet\0app1\0app2"), 4);
     d = deliveries_of(keys, &info);
     /* one per client with a URI, in the order the session joined them */
     ck_assert_uint_eq(ol_deliveries_count(d), 3);
@@ -184,7 +184,7 @@ START_TEST(test_backchannel_jti_unique)
     ol_deliveries *a, *b;
     json_t *h1, *c1, *h2, *c2, *h3, *c3;
 
-    session_info(&info, "sid-1", "alice", "app1\0app2", 10, 2);
+    session_info(&info, "sid-1", "alice", IDS("app1\0app2"), 2);
     a = deliveries_of(keys, &info);
     b = deliveries_of(keys, &info);
     open_token(a, 0, rsa, &h1, &c1);
@@ -210,7 +210,7 @@ START_TEST(test_backchannel_hostile_subject_stays_a_string)
     json_t *header, *claims;
     const char *sub = "a\"},\"nonce\":\"x\\\n\x01";
 
-    session_info(&info, "sid-1", sub, "app1", 5, 1);
+    session_info(&info, "sid-1", sub, IDS("app1"), 1);
     d = deliveries_of(keys, &info);
     open_token(d, 0, rsa, &header, &claims);
     ck_assert_str_eq(str(claims, "sub"), sub);
@@ -226,7 +226,7 @@ START_TEST(test_backchannel_no_clients_no_deliveries)
     ol_session_info info;
     ol_deliveries *d;
 
-    session_info(&info, "sid-1", "alice", "quiet\0gone", 11, 2);
+    session_info(&info, "sid-1", "alice", IDS("quiet\0gone"), 2);
     d = deliveries_of(keys, &info);
     ck_assert_uint_eq(ol_deliveries_count(d), 0);
     ol_deliveries_free(d);
@@ -245,7 +245,7 @@ START_TEST(test_backchannel_ec_and_key_alg)
 
     ck_assert_str_eq(ol_keys_signing_alg(ec_keys), "ES256");
     ck_assert_str_eq(ol_keys_signing_alg(ps_keys), "PS256");
-    session_info(&info, "sid-1", "alice", "app1", 5, 1);
+    session_info(&info, "sid-1", "alice", IDS("app1"), 1);
 
     d = deliveries_of(ec_keys, &info);
     open_token(d, 0, ec, &header, &claims);
@@ -278,7 +278,7 @@ START_TEST(test_backchannel_public_keys_cannot_sign)
 
     ck_assert_str_eq(ol_keys_signing_alg(pub), "");
     ck_assert_str_eq(ol_keys_signing_alg(keys), "RS256");
-    session_info(&info, "sid-1", "alice", "app1", 5, 1);
+    session_info(&info, "sid-1", "alice", IDS("app1"), 1);
     ck_assert_int_eq(ol_backchannel_deliveries(pub, clients, ISSUER,
                                                strlen(ISSUER), &info, NOW, &d,
                                                err, sizeof(err)),

@@ -99,7 +99,7 @@ START_TEST(test_frontchannel_page_of_a_redirect)
     const char *nonce;
 
     ck_assert_int_eq(ol_response_status(resp), 302);
-    session_info(&info, SID, "alice", "app1\0quiet\0app2", 16, 3);
+    session_info(&info, SID, "alice", IDS("app1\0quiet\0app2"), 3);
     ck_assert_int_eq(page(resp, &info, "/logout"), 1);
 
     ck_assert_int_eq(ol_response_status(resp), 200);
@@ -166,14 +166,14 @@ START_TEST(test_frontchannel_without_uris_no_page)
                                "https%3A%2F%2Fquiet.example.com%2Fbye");
     char *location;
 
-    session_info(&info, SID, "alice", "quiet\0gone", 11, 2);
+    session_info(&info, SID, "alice", IDS("quiet\0gone"), 2);
     ck_assert_int_eq(page(resp, &info, "/logout"), 0);
     ck_assert_int_eq(ol_response_status(resp), 302);
     location = response_header(resp, "Location");
     ck_assert_str_eq(location, "https://quiet.example.com/bye");
     free(location);
 
-    session_info(&info, SID, "alice", "", 0, 0);
+    session_info(&info, SID, "alice", IDS(""), 0);
     ck_assert_int_eq(page(resp, &info, "/logout"), 0);
     ck_assert_int_eq(ol_response_status(resp), 302);
     ol_response_free(resp);
@@ -187,7 +187,7 @@ START_TEST(test_frontchannel_signed_out_page_goes_to_next)
     char *body;
 
     ck_assert_int_eq(ol_response_status(resp), 200);
-    session_info(&info, SID, "alice", "app2", 5, 1);
+    session_info(&info, SID, "alice", IDS("app2"), 1);
     ck_assert_int_eq(page(resp, &info, "/sso/logout?x=\"<&"), 1);
     body = response_body(resp);
     ck_assert_ptr_nonnull(strstr(body,
@@ -206,7 +206,7 @@ START_TEST(test_frontchannel_nonce_changes)
     ol_response *b = logout(OL_MODE_OIDC, clients, NULL, "");
     char *body_a, *body_b, nonce_a[64];
 
-    session_info(&info, SID, "alice", "app1", 5, 1);
+    session_info(&info, SID, "alice", IDS("app1"), 1);
     ck_assert_int_eq(page(a, &info, "/logout"), 1);
     ck_assert_int_eq(page(b, &info, "/logout"), 1);
     body_a = response_body(a);
@@ -269,7 +269,7 @@ START_TEST(test_frontchannel_federated_goes_to_next)
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &resp), OL_OK);
     ck_assert_ptr_nonnull(ol_response_federated_return(resp, &len));
 
-    session_info(&info, SID, "alice", "app2", 5, 1);
+    session_info(&info, SID, "alice", IDS("app2"), 1);
     ck_assert_int_eq(page(resp, &info, "https://idp.example.com/logout?r=1"),
                      1);
     /* the page goes through the federated URL; the glue sets no Location */

@@ -41,6 +41,8 @@ char *response_log(const ol_response *resp);
  * given as "a\0b" (ids_len bytes). */
 void session_info(ol_session_info *info, const char *sid, const char *sub,
                   const char *ids, size_t ids_len, size_t count);
+/* The ids argument of session_info from a literal: "a\0b" and its size. */
+#define IDS(literal) literal, sizeof(literal)
 
 /* Percent-encodes every byte but unreserved ones, into a new string. */
 char *url_encode(const char *in);
