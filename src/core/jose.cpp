@@ -2,7 +2,9 @@
 
 #include "json.hpp"
 #include "text.hpp"
+#include "token_json.hpp"
 
+#include <algorithm>
 #include <cjose/cjose.h>
 #include <iterator>
 #include <openssl/bn.h>
@@ -240,19 +242,11 @@ string_member(json_t *obj, const char *name)
 }
 
 /* Decodes one base64url segment holding a JSON object. */
-JsonPtr
-decode_json_segment(std::string_view segment)
+bool
+decode_json_segment(std::string_view segment, TokenJson &out)
 {
     std::string text;
-    if (!base64url_decode(segment, text)) {
-        return nullptr;
-    }
-    JsonPtr obj(
-        json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES, nullptr));
-    if (!obj || !json_is_object(obj.get())) {
-        return nullptr;
-    }
-    return obj;
+    return base64url_decode(segment, text) && out.parse(std::move(text));
 }
 
 std::string_view
@@ -273,34 +267,27 @@ fail(std::string &reason, std::string text)
 
 /* The client of verified claims: azp, or the single aud. */
 bool
-token_client(json_t *claims, std::string &client, std::string &reason)
+token_client(const TokenJson &claims, Hint &out, std::string &reason)
 {
-    json_t *aud = json_object_get(claims, "aud");
-    std::vector<std::string> audiences;
-    if (json_is_string(aud)) {
-        audiences.emplace_back(json_string_value(aud));
-    } else if (json_is_array(aud)) {
-        size_t i;
-        json_t *a;
-        json_array_foreach(aud, i, a)
-        {
-            if (!json_is_string(a)) {
-                return fail(reason, "aud holds a value that is not a string");
-            }
-            audiences.emplace_back(json_string_value(a));
+    std::vector<std::string_view> audiences;
+    if (const TokenJson::Value *aud = claims.get("aud")) {
+        if (aud->kind == TokenJson::Kind::string) {
+            audiences.push_back(aud->text);
+        } else if (aud->kind == TokenJson::Kind::array &&
+                   !claims.strings(*aud, audiences)) {
+            return fail(reason, "aud holds a value that is not a string");
         }
     }
     if (audiences.empty()) {
         return fail(reason, "no aud");
     }
-    json_t *azp = json_object_get(claims, "azp");
-    if (azp != nullptr) {
-        if (!json_is_string(azp)) {
+    if (const TokenJson::Value *azp = claims.get("azp")) {
+        if (azp->kind != TokenJson::Kind::string) {
             return fail(reason, "azp is not a string");
         }
-        client = json_string_value(azp);
-        for (const std::string &a : audiences) {
-            if (a == client) {
+        out.client_id = azp->text;
+        for (std::string_view a : audiences) {
+            if (a == azp->text) {
                 return true;
             }
         }
@@ -309,7 +296,7 @@ token_client(json_t *claims, std::string &client, std::string &reason)
     if (audiences.size() != 1) {
         return fail(reason, "several audiences and no azp");
     }
-    client = audiences[0];
+    out.client_id = audiences[0];
     return true;
 }
 
@@ -513,44 +500,38 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
         return fail(reason, "not a signed JWT (three dot-separated parts)");
     }
 
-    JsonPtr header = decode_json_segment(token.substr(0, dot1));
-    if (!header) {
+    TokenJson header;
+    if (!decode_json_segment(token.substr(0, dot1), header)) {
         return fail(reason, "malformed header");
     }
-    std::string alg = string_member(header.get(), "alg");
+    std::string_view alg = header.string("alg");
     if (alg.empty() || alg == "none") {
         return fail(reason, "unsigned (alg none) tokens are never accepted");
     }
-    if (alg.compare(0, 2, "HS") == 0) {
+    if (alg.substr(0, 2) == "HS") {
         return fail(reason,
                     "HMAC (" + quoted(alg) + ") tokens are never accepted");
     }
-    if (alg_rule(alg) == nullptr) {
+    const AlgRule *rule = alg_rule(alg);
+    if (rule == nullptr) {
         return fail(reason, "unsupported alg " + quoted(alg));
     }
-    if (json_object_get(header.get(), "crit") != nullptr) {
+    if (header.get("crit") != nullptr) {
         return fail(reason, "unsupported critical header (crit)");
     }
 
-    json_t *kid_value = json_object_get(header.get(), "kid");
-    if (kid_value != nullptr && !json_is_string(kid_value)) {
+    const TokenJson::Value *kid = header.get("kid");
+    if (kid != nullptr && kid->kind != TokenJson::Kind::string) {
         return fail(reason, "kid is not a string");
     }
-    std::vector<const Key *> candidates;
-    for (const Key &k : keys_) {
-        if (kid_value != nullptr && k.kid != json_string_value(kid_value)) {
-            continue;
-        }
-        if (fits(k, alg)) {
-            candidates.push_back(&k);
-        }
-    }
-    if (candidates.empty()) {
-        return fail(reason, kid_value != nullptr
-                                ? "no key of kid " +
-                                      quoted(json_string_value(kid_value)) +
-                                      " fits " + alg
-                                : "no key fits " + alg);
+    auto candidate = [&](const Key &k) {
+        return (kid == nullptr || k.kid == kid->text) && fits(k, alg);
+    };
+    if (std::none_of(keys_.begin(), keys_.end(), candidate)) {
+        return fail(reason, kid != nullptr
+                                ? "no key of kid " + quoted(kid->text) +
+                                      " fits " + std::string(alg)
+                                : "no key fits " + std::string(alg));
     }
 
     std::string signature;
@@ -558,8 +539,9 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
         return fail(reason, "malformed signature");
     }
     bool verified = false;
-    for (const Key *k : candidates) {
-        if (verify_signature(k->verifier[alg_rule(alg) - alg_rules], alg,
+    for (const Key &k : keys_) {
+        if (candidate(k) &&
+            verify_signature(k.verifier[rule - alg_rules], alg,
                              token.substr(0, dot2), signature)) {
             verified = true;
             break;
@@ -569,37 +551,38 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
         return fail(reason, "bad signature");
     }
 
-    JsonPtr claims =
-        decode_json_segment(token.substr(dot1 + 1, dot2 - dot1 - 1));
-    if (!claims) {
+    TokenJson claims;
+    if (!decode_json_segment(token.substr(dot1 + 1, dot2 - dot1 - 1), claims)) {
         return fail(reason, "malformed claims");
     }
-    std::string iss = string_member(claims.get(), "iss");
+    std::string_view iss = claims.string("iss");
     if (without_trailing_slash(iss) != without_trailing_slash(issuer) ||
         issuer.empty()) {
         return fail(reason, "iss " + quoted(iss) + " is not the issuer");
     }
-    if (!token_client(claims.get(), out.client_id, reason)) {
+    if (!token_client(claims, out, reason)) {
         return false;
     }
     if (clients == nullptr || clients->find(out.client_id) == nullptr) {
         return fail(reason,
                     "client " + quoted(out.client_id) + " is not registered");
     }
-    json_t *iat = json_object_get(claims.get(), "iat");
-    if (!json_is_number(iat)) {
+    const TokenJson::Value *iat = claims.get("iat");
+    if (iat == nullptr || (iat->kind != TokenJson::Kind::integer &&
+                           iat->kind != TokenJson::Kind::real)) {
         return fail(reason, "no iat");
     }
-    if (json_number_value(iat) > static_cast<double>(now + iat_leeway)) {
+    if (iat->number > static_cast<double>(now + iat_leeway)) {
         return fail(reason, "issued in the future (iat)");
     }
-    json_t *sub = json_object_get(claims.get(), "sub");
-    json_t *sid = json_object_get(claims.get(), "sid");
-    if (!json_is_string(sub) || (sid != nullptr && !json_is_string(sid))) {
+    const TokenJson::Value *sub = claims.get("sub");
+    const TokenJson::Value *sid = claims.get("sid");
+    if (sub == nullptr || sub->kind != TokenJson::Kind::string ||
+        (sid != nullptr && sid->kind != TokenJson::Kind::string)) {
         return fail(reason, "sub (and sid, when present) must be strings");
     }
-    out.sub = json_string_value(sub);
-    out.sid = sid ? json_string_value(sid) : "";
+    out.sub = sub->text;
+    out.sid = sid ? sid->text : "";
     return true;
 }
 

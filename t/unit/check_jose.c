@@ -419,6 +419,265 @@ START_TEST(test_jose_claims_accepted)
 }
 END_TEST
 
+/*
+ * The JSON of claims and headers is read by the module's own reader, which
+ * must accept exactly what jansson (JSON_REJECT_DUPLICATES) accepts as an
+ * object.  Each case states its verdict, and jansson must agree with it.
+ */
+#define BASE_CLAIMS                                                            \
+    "\"iss\":\"" ISSUER "\",\"sub\":\"alice\",\"aud\":\"app1\","               \
+    "\"iat\":1699990000"
+
+static int
+jansson_object(const char *text, size_t len)
+{
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    int object = j != NULL && json_is_object(j);
+
+    json_decref(j);
+    return object;
+}
+
+/* Signs claims with ec256 and asserts the hint is accepted when valid and
+ * refused as malformed claims when not. */
+static void
+assert_claims_verdict(const char *claims, size_t len, int valid)
+{
+    ol_hint hint;
+    char err[256] = "";
+    char *t = mint_token_n(ec256, "ES256", claims, len);
+    ol_status st = ol_hint_verify(keys, ISSUER, strlen(ISSUER), clients, t,
+                                  strlen(t), NOW, &hint, err, sizeof(err));
+
+    ck_assert_msg(jansson_object(claims, len) == valid,
+                  "jansson disagrees with the case: %.*s", (int)len, claims);
+    if (valid) {
+        ck_assert_msg(st == OL_OK, "refused (%s): %.*s", err, (int)len, claims);
+        ck_assert_str_eq(hint.sub, "alice");
+    } else {
+        ck_assert_msg(st == OL_INVALID && strstr(err, "malformed claims"),
+                      "not refused as malformed (%s): %.*s", err, (int)len,
+                      claims);
+    }
+    free(t);
+}
+
+static const struct {
+    const char *value; /* of an extra member "x" */
+    int valid;
+} json_values[] = {
+    {"0", 1},
+    {"-0", 1},
+    {"1.5", 1},
+    {"-1.5e10", 1},
+    {"1E+2", 1},
+    {"2e-400", 1}, /* an underflow is zero */
+    {"9223372036854775807", 1},
+    {"-9223372036854775808", 1},
+    {"true", 1},
+    {"false", 1},
+    {"null", 1},
+    {"\"\"", 1},
+    {"\"\\u00e9\\ud83d\\ude00\"", 1},
+    {"\"\\\\\\/\\b\\f\\n\\r\\t\\\"\"", 1},
+    {"\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", 1},
+    {"\"\xef\xbf\xbe\"", 1},
+    {"[]", 1},
+    {"{}", 1},
+    {" \t\r\n[ 1 , [ 2 , { \"a\" : [ 3 ] } ] ] ", 1},
+    {"{\"a\":1,\"b\":{\"a\":2}}", 1},
+    {"[\"app1\",1,{}]", 1},
+    {"01", 0},
+    {"1.", 0},
+    {".5", 0},
+    {"+1", 0},
+    {"-", 0},
+    {"1e", 0},
+    {"1e+", 0},
+    {"-a", 0},
+    {"9223372036854775808", 0},
+    {"-9223372036854775809", 0},
+    {"1e400", 0},
+    {"-1e400", 0},
+    {"tru", 0},
+    {"truex", 0},
+    {"nul", 0},
+    {"True", 0},
+    {"NaN", 0},
+    {"Infinity", 0},
+    {"'a'", 0},
+    {"\"\x01\"", 0},
+    {"\"a\tb\"", 0},
+    {"\"\\u0000\"", 0},
+    {"\"\\ud800\"", 0},
+    {"\"\\udc00\"", 0},
+    {"\"\\ud800\\u0041\"", 0},
+    {"\"\\ud800x\"", 0},
+    {"\"\\x\"", 0},
+    {"\"\\u12\"", 0},
+    {"\"\\u12G4\"", 0},
+    {"\"abc", 0},
+    {"\"\\", 0},
+    {"[1,]", 0},
+    {"[,1]", 0},
+    {"[1 2]", 0},
+    {"{\"a\":1,}", 0},
+    {"{\"a\" 1}", 0},
+    {"{a:1}", 0},
+    {"{\"a\"}", 0},
+    {"{1:2}", 0},
+    {"{\"a\":1,\"a\":2}", 0},
+    {"{\"a\":1,\"\\u0061\":2}", 0},
+    {"[{\"k\":[],\"k\":{}}]", 0},
+    {"\"\xff\"", 0},
+    {"\"\xc0\xaf\"", 0},
+    {"\"\xed\xa0\x80\"", 0},
+    {"\"\xf4\x90\x80\x80\"", 0},
+    {"\"\xc3\"", 0},
+    {"[", 0},
+    {"]", 0},
+    {"", 0},
+    {"1 2", 0},
+};
+
+START_TEST(test_jose_claims_json)
+{
+    char claims[256];
+    int n = snprintf(claims, sizeof(claims), "{" BASE_CLAIMS ",\"x\":%s}",
+                     json_values[_i].value);
+
+    assert_claims_verdict(claims, (size_t)n, json_values[_i].valid);
+}
+END_TEST
+
+START_TEST(test_jose_claims_documents)
+{
+    static const char doc[] = "{" BASE_CLAIMS "}";
+    static const struct {
+        const char *before, *after;
+        int valid;
+    } cases[] = {
+        {" \n", "\r\n\t ", 1}, {"", " x", 0},           {"", "{}", 0},
+        {"[", "]", 0},         {"\xef\xbb\xbf", "", 0}, {"", ",", 0},
+        {"\"a\":", "", 0},
+    };
+    char buf[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int n = snprintf(buf, sizeof(buf), "%s%s%s", cases[i].before, doc,
+                         cases[i].after);
+        assert_claims_verdict(buf, (size_t)n, cases[i].valid);
+    }
+    /* a NUL after the object, and a member named twice at the top */
+    memcpy(buf, doc, sizeof(doc));
+    assert_claims_verdict(buf, sizeof(doc), 0);
+    assert_claims_verdict("{" BASE_CLAIMS ",\"sub\":\"bob\"}",
+                          strlen("{" BASE_CLAIMS ",\"sub\":\"bob\"}"), 0);
+}
+END_TEST
+
+START_TEST(test_jose_claims_depth)
+{
+    /* jansson counts the outer object: arrays nested 2047 deep inside a
+     * member are the most it reads */
+    static char claims[8192];
+    int depth;
+
+    for (depth = 2047; depth <= 2048; depth++) {
+        int n = snprintf(claims, sizeof(claims), "{" BASE_CLAIMS ",\"x\":");
+        memset(claims + n, '[', (size_t)depth);
+        memset(claims + n + depth, ']', (size_t)depth);
+        claims[n + 2 * depth] = '}';
+        assert_claims_verdict(claims, (size_t)(n + 2 * depth + 1),
+                              depth == 2047);
+    }
+}
+END_TEST
+
+/*
+ * Random damage to a claims set: whatever jansson refuses is refused as
+ * malformed, and whatever it reads is not (it may still fail a claim).
+ */
+START_TEST(test_jose_claims_mutations)
+{
+    static const char seed[] =
+        "{" BASE_CLAIMS ",\"sid\":\"s-1\",\"n\":-12.5e-3,\"a\":[true,null,"
+        "{\"k\":\"\\u00e9\\n\"}],\"e\":{}}";
+    static const char alphabet[] = "{}[]\":,\\ 0-1.eE+tfnu\x01\xc3\xa9\xff";
+    unsigned state = 12345;
+    char buf[sizeof(seed) + 8];
+    int i, refused = 0;
+
+    for (i = 0; i < 1500; i++) {
+        size_t len = sizeof(seed) - 1;
+        int k, edits;
+
+        memcpy(buf, seed, sizeof(seed));
+        state = state * 1103515245 + 12345;
+        edits = 1 + (int)(state >> 16) % 3;
+        for (k = 0; k < edits; k++) {
+            state = state * 1103515245 + 12345;
+            size_t at = (state >> 16) % len;
+            state = state * 1103515245 + 12345;
+            buf[at] = alphabet[(state >> 16) % (sizeof(alphabet) - 1)];
+        }
+
+        ol_hint hint;
+        char err[256] = "";
+        char *t = mint_token_n(ec256, "ES256", buf, len);
+        ol_status st = ol_hint_verify(keys, ISSUER, strlen(ISSUER), clients, t,
+                                      strlen(t), NOW, &hint, err, sizeof(err));
+        int malformed = st == OL_INVALID && strstr(err, "malformed claims");
+
+        ck_assert_msg(malformed == !jansson_object(buf, len),
+                      "jansson %s it, the module %s (%s): %.*s",
+                      malformed ? "reads" : "refuses",
+                      malformed ? "refuses it as malformed" : "reads it", err,
+                      (int)len, buf);
+        refused += malformed;
+        free(t);
+    }
+    /* the damage was real: most sets broke, some survived */
+    ck_assert_int_gt(refused, 500);
+    ck_assert_int_lt(refused, 1500);
+}
+END_TEST
+
+START_TEST(test_jose_header_json)
+{
+    static const struct {
+        const char *header;
+        int valid;
+    } cases[] = {
+        {"{\"alg\":\"ES256\",\"kid\":\"ec256\"}", 1},
+        {" {\"kid\":\"ec\\u0032\\u00356\",\"alg\":\"ES256\"} ", 1},
+        {"{\"alg\":\"ES256\",\"alg\":\"ES256\"}", 0},
+        {"{\"alg\":\"ES256\"", 0},
+        {"{\"alg\":\"ES256\"}x", 0},
+        {"{\"alg\":\"ES\\u0000256\"}", 0},
+        {"[\"alg\"]", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = forge(cases[i].header, good_claims, NULL);
+        ol_hint hint;
+        char err[256] = "";
+        int malformed;
+
+        ck_assert_int_eq(
+            jansson_object(cases[i].header, strlen(cases[i].header)),
+            cases[i].valid);
+        ck_assert_int_eq(verify(t, &hint, err, sizeof(err)), OL_INVALID);
+        malformed = strstr(err, "malformed header") != NULL;
+        ck_assert_msg(malformed == !cases[i].valid, "%s: %s", cases[i].header,
+                      err);
+        free(t);
+    }
+}
+END_TEST
+
 START_TEST(test_jose_without_keys)
 {
     ol_hint hint;
@@ -636,6 +895,12 @@ jose_suite(void)
     tcase_add_loop_test(tc, test_jose_bad_claims, 0,
                         sizeof(bad_claims) / sizeof(bad_claims[0]));
     tcase_add_test(tc, test_jose_claims_accepted);
+    tcase_add_loop_test(tc, test_jose_claims_json, 0,
+                        sizeof(json_values) / sizeof(json_values[0]));
+    tcase_add_test(tc, test_jose_claims_documents);
+    tcase_add_test(tc, test_jose_claims_depth);
+    tcase_add_test(tc, test_jose_claims_mutations);
+    tcase_add_test(tc, test_jose_header_json);
     tcase_add_test(tc, test_jose_without_keys);
     tcase_add_test(tc, test_jose_public_jwks);
     suite_add_tcase(s, tc);

@@ -52,6 +52,9 @@ char *url_encode(const char *in);
 struct _cjose_jwk_int;
 char *mint_token(struct _cjose_jwk_int *key, const char *alg,
                  const char *claims);
+/* The same with claims of len bytes (which may hold a NUL). */
+char *mint_token_n(struct _cjose_jwk_int *key, const char *alg,
+                   const char *claims, size_t len);
 
 /* Writes text to a new temporary file and returns its path (a static
  * buffer, overwritten by the next call); the caller unlinks it. */

@@ -108,6 +108,12 @@ url_encode(const char *in)
 char *
 mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
 {
+    return mint_token_n(key, alg, claims, strlen(claims));
+}
+
+char *
+mint_token_n(cjose_jwk_t *key, const char *alg, const char *claims, size_t len)
+{
     cjose_err err;
     cjose_header_t *h = cjose_header_new(&err);
     cjose_jws_t *jws;
@@ -118,7 +124,7 @@ mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
     if (cjose_jwk_get_kid(key, &err) != NULL) {
         cjose_header_set(h, CJOSE_HDR_KID, cjose_jwk_get_kid(key, &err), &err);
     }
-    jws = cjose_jws_sign(key, h, (const uint8_t *)claims, strlen(claims), &err);
+    jws = cjose_jws_sign(key, h, (const uint8_t *)claims, len, &err);
     ck_assert_msg(jws != NULL, "cjose_jws_sign: %s", err.message);
     cjose_jws_export(jws, &compact, &err);
     out = strdup(compact);
