@@ -56,11 +56,6 @@ struct OpensslFree {
     {
         BN_free(b);
     }
-    void
-    operator()(ECDSA_SIG *s) const
-    {
-        ECDSA_SIG_free(s);
-    }
 };
 template <typename T> using Owned = std::unique_ptr<T, OpensslFree>;
 
@@ -124,29 +119,37 @@ public_pkey(json_t *jwk, const std::string &kty, const std::string &curve)
     return pkey;
 }
 
-/* A JOSE ECDSA signature (r || s) in the DER form OpenSSL verifies. */
-bool
+/* Appends an unsigned big-endian number as a DER INTEGER (shortest, with
+ * a zero byte ahead of a high bit; at most 67 bytes: a short length). */
+void
+der_integer(std::string_view n, std::string &der)
+{
+    while (n.size() > 1 && n[0] == '\0') {
+        n.remove_prefix(1);
+    }
+    bool pad = (static_cast<unsigned char>(n[0]) & 0x80) != 0;
+    der += '\x02';
+    der += static_cast<char>(n.size() + pad);
+    if (pad) {
+        der += '\0';
+    }
+    der += n;
+}
+
+/* A JOSE ECDSA signature (r || s, halves of the curve's size) in the DER
+ * form OpenSSL verifies: SEQUENCE { INTEGER r, INTEGER s }. */
+void
 ecdsa_der(std::string_view raw, std::string &der)
 {
-    size_t half = raw.size() / 2;
-    Owned<ECDSA_SIG> sig(ECDSA_SIG_new());
-    BIGNUM *r = BN_bin2bn(reinterpret_cast<const unsigned char *>(raw.data()),
-                          static_cast<int>(half), nullptr);
-    BIGNUM *s =
-        BN_bin2bn(reinterpret_cast<const unsigned char *>(raw.data() + half),
-                  static_cast<int>(half), nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return false;
+    std::string body;
+    der_integer(raw.substr(0, raw.size() / 2), body);
+    der_integer(raw.substr(raw.size() / 2), body);
+    der = "\x30";
+    if (body.size() >= 0x80) {
+        der += '\x81'; /* P-521's can reach 138 bytes */
     }
-    int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-    if (len <= 0) {
-        return false;
-    }
-    der.resize(static_cast<size_t>(len));
-    auto *p = reinterpret_cast<unsigned char *>(&der[0]);
-    return i2d_ECDSA_SIG(sig.get(), &p) == len;
+    der += static_cast<char>(body.size());
+    der += body;
 }
 
 /* The digests of the algorithms, fetched from OpenSSL's providers once. */
@@ -187,9 +190,10 @@ verify_signature(EVP_PKEY_CTX *verifier, std::string_view alg,
     if (alg[0] == 'E') {
         /* r and s of the curve's size: 32, 48 or 66 bytes each */
         size_t half = bits == "256" ? 32 : bits == "384" ? 48 : 66;
-        if (signature.size() != 2 * half || !ecdsa_der(signature, der)) {
+        if (signature.size() != 2 * half) {
             return false;
         }
+        ecdsa_der(signature, der);
         signature = der;
     }
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -207,6 +207,51 @@ START_TEST(test_jose_every_algorithm)
 }
 END_TEST
 
+/* The first byte of r and of s in the signature of a compact ES256 JWS. */
+static void
+ecdsa_first_bytes(const char *token, unsigned char *r0, unsigned char *s0)
+{
+    char b64[96];
+    unsigned char raw[72];
+    const char *sig = strrchr(token, '.') + 1;
+    size_t i, n = strlen(sig);
+
+    ck_assert_uint_eq(n, 86); /* 64 bytes */
+    for (i = 0; i < n; i++) {
+        b64[i] = sig[i] == '-' ? '+' : sig[i] == '_' ? '/' : sig[i];
+    }
+    memcpy(b64 + n, "==", 3);
+    ck_assert_int_eq(EVP_DecodeBlock(raw, (unsigned char *)b64, 88), 66);
+    *r0 = raw[0];
+    *s0 = raw[32];
+}
+
+START_TEST(test_jose_ecdsa_encodings)
+{
+    /* OpenSSL verifies DER, where r and s lose leading zero bytes and gain
+     * one ahead of a high bit: signatures are made until each case has
+     * come up (a zero byte does once in 256), and every one verifies */
+    int high_r = 0, high_s = 0, zero_r = 0, zero_s = 0, tries = 0;
+
+    while (!(high_r && high_s && zero_r && zero_s) && tries++ < 5000) {
+        unsigned char r0, s0;
+        ol_hint hint;
+        char err[256] = "";
+        char *t = mint_token(ec256, "ES256", good_claims);
+
+        ecdsa_first_bytes(t, &r0, &s0);
+        ck_assert_msg(verify(t, &hint, err, sizeof(err)) == OL_OK,
+                      "r starts %02x, s %02x: %s", r0, s0, err);
+        high_r |= r0 >= 0x80;
+        high_s |= s0 >= 0x80;
+        zero_r |= r0 == 0;
+        zero_s |= s0 == 0;
+        free(t);
+    }
+    ck_assert(high_r && high_s && zero_r && zero_s);
+}
+END_TEST
+
 START_TEST(test_jose_rotated_key)
 {
     ol_hint hint;
@@ -883,6 +928,7 @@ jose_suite(void)
     tcase_add_test(tc, test_jose_valid_hint);
     tcase_add_test(tc, test_jose_every_algorithm);
     tcase_add_test(tc, test_jose_rotated_key);
+    tcase_add_test(tc, test_jose_ecdsa_encodings);
     tcase_add_test(tc, test_jose_wrong_key);
     tcase_add_test(tc, test_jose_unknown_kid);
     tcase_add_test(tc, test_jose_alg_must_fit_key);
