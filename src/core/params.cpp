@@ -4,6 +4,17 @@
 
 namespace oidc_logout {
 
+namespace {
+
+bool
+bad_encoding(std::string_view pair, std::string &reason)
+{
+    reason = "bad percent-encoding in parameter " + quoted(pair, 64);
+    return false;
+}
+
+} // namespace
+
 Params::Params(std::vector<std::string_view> names)
     : names_(std::move(names)), values_(names_.size())
 {
@@ -34,20 +45,21 @@ Params::parse(std::string_view raw, std::string &reason)
         std::string_view raw_value = eq == std::string_view::npos
                                          ? std::string_view()
                                          : pair.substr(eq + 1);
-        if (!form_decode(pair.substr(0, eq), name) ||
-            !form_decode(raw_value, value)) {
-            reason = "bad percent-encoding in parameter " + quoted(pair, 64);
+        if (!form_decode(pair.substr(0, eq), name)) {
+            return bad_encoding(pair, reason);
+        }
+        size_t i = 0;
+        while (i < names_.size() && names_[i] != name) {
+            i++;
+        }
+        if (i < names_.size() && values_[i]) {
+            reason = "parameter \"" + name + "\" sent more than once";
             return false;
         }
-        for (size_t i = 0; i < names_.size(); i++) {
-            if (names_[i] != name) {
-                continue;
-            }
-            if (values_[i]) {
-                reason = "parameter \"" + name + "\" sent more than once";
-                return false;
-            }
-            values_[i] = value;
+        /* a known parameter's value is decoded where it is kept */
+        if (!form_decode(raw_value,
+                         i < names_.size() ? values_[i].emplace() : value)) {
+            return bad_encoding(pair, reason);
         }
     }
     return true;

@@ -123,34 +123,45 @@ form_decode(std::string_view in, std::string &out)
 {
     out.resize(in.size());
     char *o = &out[0];
-    size_t i = 0;
-    while (i < in.size()) {
-        /* copy the run up to the next escape at once */
-        size_t run = i;
-        while (run < in.size() && in[run] != '%' && in[run] != '+') {
-            run++;
+    const char *p = in.data();
+    const char *end = p + in.size();
+    /* the next "%" and "+", found by memchr and kept until passed: runs
+     * between escapes are copied at once */
+    const char *pct = nullptr;
+    const char *plus = nullptr;
+    while (p < end) {
+        if (pct < p) {
+            pct = static_cast<const char *>(
+                std::memchr(p, '%', static_cast<size_t>(end - p)));
+            pct = pct ? pct : end;
         }
-        std::memcpy(o, in.data() + i, run - i);
-        o += run - i;
-        i = run;
-        if (i == in.size()) {
+        if (plus < p) {
+            plus = static_cast<const char *>(
+                std::memchr(p, '+', static_cast<size_t>(end - p)));
+            plus = plus ? plus : end;
+        }
+        const char *next = pct < plus ? pct : plus;
+        std::memcpy(o, p, static_cast<size_t>(next - p));
+        o += next - p;
+        p = next;
+        if (p == end) {
             break;
         }
-        if (in[i] == '+') {
+        if (*p == '+') {
             *o++ = ' ';
-            i++;
+            p++;
             continue;
         }
-        if (i + 2 >= in.size()) {
+        if (end - p < 3) {
             return false;
         }
-        int hi = hex_value(in[i + 1]);
-        int lo = hex_value(in[i + 2]);
+        int hi = hex_value(p[1]);
+        int lo = hex_value(p[2]);
         if (hi < 0 || lo < 0) {
             return false;
         }
         *o++ = static_cast<char>(hi << 4 | lo);
-        i += 3;
+        p += 3;
     }
     out.resize(static_cast<size_t>(o - out.data()));
     return true;
@@ -194,22 +205,34 @@ base64url_decode(std::string_view in, std::string &out)
         return false;
     }
     out.resize(in.size() * 3 / 4);
-    char *o = &out[0];
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v = table.value[static_cast<unsigned char>(c)];
-        if (v < 0) {
+    auto *o = reinterpret_cast<unsigned char *>(&out[0]);
+    auto *s = reinterpret_cast<const unsigned char *>(in.data());
+    const int8_t *t = table.value;
+    size_t full = in.size() / 4 * 4;
+    /* four characters, three bytes at a time; an invalid character's -1
+     * makes the OR of the four negative */
+    for (size_t i = 0; i < full; i += 4, o += 3) {
+        int a = t[s[i]], b = t[s[i + 1]], c = t[s[i + 2]], d = t[s[i + 3]];
+        if ((a | b | c | d) < 0) {
             return false;
         }
-        acc = (acc << 6) | static_cast<uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *o++ = static_cast<char>((acc >> bits) & 0xff);
+        uint32_t v = static_cast<uint32_t>(a << 18 | b << 12 | c << 6 | d);
+        o[0] = static_cast<unsigned char>(v >> 16);
+        o[1] = static_cast<unsigned char>(v >> 8);
+        o[2] = static_cast<unsigned char>(v);
+    }
+    size_t rest = in.size() - full; /* 0, 2 or 3 characters */
+    if (rest != 0) {
+        int a = t[s[full]], b = t[s[full + 1]];
+        int c = rest == 3 ? t[s[full + 2]] : 0;
+        if ((a | b | c) < 0) {
+            return false;
+        }
+        *o++ = static_cast<unsigned char>(a << 2 | b >> 4);
+        if (rest == 3) {
+            *o++ = static_cast<unsigned char>((b & 0xf) << 4 | c >> 2);
         }
     }
-    out.resize(static_cast<size_t>(o - out.data()));
     return true;
 }
 

@@ -178,6 +178,15 @@ START_TEST(test_oidc_state_plus_is_space)
                     "client_id=app1&post_logout_redirect_uri="
                     "https://app1.example.com/out&state=a+b%2Bc",
                     "https://app1.example.com/out?state=a%20b%2Bc");
+    /* escapes and pluses first, last, side by side, and a lone "+" */
+    assert_redirect(OL_MODE_OIDC,
+                    "client_id=app1&post_logout_redirect_uri="
+                    "https://app1.example.com/out&state=%41++%2b%2B%7e+x%25",
+                    "https://app1.example.com/out?state=A%20%20%2B%2B~%20x%25");
+    assert_redirect(OL_MODE_OIDC,
+                    "client_id=app1&post_logout_redirect_uri="
+                    "https://app1.example.com/out&state=+",
+                    "https://app1.example.com/out?state=%20");
 }
 END_TEST
 
@@ -190,6 +199,18 @@ START_TEST(test_oidc_refusals)
     assert_refused(OL_MODE_OIDC, "state=a&state=b",
                    "\"state\" sent more than once");
     assert_refused(OL_MODE_OIDC, "client_id=app1&state=%zz",
+                   "bad percent-encoding");
+    /* cut escapes, at the end of a value and of the request */
+    assert_refused(OL_MODE_OIDC, "state=ab%4&client_id=app1",
+                   "bad percent-encoding");
+    assert_refused(OL_MODE_OIDC, "client_id=app1&state=%2B%",
+                   "bad percent-encoding");
+    assert_refused(OL_MODE_OIDC, "client_id=app1&state=a+%4",
+                   "bad percent-encoding");
+    /* in a name, and in the value of a parameter the endpoint ignores */
+    assert_refused(OL_MODE_OIDC, "client_id=app1&st%ate=a",
+                   "bad percent-encoding");
+    assert_refused(OL_MODE_OIDC, "client_id=app1&other=%g1",
                    "bad percent-encoding");
 }
 END_TEST

@@ -359,6 +359,25 @@ START_TEST(test_jose_malformed)
     dot[1] = '!';
     assert_refused(t, "");
     free(t);
+
+    /* each position of a four-character group, the two- and three-
+     * character tails, and a length no encoding has */
+    t = mint_token(rsa_new, "RS256", good_claims);
+    size_t len = strlen(t), k;
+    for (k = 1; k <= 8; k++) {
+        char c = t[len - k];
+        t[len - k] = k % 2 ? '=' : '+';
+        assert_refused(t, "malformed signature");
+        t[len - k] = c;
+    }
+    t[len - 1] = '\0'; /* 341 characters: 341 % 4 == 1 */
+    assert_refused(t, "malformed signature");
+    free(t);
+    /* headers whose encodings end in two and three characters, read
+     * whole, and one with a character too many */
+    assert_refused("eyJhbGciOiJFUzIifQ.e30.AA", "unsupported alg \"ES2\"");
+    assert_refused("eyJhbGciOiJFUzI1In0.e30.AA", "unsupported alg \"ES25\"");
+    assert_refused("eyJhbGciOiJFUzI1In0A.e30.AA", "malformed header");
 }
 END_TEST
 
