@@ -51,3 +51,6 @@ rps() {
 ratio() { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
+
+# median N...: the middle value (the upper middle of an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int(NR / 2) + 1]}'; }

@@ -61,14 +61,46 @@ for u in "$cookie_only" "$rs256" "$es256"; do
         { echo "the endpoint does not redirect: $u" >&2; exit 1; }
 done
 
-echo "== logout endpoint against a bare \"return 302\" (${DURATION}s runs, best of 2)"
+# The machine's speed drifts between runs (shared cores, frequency): each
+# round runs the bare location and every case back to back, a case's ratio
+# is taken against its own round's bare run, and the median round counts.
+ROUNDS=${ROUNDS:-5}
+cases=(cookie_only rs256 es256)
+echo "== logout endpoint against a bare \"return 302\" (${ROUNDS} rounds of ${DURATION}s runs)"
+printf '%-8s %14s' round 'bare req/s'
+printf ' %12s' "${cases[@]}"
+echo
 h='Cookie: oidc_session=AAAAAAAAAAAAAAAAAAAAAA'
-bare=$(best "$(rps "$url/bare" -H "$h")" "$(rps "$url/bare" -H "$h")")
-printf '%-26s %10.0f req/s\n' 'bare return 302' "$bare"
-for case in cookie_only rs256 es256; do
-    u=${!case}
-    r=$(best "$(rps "$u" -H "$h")" "$(rps "$u" -H "$h")")
-    printf '%-26s %10.0f req/s   ratio %s\n' "$case" "$r" "$(ratio "$r" "$bare")"
+declare -A ratios
+bares=()
+for round in $(seq "$ROUNDS"); do
+    bare=$(rps "$url/bare" -H "$h")
+    bares+=("$bare")
+    printf '%-8s %14.0f' "$round" "$bare"
+    for case in "${cases[@]}"; do
+        u=${!case}
+        r=$(ratio "$(rps "$u" -H "$h")" "$bare")
+        ratios[$case]+="$r "
+        printf ' %12s' "$r"
+    done
+    echo
 done
+bare=$(median "${bares[@]}")
+printf '%-8s %14.0f' median "$bare"
+for case in "${cases[@]}"; do
+    # shellcheck disable=SC2086 # the ratios of a case, one word each
+    printf ' %12s' "$(median ${ratios[$case]})"
+done
+echo
+
 echo "== the signature checks alone (openssl speed, one core)"
-openssl speed -seconds 2 rsa2048 ecdsap256 2>/dev/null | grep -E '^rsa 2048|^ *256 bits ecdsa'
+speed=$(openssl speed -seconds 2 rsa2048 ecdsap256 2>/dev/null)
+rsa=$(awk '/^rsa 2048/ {print $NF}' <<<"$speed")
+ec=$(awk '/256 bits ecdsa/ {print $NF}' <<<"$speed")
+printf 'RSA-2048 verifications/s %10.0f\n' "$rsa"
+printf 'P-256 verifications/s    %10.0f\n' "$ec"
+# a request with a hint costs at least a bare request plus a check: at
+# most V / (bare + V) of the bare rate, were everything else free
+printf 'bounds (V / (bare + V)): RS256 %s, ES256 %s\n' \
+    "$(ratio "$rsa" "$(echo "$bare + $rsa" | bc -l)")" \
+    "$(ratio "$ec" "$(echo "$bare + $ec" | bc -l)")"
