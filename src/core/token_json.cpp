@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <locale.h>
 
 namespace oidc_logout {
 
@@ -276,10 +277,14 @@ class TokenJson::Reader {
             v.number = static_cast<double>(n);
             return true;
         }
-        /* nginx runs in the C locale, whose decimal point JSON uses */
+        /* read in the C locale, whose decimal point JSON uses, whatever
+         * locale another module of the process may have set */
+        static const locale_t c_locale =
+            newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
         std::string copy(v.text);
         errno = 0;
-        double d = std::strtod(copy.c_str(), nullptr);
+        double d = c_locale ? strtod_l(copy.c_str(), nullptr, c_locale)
+                            : std::strtod(copy.c_str(), nullptr);
         if (errno == ERANGE && std::isinf(d)) {
             return false; /* beyond a double; an underflow is accepted */
         }
