@@ -130,12 +130,12 @@ form_decode(std::string_view in, std::string &out)
     const char *pct = nullptr;
     const char *plus = nullptr;
     while (p < end) {
-        if (pct < p) {
+        if (pct == nullptr || pct < p) {
             pct = static_cast<const char *>(
                 std::memchr(p, '%', static_cast<size_t>(end - p)));
             pct = pct ? pct : end;
         }
-        if (plus < p) {
+        if (plus == nullptr || plus < p) {
             plus = static_cast<const char *>(
                 std::memchr(p, '+', static_cast<size_t>(end - p)));
             plus = plus ? plus : end;

@@ -13,7 +13,9 @@ namespace oidc_logout {
 
 namespace {
 
-/* jansson's limit, which counts every value, the outer object included */
+/* jansson's limit, which counts every value, the outer object included.
+ * Each level is a recursion of about 250 bytes of stack: half a megabyte
+ * at most, in the worker's main thread, whose stack is nginx's 8 MB. */
 constexpr int max_depth = 2048;
 
 bool
@@ -283,9 +285,11 @@ class TokenJson::Reader {
             newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
         std::string copy(v.text);
         errno = 0;
-        double d = c_locale ? strtod_l(copy.c_str(), nullptr, c_locale)
-                            : std::strtod(copy.c_str(), nullptr);
-        if (errno == ERANGE && std::isinf(d)) {
+        char *read_to = nullptr;
+        double d = c_locale ? strtod_l(copy.c_str(), &read_to, c_locale)
+                            : std::strtod(copy.c_str(), &read_to);
+        if (read_to != copy.c_str() + copy.size() ||
+            (errno == ERANGE && std::isinf(d))) {
             return false; /* beyond a double; an underflow is accepted */
         }
         v.kind = Kind::real;
@@ -418,7 +422,12 @@ TokenJson::parse(std::string json)
     members_.clear();
     elements_.clear();
     members_.reserve(16);
-    return is_utf8(text_) && Reader(*this).document();
+    if (!is_utf8(text_) || !Reader(*this).document()) {
+        members_.clear();
+        elements_.clear();
+        return false;
+    }
+    return true;
 }
 
 const TokenJson::Value *

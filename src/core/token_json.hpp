@@ -11,12 +11,14 @@ namespace oidc_logout {
 /*
  * A JSON object as a JWS header or claims set holds it: its members, with
  * string values unescaped and numbers read; nested values are checked and
- * kept as written.  It accepts exactly what jansson's loader accepts with
+ * kept as written.  It accepts what jansson's loader accepts with
  * JSON_REJECT_DUPLICATES for an object, and refuses the rest: text that is
  * not UTF-8, control characters and \u0000 in strings, lone surrogates,
  * duplicate names at any depth, integers beyond 64 bits, reals beyond a
- * double, nesting deeper than 2048.  It allocates a few buffers per object,
- * not one per value: a token is read on every logout that carries one.
+ * double, nesting deeper than 2048.  One exception: jansson drops a NUL
+ * byte that follows a number or a literal, where this reader, as RFC 8259
+ * asks, refuses the text.  It allocates a few buffers per object, not one
+ * per value: a token is read on every logout that carries one.
  */
 class TokenJson {
   public:
@@ -33,7 +35,13 @@ class TokenJson {
         bool all_strings = false;
     };
 
-    /* False for anything but a well-formed JSON object. */
+    TokenJson() = default;
+    /* the values are views into the object's own buffers */
+    TokenJson(const TokenJson &) = delete;
+    TokenJson &operator=(const TokenJson &) = delete;
+
+    /* False, and no members, for anything but a well-formed JSON
+     * object. */
     bool parse(std::string json);
 
     /* A top-level member, or nullptr. */
