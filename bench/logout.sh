@@ -104,3 +104,10 @@ printf 'P-256 verifications/s    %10.0f\n' "$ec"
 printf 'bounds (V / (bare + V)): RS256 %s, ES256 %s\n' \
     "$(ratio "$rsa" "$(echo "$bare + $rsa" | bc -l)")" \
     "$(ratio "$ec" "$(echo "$bare + $ec" | bc -l)")"
+# it also does what a cookie-only logout does (C of them a second): at
+# most C V / (C + V), as a ratio to bare
+# shellcheck disable=SC2086 # the ratios of a case, one word each
+cookie=$(echo "$bare * $(median ${ratios[cookie_only]})" | bc -l)
+with_cookie() { ratio "$(echo "$cookie * $1 / ($cookie + $1)" | bc -l)" "$bare"; }
+printf 'bounds with the cookie-only logout (C V / (C + V)): RS256 %s, ES256 %s\n' \
+    "$(with_cookie "$rsa")" "$(with_cookie "$ec")"
