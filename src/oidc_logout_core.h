@@ -171,7 +171,11 @@ ol_status ol_hint_verify(const ol_keys *keys, const char *issuer,
  * Memory and a lock shared by every process that uses a store (nginx: the
  * zone's slab pool and mutex).  alloc and free are called with the lock
  * held; alloc returns NULL when the arena is full.  Blocks must be aligned
- * for pointers.
+ * for pointers.  A process may die holding the lock: the lock must then be
+ * released for the others (nginx's master does it), and the next holder
+ * repairs the store.  report (may be NULL) hears of it, with the lock held:
+ * damaged 0 when an unfinished change was undone, 1 when the store was
+ * found damaged and emptied.
  */
 typedef struct {
     void *data;
@@ -179,6 +183,7 @@ typedef struct {
     void (*free)(void *data, void *p);
     void (*lock)(void *data);
     void (*unlock)(void *data);
+    void (*report)(void *data, int damaged, const char *what);
 } ol_arena;
 
 /* A session store: plain data inside the arena. */
@@ -195,6 +200,10 @@ typedef struct {
     uint64_t backchannel_delivered; /* 200 or 204 */
     uint64_t backchannel_retried;   /* failed, tried again */
     uint64_t backchannel_failed;    /* failed, given up */
+    uint64_t slots;      /* of 256 bytes each, for sessions */
+    uint64_t slots_free; /* a session takes one, or more for long data */
+    uint64_t repaired;   /* unfinished changes undone after a crash */
+    uint64_t rebuilt;    /* times the store was found damaged, emptied */
 } ol_store_stats;
 
 typedef struct {

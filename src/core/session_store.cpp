@@ -3,6 +3,7 @@
 #include "text.hpp"
 
 #include <cstddef>
+#include <atomic>
 #include <cstring>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -14,38 +15,25 @@ namespace {
 
 constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
 /* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 4;
+constexpr uint32_t store_format = 5;
+static_assert(sizeof(StoreRoot) < 4096, "the layout word holds its size");
 constexpr uint32_t store_layout = static_cast<uint32_t>(
     store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
 /* Expired sessions looked at, from the oldest, before forcing one out. */
 constexpr int expire_scan = 32;
-/* Least recently used sessions forced out, at most, to make room for one
- * allocation. */
-constexpr int evict_max = 4;
-/* How far from the oldest end eviction looks for a session of the size it
- * needs. */
-constexpr int evict_scan = 64;
-/* Smallest allocation of a session: one size class (a slab pool's) for the
- * common sessions, so that what eviction frees is what logins need. */
-constexpr size_t min_capacity = 256;
+/* Bytes of data in a head slot, and in each overflow slot. */
+constexpr size_t head_data = sizeof(SessionNode::data);
+constexpr size_t overflow_data = sizeof(OverflowSlot::data);
 
-size_t
-node_size(size_t data_len)
+constexpr size_t
+slots_for(size_t data_len)
 {
-    return offsetof(SessionNode, data) + data_len;
+    return data_len <= head_data
+               ? 1
+               : 1 + (data_len - head_data + overflow_data - 1) / overflow_data;
 }
 
-/* The allocation for a node of size bytes: a power of two, at least
- * min_capacity (the size classes of a slab pool). */
-size_t
-capacity_for(size_t size)
-{
-    size_t c = min_capacity;
-    while (c < size) {
-        c <<= 1;
-    }
-    return c;
-}
+static_assert(slots_for(OL_SESSION_DATA_MAX) <= UINT8_MAX, "slots fit");
 
 uint32_t
 id_hash(const uint8_t *id)
@@ -66,12 +54,6 @@ text_hash(std::string_view s)
     return h;
 }
 
-std::string_view
-node_sub(const SessionNode *n)
-{
-    return std::string_view(n->data, n->sub_len);
-}
-
 size_t
 round_up_pow2(size_t n)
 {
@@ -82,40 +64,204 @@ round_up_pow2(size_t n)
     return p;
 }
 
+/* Keeps the compiler from moving stores across it: a process can be
+ * killed between any two instructions, and the journal must always be
+ * written before what it protects. */
+void
+ordered()
+{
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
 } // namespace
 
-/* Holds the arena's lock for a scope. */
+/* Holds the arena's lock for a scope.  The holder first repairs what a
+ * process that died holding it left unfinished, and publishes its own
+ * changes before letting go. */
 class SessionStore::Locked {
   public:
-    explicit Locked(const ol_arena &arena) : arena_(arena)
+    explicit Locked(SessionStore &store, bool repair = true)
+        : store_(store), repair_(repair)
     {
-        arena_.lock(arena_.data);
+        store_.arena_.lock(store_.arena_.data);
+        if (repair_) {
+            store_.recover();
+        }
     }
     ~Locked()
     {
-        arena_.unlock(arena_.data);
+        if (repair_) {
+            store_.commit();
+        }
+        store_.arena_.unlock(store_.arena_.data);
     }
     Locked(const Locked &) = delete;
     Locked &operator=(const Locked &) = delete;
 
   private:
-    const ol_arena &arena_;
+    SessionStore &store_;
+    bool repair_;
 };
+
+void
+SessionStore::record(void *address, size_t size)
+{
+    uint32_t length = root_->journal_length;
+    if (length == journal_max) {
+        /* no step writes that much (a removal is about 20 stores) */
+        commit();
+        length = 0;
+    }
+    JournalEntry &e = root_->journal[length];
+    e.address = reinterpret_cast<uintptr_t>(address);
+    e.size = static_cast<uint32_t>(size);
+    e.old_value = 0;
+    std::memcpy(&e.old_value, address, size);
+    ordered();
+    *static_cast<volatile uint32_t *>(&root_->journal_length) = length + 1;
+    ordered();
+}
+
+template <typename T>
+void
+SessionStore::set(T &field, T value)
+{
+    static_assert(sizeof(T) <= sizeof(uint64_t), "one journal entry");
+    record(&field, sizeof(T));
+    field = value;
+}
+
+void
+SessionStore::set_bytes(uint8_t *field, const uint8_t *value, size_t len)
+{
+    for (size_t i = 0; i < len; i += sizeof(uint64_t)) {
+        size_t n = len - i < sizeof(uint64_t) ? len - i : sizeof(uint64_t);
+        record(field + i, n);
+        std::memcpy(field + i, value + i, n);
+    }
+}
+
+void
+SessionStore::commit()
+{
+    ordered();
+    *static_cast<volatile uint32_t *>(&root_->journal_length) = 0;
+    ordered();
+}
+
+bool
+SessionStore::in_store(uintptr_t address, size_t size) const
+{
+    auto inside = [&](const void *start, size_t len) {
+        auto begin = reinterpret_cast<uintptr_t>(start);
+        return address >= begin && address + size <= begin + len;
+    };
+    size_t index_bytes = (size_t{root_->bucket_mask} + 1) * sizeof(void *);
+    return inside(root_, offsetof(StoreRoot, journal_length)) ||
+           inside(root_->by_handle, index_bytes) ||
+           inside(root_->by_sid, index_bytes) ||
+           inside(root_->by_sub, index_bytes) ||
+           inside(root_->slots, root_->slot_count * slot_size);
+}
+
+bool
+SessionStore::is_slot(const void *p) const
+{
+    auto a = reinterpret_cast<uintptr_t>(p);
+    auto begin = reinterpret_cast<uintptr_t>(root_->slots);
+    return a >= begin && a < begin + root_->slot_count * slot_size &&
+           (a - begin) % slot_size == 0;
+}
+
+void
+SessionStore::recover()
+{
+    const char *damage = nullptr;
+    uint32_t length = root_->journal_length;
+    if (root_->rebuilding) {
+        damage = "it was being emptied";
+    } else if (length == 0) {
+        return;
+    } else if (length > journal_max) {
+        damage = "its journal is corrupt";
+    } else {
+        /* newest first: each entry holds the value before its store */
+        for (uint32_t i = length; i-- > 0;) {
+            const JournalEntry &e = root_->journal[i];
+            if ((e.size != 1 && e.size != 2 && e.size != 4 && e.size != 8) ||
+                !in_store(e.address, e.size)) {
+                damage = "its journal points outside the store";
+                break;
+            }
+            std::memcpy(reinterpret_cast<void *>(e.address), &e.old_value,
+                        e.size);
+        }
+        if (damage == nullptr) {
+            commit();
+            root_->stats.repaired++;
+            damage = check();
+            if (arena_.report != nullptr) {
+                arena_.report(arena_.data, 0,
+                              "undid the unfinished change of a process "
+                              "that died holding the lock");
+            }
+        }
+    }
+    if (damage != nullptr) {
+        rebuild();
+        if (arena_.report != nullptr) {
+            std::string what = std::string("was damaged (") + damage +
+                               "): emptied, its sessions are lost";
+            arena_.report(arena_.data, 1, what.c_str());
+        }
+    }
+}
+
+void
+SessionStore::rebuild()
+{
+    /* the mark makes the next lock holder start again, should this
+     * process die half-way */
+    *static_cast<volatile uint32_t *>(&root_->rebuilding) = 1;
+    ordered();
+    root_->journal_length = 0;
+    size_t index_bytes = (size_t{root_->bucket_mask} + 1) * sizeof(void *);
+    std::memset(root_->by_handle, 0, index_bytes);
+    std::memset(root_->by_sid, 0, index_bytes);
+    std::memset(root_->by_sub, 0, index_bytes);
+    root_->lru_newest = nullptr;
+    root_->lru_oldest = nullptr;
+    FreeSlot *next = nullptr;
+    for (uint64_t i = root_->slot_count; i-- > 0;) {
+        auto *slot = reinterpret_cast<FreeSlot *>(root_->slots + i * slot_size);
+        slot->next = next;
+        next = slot;
+    }
+    root_->free_slots = next;
+    root_->free_count = root_->slot_count;
+    root_->stats.sessions = 0;
+    root_->stats.rebuilt++;
+    ordered();
+    *static_cast<volatile uint32_t *>(&root_->rebuilding) = 0;
+}
 
 StoreRoot *
 SessionStore::create(const ol_arena &arena, size_t zone_size)
 {
-    /* about two sessions a bucket when the zone is full (sessions take
-     * 128 or 256 bytes of a slab pool) */
+    /* about two sessions a bucket when the zone is full */
     size_t buckets = round_up_pow2(zone_size / 512);
     if (buckets < 64) {
         buckets = 64;
     }
-    Locked lock(arena);
+    arena.lock(arena.data);
+    auto unlock = [&](StoreRoot *root) {
+        arena.unlock(arena.data);
+        return root; /* on failure the arena is discarded by its owner */
+    };
     auto *root =
         static_cast<StoreRoot *>(arena.alloc(arena.data, sizeof(StoreRoot)));
     if (root == nullptr) {
-        return nullptr;
+        return unlock(nullptr);
     }
     std::memset(root, 0, sizeof(*root));
     SessionNode ***indexes[] = {&root->by_handle, &root->by_sid, &root->by_sub};
@@ -123,17 +269,30 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         *index = static_cast<SessionNode **>(
             arena.alloc(arena.data, buckets * sizeof(SessionNode *)));
         if (*index == nullptr) {
-            return nullptr; /* the arena is discarded by its owner */
+            return unlock(nullptr);
         }
-        std::memset(*index, 0, buckets * sizeof(SessionNode *));
     }
-    if (!random_bytes(root->secret, sizeof(root->secret))) {
-        return nullptr;
+    /* the slots: the largest block the arena still gives (a slab pool
+     * gives whole pages; 16 slots are a page) */
+    size_t count = zone_size / slot_size;
+    while (count > 0 && root->slots == nullptr) {
+        root->slots =
+            static_cast<char *>(arena.alloc(arena.data, count * slot_size));
+        if (root->slots == nullptr) {
+            count = count > 16 ? count - 16 : count - 1;
+        }
     }
+    if (root->slots == nullptr ||
+        !random_bytes(root->secret, sizeof(root->secret))) {
+        return unlock(nullptr);
+    }
+    root->slot_count = count;
+    root->bucket_mask = static_cast<uint32_t>(buckets - 1);
+    SessionStore(root, arena).rebuild();
+    root->stats.rebuilt = 0;
     root->magic = store_magic;
     root->layout = store_layout;
-    root->bucket_mask = static_cast<uint32_t>(buckets - 1);
-    return root;
+    return unlock(root);
 }
 
 const char *
@@ -151,7 +310,9 @@ SessionStore::incompatible(const StoreRoot *root)
 void
 SessionStore::configure(uint32_t idle, uint32_t lifetime)
 {
-    Locked lock(arena_);
+    /* the master configures: it never reads the sessions, nor repairs
+     * them (each of these stores is one word) */
+    Locked lock(*this, false);
     root_->idle = idle;
     root_->lifetime = lifetime;
 }
@@ -186,105 +347,94 @@ SessionStore::expired(const SessionNode *n, uint32_t now) const
 void
 SessionStore::link(SessionNode *n)
 {
+    /* n is a fresh slot: only what others point to goes through the
+     * journal */
     SessionNode **b = handle_bucket(n->handle);
     n->next_by_handle = *b;
-    *b = n;
+    set(*b, n);
     b = sid_bucket(n->sid);
     n->next_by_sid = *b;
-    *b = n;
+    set(*b, n);
     b = sub_bucket(n->sub_hash);
     n->next_by_sub = *b;
     n->prev_by_sub = nullptr;
     if (*b != nullptr) {
-        (*b)->prev_by_sub = n;
+        set((*b)->prev_by_sub, n);
     }
-    *b = n;
+    set(*b, n);
 
     n->lru_newer = nullptr;
     n->lru_older = root_->lru_newest;
-    if (root_->lru_newest != nullptr) {
-        root_->lru_newest->lru_newer = n;
-    } else {
-        root_->lru_oldest = n;
-    }
-    root_->lru_newest = n;
-    root_->stats.sessions++;
+    set(root_->lru_newest != nullptr ? root_->lru_newest->lru_newer
+                                     : root_->lru_oldest,
+        n);
+    set(root_->lru_newest, n);
+    set(root_->stats.sessions, root_->stats.sessions + 1);
 }
 
-namespace {
-
-/* Replaces old_node by new_node (may be nullptr) in one hash chain. */
+/* Takes node out of one hash chain. */
 void
-rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
-        const SessionNode *old_node, SessionNode *new_node)
+SessionStore::rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
+                      const SessionNode *node)
 {
     for (SessionNode **p = bucket; *p != nullptr; p = &((*p)->*next)) {
-        if (*p == old_node) {
-            *p = new_node != nullptr ? new_node : old_node->*next;
+        if (*p == node) {
+            set(*p, node->*next);
             return;
         }
     }
 }
 
-} // namespace
-
 void
-SessionStore::unlink(SessionNode *n)
+SessionStore::give_slot(void *slot)
 {
-    rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n, nullptr);
-    rechain(sid_bucket(n->sid), &SessionNode::next_by_sid, n, nullptr);
-    /* a subject's sessions share a chain: unlink in constant time */
-    (n->prev_by_sub ? n->prev_by_sub->next_by_sub : *sub_bucket(n->sub_hash)) =
-        n->next_by_sub;
-    if (n->next_by_sub != nullptr) {
-        n->next_by_sub->prev_by_sub = n->prev_by_sub;
-    }
-
-    (n->lru_newer ? n->lru_newer->lru_older : root_->lru_newest) = n->lru_older;
-    (n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest) = n->lru_newer;
-    root_->stats.sessions--;
-}
-
-void
-SessionStore::replace(SessionNode *old_node, SessionNode *new_node)
-{
-    /* new_node is a copy of old_node: same keys and neighbours */
-    rechain(handle_bucket(old_node->handle), &SessionNode::next_by_handle,
-            old_node, new_node);
-    rechain(sid_bucket(old_node->sid), &SessionNode::next_by_sid, old_node,
-            new_node);
-    (old_node->prev_by_sub ? old_node->prev_by_sub->next_by_sub
-                           : *sub_bucket(old_node->sub_hash)) = new_node;
-    if (old_node->next_by_sub != nullptr) {
-        old_node->next_by_sub->prev_by_sub = new_node;
-    }
-    (old_node->lru_newer ? old_node->lru_newer->lru_older : root_->lru_newest) =
-        new_node;
-    (old_node->lru_older ? old_node->lru_older->lru_newer : root_->lru_oldest) =
-        new_node;
+    auto *s = static_cast<FreeSlot *>(slot);
+    set(s->next, root_->free_slots);
+    set(root_->free_slots, s);
+    set(root_->free_count, root_->free_count + 1);
 }
 
 void
 SessionStore::remove(SessionNode *n)
 {
-    unlink(n);
-    arena_.free(arena_.data, n);
+    rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n);
+    rechain(sid_bucket(n->sid), &SessionNode::next_by_sid, n);
+    /* a subject's sessions share a chain: unlink in constant time */
+    set(n->prev_by_sub ? n->prev_by_sub->next_by_sub : *sub_bucket(n->sub_hash),
+        n->next_by_sub);
+    if (n->next_by_sub != nullptr) {
+        set(n->next_by_sub->prev_by_sub, n->prev_by_sub);
+    }
+    set(n->lru_newer ? n->lru_newer->lru_older : root_->lru_newest,
+        n->lru_older);
+    set(n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest,
+        n->lru_newer);
+    set(root_->stats.sessions, root_->stats.sessions - 1);
+
+    OverflowSlot *o = n->overflow;
+    give_slot(n);
+    while (o != nullptr) {
+        OverflowSlot *next = o->next;
+        give_slot(o);
+        o = next;
+    }
 }
 
 void
 SessionStore::touch(SessionNode *n, uint32_t now)
 {
-    n->last_used = now;
+    set(n->last_used, now);
     if (root_->lru_newest == n) {
         return;
     }
     /* move to the newest end */
-    n->lru_newer->lru_older = n->lru_older;
-    (n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest) = n->lru_newer;
-    n->lru_older = root_->lru_newest;
-    n->lru_newer = nullptr;
-    root_->lru_newest->lru_newer = n;
-    root_->lru_newest = n;
+    set(n->lru_newer->lru_older, n->lru_older);
+    set(n->lru_older ? n->lru_older->lru_newer : root_->lru_oldest,
+        n->lru_newer);
+    set(n->lru_older, root_->lru_newest);
+    set(n->lru_newer, static_cast<SessionNode *>(nullptr));
+    set(root_->lru_newest->lru_newer, n);
+    set(root_->lru_newest, n);
 }
 
 bool
@@ -293,8 +443,11 @@ SessionStore::drop_if_expired(SessionNode *n, uint32_t now)
     if (!expired(n, now)) {
         return false;
     }
-    root_->stats.expired++;
+    set(root_->stats.expired, root_->stats.expired + 1);
     remove(n);
+    /* every caller looks for expired sessions before changing anything:
+     * the removal is a step of its own */
+    commit();
     return true;
 }
 
@@ -326,53 +479,100 @@ SessionStore::find_sid(const uint8_t *sid, uint32_t now)
                    &SessionNode::sid, sid, now);
 }
 
-SessionNode *
-SessionStore::allocate(size_t capacity, const SessionNode *keep, uint32_t now)
+FreeSlot *
+SessionStore::take_slots(size_t count, const SessionNode *keep, uint32_t now)
 {
-    void *p = arena_.alloc(arena_.data, capacity);
-    if (p == nullptr) {
+    if (root_->free_count < count) {
         /* expired sessions go first ... */
         SessionNode *n = root_->lru_oldest;
-        for (int i = 0; i < expire_scan && n != nullptr; i++) {
+        for (int i = 0;
+             i < expire_scan && n != nullptr && root_->free_count < count;
+             i++) {
             SessionNode *newer = n->lru_newer;
             if (n != keep) {
                 drop_if_expired(n, now);
             }
             n = newer;
         }
-        p = arena_.alloc(arena_.data, capacity);
     }
-    /* ... then the least recently used, preferring those of the size
-     * needed: a freed chunk of another size class does not help */
-    for (int i = 0; p == nullptr && i < evict_max; i++) {
-        SessionNode *victim = nullptr;
-        SessionNode *n = root_->lru_oldest;
-        for (int k = 0; k < evict_scan && n != nullptr; k++, n = n->lru_newer) {
-            if (n == keep) {
-                continue;
-            }
-            if (victim == nullptr) {
-                victim = n;
-            }
-            if (n->capacity == capacity) {
-                victim = n;
-                break;
-            }
+    /* ... then strictly the least recently used, each a step of its own
+     * (keep, being used, is the newest) */
+    while (root_->free_count < count) {
+        SessionNode *victim = root_->lru_oldest;
+        if (victim == keep) {
+            victim = victim->lru_newer;
         }
         if (victim == nullptr) {
-            break;
+            set(root_->stats.alloc_failures, root_->stats.alloc_failures + 1);
+            return nullptr;
         }
-        root_->stats.evicted++;
+        set(root_->stats.evicted, root_->stats.evicted + 1);
         remove(victim);
-        p = arena_.alloc(arena_.data, capacity);
+        commit();
     }
-    if (p == nullptr) {
-        root_->stats.alloc_failures++;
-        return nullptr;
+    /* the caller overwrites the slots' links: their old values are kept */
+    FreeSlot *first = root_->free_slots;
+    FreeSlot *last = first;
+    record(&last->next, sizeof(last->next));
+    for (size_t i = 1; i < count; i++) {
+        last = last->next;
+        record(&last->next, sizeof(last->next));
     }
-    auto *node = static_cast<SessionNode *>(p);
-    node->capacity = static_cast<uint16_t>(capacity);
-    return node;
+    set(root_->free_slots, last->next);
+    set(root_->free_count, root_->free_count - count);
+    last->next = nullptr;
+    return first;
+}
+
+size_t
+SessionStore::read_data(const SessionNode *n, char *out)
+{
+    size_t len = n->data_len;
+    size_t part = len < head_data ? len : head_data;
+    std::memcpy(out, n->data, part);
+    size_t done = part;
+    for (const OverflowSlot *o = n->overflow; done < len && o != nullptr;
+         o = o->next) {
+        part = len - done < overflow_data ? len - done : overflow_data;
+        std::memcpy(out + done, o->data, part);
+        done += part;
+    }
+    return done;
+}
+
+void
+SessionStore::write_data(SessionNode *n, size_t offset, const char *in,
+                         size_t len)
+{
+    /* beyond data_len: no reader sees these bytes until data_len grows */
+    char *area = n->data;
+    size_t area_len = head_data;
+    OverflowSlot *o = n->overflow;
+    while (len > 0) {
+        if (offset >= area_len) {
+            offset -= area_len;
+            area = o->data;
+            area_len = overflow_data;
+            o = o->next;
+            continue;
+        }
+        size_t part = area_len - offset < len ? area_len - offset : len;
+        std::memcpy(area + offset, in, part);
+        in += part;
+        len -= part;
+        offset += part;
+    }
+}
+
+bool
+SessionStore::sub_is(const SessionNode *n, std::string_view sub)
+{
+    if (n->sub_len != sub.size()) {
+        return false;
+    }
+    char data[OL_SESSION_DATA_MAX];
+    read_data(n, data);
+    return std::memcmp(data, sub.data(), sub.size()) == 0;
 }
 
 void
@@ -382,8 +582,10 @@ SessionStore::copy_info(const SessionNode *n, ol_session_info *info) const
         return;
     }
     /* raw bytes under the lock; finish_info() encodes them after */
+    char data[OL_SESSION_DATA_MAX];
+    read_data(n, data);
     std::memcpy(info->sid, n->sid, id_bytes);
-    std::memcpy(info->sub, n->data, n->sub_len);
+    std::memcpy(info->sub, data, n->sub_len);
     info->sub[n->sub_len] = '\0';
     info->sub_len = n->sub_len;
     info->created = n->created;
@@ -391,7 +593,7 @@ SessionStore::copy_info(const SessionNode *n, ol_session_info *info) const
     info->client_count = n->client_count;
     /* length-prefixed ids become NUL-terminated ones of the same size */
     char *out = info->clients;
-    const char *p = n->data + n->sub_len;
+    const char *p = data + n->sub_len;
     for (unsigned i = 0; i < n->client_count; i++) {
         uint8_t len = static_cast<uint8_t>(*p++);
         std::memcpy(out, p, len);
@@ -436,44 +638,46 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
     uint32_t hash = text_hash(sub);
 
     {
-        Locked lock(arena_);
+        Locked lock(*this);
         uint64_t evicted_before = root_->stats.evicted;
         SessionNode *n = has_old ? find_handle(old_handle, now) : nullptr;
-        if (n != nullptr && node_sub(n) == sub) {
+        if (n != nullptr && sub_is(n, sub)) {
             /* the same subject keeps its session under a fresh handle */
-            rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n,
-                    nullptr);
-            std::memcpy(n->handle, ids, id_bytes);
+            rechain(handle_bucket(n->handle), &SessionNode::next_by_handle, n);
+            set_bytes(n->handle, ids, id_bytes);
             SessionNode **b = handle_bucket(n->handle);
-            n->next_by_handle = *b;
-            *b = n;
+            set(n->next_by_handle, *b);
+            set(*b, n);
             touch(n, now);
             std::memcpy(sid, n->sid, id_bytes);
         } else {
             if (n != nullptr) {
                 remove(n);
-                root_->stats.ended++;
+                set(root_->stats.ended, root_->stats.ended + 1);
+                commit();
                 out.previous_ended = 1;
             }
-            n = allocate(capacity_for(node_size(sub.size())), nullptr, now);
+            auto *slot = take_slots(slots_for(sub.size()), nullptr, now);
             out.evicted =
                 static_cast<unsigned>(root_->stats.evicted - evicted_before);
-            if (n == nullptr) {
+            if (slot == nullptr) {
                 return OL_NOMEM;
             }
-            uint16_t capacity = n->capacity;
+            n = reinterpret_cast<SessionNode *>(slot);
+            auto *overflow = reinterpret_cast<OverflowSlot *>(slot->next);
             std::memset(n, 0, offsetof(SessionNode, data));
-            n->capacity = capacity;
+            n->overflow = overflow;
+            n->slots = static_cast<uint8_t>(slots_for(sub.size()));
             std::memcpy(n->handle, ids, id_bytes);
             std::memcpy(n->sid, sid, id_bytes);
             n->created = now;
             n->last_used = now;
             n->sub_hash = hash;
             n->sub_len = static_cast<uint8_t>(sub.size());
+            write_data(n, 0, sub.data(), sub.size());
             n->data_len = static_cast<uint16_t>(sub.size());
-            std::memcpy(n->data, sub.data(), sub.size());
             link(n);
-            root_->stats.created++;
+            set(root_->stats.created, root_->stats.created + 1);
             out.created = 1;
         }
     }
@@ -507,14 +711,16 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
                           uint32_t now, ol_session_info *info,
                           unsigned &evicted)
 {
-    Locked lock(arena_);
+    Locked lock(*this);
     SessionNode *n = find_handle(handle, now);
     if (n == nullptr) {
         return OL_DENIED;
     }
     touch(n, now);
 
-    const char *p = n->data + n->sub_len;
+    char data[OL_SESSION_DATA_MAX];
+    read_data(n, data);
+    const char *p = data + n->sub_len;
     for (unsigned i = 0; i < n->client_count; i++) {
         uint8_t len = static_cast<uint8_t>(*p);
         if (std::string_view(p + 1, len) == client) {
@@ -527,26 +733,28 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     if (data_len > OL_SESSION_DATA_MAX || n->client_count == UINT8_MAX) {
         return OL_INVALID;
     }
-    if (node_size(data_len) > n->capacity) {
+    size_t need = slots_for(data_len);
+    if (need > n->slots) {
+        /* the touch above is complete: eviction may publish it */
         uint64_t evicted_before = root_->stats.evicted;
-        SessionNode *grown =
-            allocate(capacity_for(node_size(data_len)), n, now);
+        FreeSlot *more = take_slots(need - n->slots, n, now);
         evicted = static_cast<unsigned>(root_->stats.evicted - evicted_before);
-        if (grown == nullptr) {
+        if (more == nullptr) {
             return OL_NOMEM;
         }
-        uint16_t capacity = grown->capacity;
-        std::memcpy(grown, n, node_size(n->data_len));
-        grown->capacity = capacity;
-        replace(n, grown);
-        arena_.free(arena_.data, n);
-        n = grown;
+        OverflowSlot **tail = &n->overflow;
+        while (*tail != nullptr) {
+            tail = &(*tail)->next;
+        }
+        set(*tail, reinterpret_cast<OverflowSlot *>(more));
+        set(n->slots, static_cast<uint8_t>(need));
     }
-    char *end = n->data + n->data_len;
-    *end++ = static_cast<char>(client.size());
-    std::memcpy(end, client.data(), client.size());
-    n->data_len = static_cast<uint16_t>(data_len);
-    n->client_count++;
+    char entry[1 + OL_CLIENT_ID_MAX];
+    entry[0] = static_cast<char>(client.size());
+    std::memcpy(entry + 1, client.data(), client.size());
+    write_data(n, n->data_len, entry, 1 + client.size());
+    set(n->data_len, static_cast<uint16_t>(data_len));
+    set(n->client_count, static_cast<uint8_t>(n->client_count + 1));
     copy_info(n, info);
     return OL_OK;
 }
@@ -563,7 +771,7 @@ SessionStore::with_session(std::string_view id_text,
         return OL_DENIED;
     }
     {
-        Locked lock(arena_);
+        Locked lock(*this);
         SessionNode *n = (this->*lookup)(id, now);
         if (n == nullptr) {
             return OL_DENIED;
@@ -602,11 +810,11 @@ SessionStore::list_by_sub(std::string_view sub, uint32_t now,
     uint32_t hash = text_hash(sub);
     size_t count = 0;
     {
-        Locked lock(arena_);
+        Locked lock(*this);
         SessionNode *n = *sub_bucket(hash);
         while (n != nullptr && count < max) {
             SessionNode *next = n->next_by_sub;
-            if (n->sub_hash == hash && node_sub(n) == sub &&
+            if (n->sub_hash == hash && sub_is(n, sub) &&
                 !drop_if_expired(n, now)) {
                 copy_info(n, infos ? &infos[count] : nullptr);
                 count++;
@@ -627,32 +835,38 @@ SessionStore::end(std::string_view handle_text, uint32_t now,
     return with_session(handle_text, &SessionStore::find_handle, now, info,
                         [&](SessionNode *n) {
                             remove(n);
-                            root_->stats.ended++;
+                            set(root_->stats.ended, root_->stats.ended + 1);
                         });
 }
 
 void
 SessionStore::count_delivery(ol_delivery_outcome outcome)
 {
-    Locked lock(arena_);
+    Locked lock(*this);
+    uint64_t *counter = nullptr;
     switch (outcome) {
     case OL_DELIVERY_DELIVERED:
-        root_->stats.backchannel_delivered++;
+        counter = &root_->stats.backchannel_delivered;
         break;
     case OL_DELIVERY_RETRIED:
-        root_->stats.backchannel_retried++;
+        counter = &root_->stats.backchannel_retried;
         break;
     case OL_DELIVERY_FAILED:
-        root_->stats.backchannel_failed++;
+        counter = &root_->stats.backchannel_failed;
         break;
+    }
+    if (counter != nullptr) {
+        set(*counter, *counter + 1);
     }
 }
 
 void
 SessionStore::stats(ol_store_stats &out)
 {
-    Locked lock(arena_);
+    Locked lock(*this);
     out = root_->stats;
+    out.slots = root_->slot_count;
+    out.slots_free = root_->free_count;
 }
 
 std::string
@@ -672,19 +886,42 @@ SessionStore::csrf_token(std::string_view handle_text) const
 const char *
 SessionStore::verify()
 {
-    Locked lock(arena_);
+    Locked lock(*this);
+    return check();
+}
+
+/* Never follows a pointer before knowing it is a slot: a damaged store
+ * must be found, not crash its reader. */
+const char *
+SessionStore::check() const
+{
     uint64_t in_lru = 0;
+    uint64_t used_slots = 0;
     const SessionNode *newer = nullptr;
     for (const SessionNode *n = root_->lru_newest; n; n = n->lru_older) {
+        if (!is_slot(n)) {
+            return "LRU list: not a slot";
+        }
         if (n->lru_newer != newer) {
             return "LRU list: broken back link";
-        }
-        if (node_size(n->data_len) > n->capacity) {
-            return "a session holds more than its allocation";
         }
         if (++in_lru > root_->stats.sessions) {
             return "LRU list: more sessions than counted (or a cycle)";
         }
+        if (n->data_len > OL_SESSION_DATA_MAX || n->sub_len > n->data_len ||
+            n->slots != slots_for(n->data_len)) {
+            return "a session's length does not fit its slots";
+        }
+        size_t chain = 1;
+        for (const OverflowSlot *o = n->overflow; o; o = o->next) {
+            if (!is_slot(o) || ++chain > n->slots) {
+                return "a session's overflow slots are wrong";
+            }
+        }
+        if (chain != n->slots) {
+            return "a session has fewer overflow slots than counted";
+        }
+        used_slots += chain;
         newer = n;
     }
     if (newer != root_->lru_oldest) {
@@ -702,8 +939,12 @@ SessionStore::verify()
     for (const Index &index : indexes) {
         uint64_t found = 0;
         for (uint32_t b = 0; b <= root_->bucket_mask; b++) {
+            const SessionNode *prev = nullptr;
             for (const SessionNode *n = index.buckets[b]; n;
                  n = n->*index.next) {
+                if (!is_slot(n)) {
+                    return "an index holds what is not a slot";
+                }
                 uint32_t want =
                     index.buckets == root_->by_handle ? id_hash(n->handle)
                     : index.buckets == root_->by_sid  ? id_hash(n->sid)
@@ -714,16 +955,7 @@ SessionStore::verify()
                 if (++found > root_->stats.sessions) {
                     return "an index holds more sessions than counted";
                 }
-            }
-        }
-        if (index.buckets != root_->by_sub) {
-            continue;
-        }
-        for (uint32_t b = 0; b <= root_->bucket_mask; b++) {
-            const SessionNode *prev = nullptr;
-            for (const SessionNode *n = root_->by_sub[b]; n;
-                 n = n->next_by_sub) {
-                if (n->prev_by_sub != prev) {
+                if (index.buckets == root_->by_sub && n->prev_by_sub != prev) {
                     return "the subject index: broken back link";
                 }
                 prev = n;
@@ -732,6 +964,18 @@ SessionStore::verify()
         if (found != root_->stats.sessions) {
             return "an index holds fewer sessions than counted";
         }
+    }
+    uint64_t free_slots = 0;
+    for (const FreeSlot *f = root_->free_slots; f; f = f->next) {
+        if (!is_slot(f) || ++free_slots > root_->free_count) {
+            return "free slots: not a slot, or more than counted";
+        }
+    }
+    if (free_slots != root_->free_count) {
+        return "free slots: fewer than counted";
+    }
+    if (used_slots + free_slots != root_->slot_count) {
+        return "slots: lost or taken twice";
     }
     return nullptr;
 }

@@ -11,7 +11,25 @@
 
 namespace oidc_logout {
 
-/* One session.  Plain data: it lives in shared memory. */
+/* Sessions are made of fixed-size slots carved from one block of the arena
+ * at creation: the store allocates and frees them itself, so that every
+ * change to the zone goes through its journal (below). */
+constexpr size_t slot_size = 256;
+
+/* An overflow slot: the part of a session's data that its head slot cannot
+ * hold. */
+struct OverflowSlot {
+    OverflowSlot *next;
+    char data[slot_size - sizeof(OverflowSlot *)];
+};
+
+/* A slot on the free list.  Its first word is also the first word of a
+ * head or an overflow slot. */
+struct FreeSlot {
+    FreeSlot *next;
+};
+
+/* One session's head slot.  Plain data: it lives in shared memory. */
 struct SessionNode {
     SessionNode *next_by_handle; /* hash chains of the three indexes */
     SessionNode *next_by_sid;
@@ -19,17 +37,37 @@ struct SessionNode {
     SessionNode *prev_by_sub; /* a subject's chain can be long */
     SessionNode *lru_newer;   /* toward the most recently used */
     SessionNode *lru_older;
+    OverflowSlot *overflow;   /* the rest of data, when it does not fit */
     uint8_t handle[id_bytes]; /* the cookie's secret */
     uint8_t sid[id_bytes];    /* public session id */
     uint32_t created;
     uint32_t last_used;
     uint32_t sub_hash;
-    uint16_t capacity;    /* bytes allocated for the node */
     uint16_t data_len;    /* bytes used in data */
     uint8_t sub_len;      /* data starts with the subject */
     uint8_t client_count; /* then each client: length byte, bytes */
-    char data[1];
+    uint8_t slots;        /* the head and its overflow slots */
+    char data[slot_size - 105];
 };
+
+static_assert(sizeof(SessionNode) == slot_size, "a head fills one slot");
+static_assert(sizeof(OverflowSlot) == slot_size, "one slot");
+
+/*
+ * The undo journal.  Every store of a change to the zone first records the
+ * old value here; the change is published when the journal is emptied.  A
+ * process killed half-way through leaves entries behind, and the next lock
+ * holder writes the old values back, newest first: the zone is as it was
+ * before the step that was cut short.
+ */
+struct JournalEntry {
+    uintptr_t address;
+    uint64_t old_value;
+    uint32_t size;
+    uint32_t unused;
+};
+
+constexpr size_t journal_max = 128;
 
 /* The root of a store.  Plain data: it lives in shared memory. */
 struct StoreRoot {
@@ -38,13 +76,21 @@ struct StoreRoot {
     uint32_t idle;   /* seconds, 0 for none */
     uint32_t lifetime;
     uint32_t bucket_mask;
+    uint32_t rebuilding; /* set while the store is being emptied */
     SessionNode **by_handle;
     SessionNode **by_sid;
     SessionNode **by_sub;
     SessionNode *lru_newest;
     SessionNode *lru_oldest;
+    char *slots; /* the first slot */
+    uint64_t slot_count;
+    uint64_t free_count;
+    FreeSlot *free_slots;
     ol_store_stats stats;
     uint8_t secret[32]; /* keys the anti-CSRF tokens; never changes */
+    uint32_t journal_length;
+    uint32_t unused;
+    JournalEntry journal[journal_max];
 };
 
 /*
@@ -81,12 +127,25 @@ class SessionStore {
     /* The anti-CSRF token bound to the session of handle_text (its value
      * does not depend on whether the session lives). */
     std::string csrf_token(std::string_view handle_text) const;
-    /* Walks every index and the LRU list; a description of the first
-     * inconsistency, or nullptr. */
+    /* Walks every index, the LRU list and the free slots; a description of
+     * the first inconsistency, or nullptr. */
     const char *verify();
 
   private:
     class Locked;
+
+    /* The journal: set() records, then stores; commit() publishes. */
+    template <typename T> void set(T &field, T value);
+    void set_bytes(uint8_t *field, const uint8_t *value, size_t len);
+    void record(void *address, size_t size);
+    void commit();
+    /* Undoes what a process that died holding the lock left unfinished;
+     * then checks the store and empties it when it is damaged. */
+    void recover();
+    void rebuild();
+    const char *check() const;
+    bool in_store(uintptr_t address, size_t size) const;
+    bool is_slot(const void *p) const;
 
     SessionNode *find_id(SessionNode *const *bucket,
                          SessionNode *SessionNode::*next,
@@ -106,12 +165,19 @@ class SessionStore {
     bool drop_if_expired(SessionNode *n, uint32_t now);
     void touch(SessionNode *n, uint32_t now);
     void link(SessionNode *n);
-    void unlink(SessionNode *n);
-    void replace(SessionNode *old_node, SessionNode *new_node);
+    void rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
+                 const SessionNode *node);
     void remove(SessionNode *n);
-    /* A node of capacity bytes, making room when the arena is full. */
-    SessionNode *allocate(size_t capacity, const SessionNode *keep,
-                          uint32_t now);
+    /* Takes count free slots, forcing out sessions other than keep, least
+     * recently used first, when there are too few; nullptr when even that
+     * cannot make room.  The slots are linked through their first word. */
+    FreeSlot *take_slots(size_t count, const SessionNode *keep, uint32_t now);
+    void give_slot(void *slot);
+    /* The session's data (subject, then clients) into out. */
+    static size_t read_data(const SessionNode *n, char *out);
+    static void write_data(SessionNode *n, size_t offset, const char *in,
+                           size_t len);
+    static bool sub_is(const SessionNode *n, std::string_view sub);
     void copy_info(const SessionNode *n, ol_session_info *info) const;
     static void finish_info(ol_session_info *info);
     ol_status join_locked(const uint8_t *handle, std::string_view client,

@@ -40,6 +40,19 @@ ngx_http_oidc_logout_arena_unlock(void *data)
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
 
+/* A worker died holding the zone's lock: the store undid its unfinished
+ * change, or found the store damaged and emptied it. */
+static void
+ngx_http_oidc_logout_arena_report(void *data, int damaged, const char *what)
+{
+    ngx_uint_t level;
+    ngx_http_oidc_logout_zone_t *zone = data;
+
+    level = damaged ? NGX_LOG_ALERT : NGX_LOG_WARN;
+    ngx_log_error(level, ngx_cycle->log, 0, "oidc_logout: zone \"%V\" %s",
+                  &zone->name, what);
+}
+
 /*
  * A reload that gives a zone another size would start it empty: nginx
  * cannot move the sessions.  Finds the running zone of that name, if any.
@@ -91,6 +104,7 @@ ngx_http_oidc_logout_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone->arena.free = ngx_http_oidc_logout_arena_free;
     zone->arena.lock = ngx_http_oidc_logout_arena_lock;
     zone->arena.unlock = ngx_http_oidc_logout_arena_unlock;
+    zone->arena.report = ngx_http_oidc_logout_arena_report;
 
     if (data != NULL || shm_zone->shm.exists) {
         /* a reload (or Windows): the store is already in the zone */

@@ -64,7 +64,8 @@ heap_unlock(void *data)
 }
 
 static heap_arena heap;
-static ol_arena arena = {&heap, heap_alloc, heap_free, heap_lock, heap_unlock};
+static ol_arena arena = {&heap,     heap_alloc,  heap_free,
+                         heap_lock, heap_unlock, NULL};
 static ol_store *store;
 
 static void
@@ -102,6 +103,23 @@ static ol_status
 find(const char *handle, uint64_t now, ol_session_info *info)
 {
     return ol_session_find(store, &arena, handle, strlen(handle), now, 1, info);
+}
+
+/* A store of exactly slots slots (a session of a short subject and a few
+ * clients takes one). */
+static void
+make_store(size_t slots)
+{
+    ol_store_stats st;
+
+    memset(&heap, 0, sizeof(heap));
+    heap.budget = (size_t)1 << 30;
+    store = ol_store_create(&arena, slots * 256);
+    ck_assert_ptr_nonnull(store);
+    ol_store_configure(store, &arena, 1800, 8 * 3600);
+    ol_store_get_stats(store, &arena, &st);
+    ck_assert_uint_eq(st.slots, slots);
+    ck_assert_uint_eq(st.slots_free, slots);
 }
 
 START_TEST(test_store_login_creates_session)
@@ -167,7 +185,7 @@ START_TEST(test_store_many_sessions_of_one_subject)
     ol_store_stats st;
     int i;
 
-    heap.budget = 64 << 20;
+    make_store(N);
     for (i = 0; i < N; i++) {
         r[i] = login(NULL, "shared-account", 1000);
     }
@@ -449,30 +467,13 @@ START_TEST(test_store_no_timeouts)
 }
 END_TEST
 
-/* Bytes of the arena one session of a 10-byte subject takes. */
-static size_t
-session_bytes(void)
-{
-    size_t before = heap.used;
-    ol_login_result r = login(NULL, "0123456789", 1);
-
-    ck_assert_int_eq(
-        ol_session_end(store, &arena, r.handle, OL_ID_TEXT_LEN, 1, NULL),
-        OL_OK);
-    ck_assert_uint_eq(heap.used, before);
-    r = login(NULL, "0123456789", 1);
-    before = heap.used - before;
-    ol_session_end(store, &arena, r.handle, OL_ID_TEXT_LEN, 1, NULL);
-    return before;
-}
-
 START_TEST(test_store_full_evicts_least_recently_used)
 {
     ol_login_result first, second, r;
     ol_store_stats st;
     int i;
 
-    heap.budget = heap.used + 32 * session_bytes();
+    make_store(32);
     first = login(NULL, "user-first", 1000);
     second = login(NULL, "user-secnd", 1001);
     for (i = 0; i < 30; i++) {
@@ -499,14 +500,74 @@ START_TEST(test_store_full_evicts_least_recently_used)
 }
 END_TEST
 
+/* Logins and uses of sessions of mixed sizes in a small store: every
+ * eviction takes the least recently used session, whatever its size, as a
+ * model of the LRU order predicts. */
+START_TEST(test_store_eviction_is_least_recently_used)
+{
+    enum { SLOTS = 40, LOGINS = 1200 };
+    static char handles[LOGINS][OL_ID_TEXT_LEN + 1];
+    static int order[LOGINS]; /* model: logins by last use, oldest first */
+    static int slots_of[LOGINS];
+    int live = 0, used = 0, i, k, seed = 7;
+    char sub[256];
+    ol_store_stats st;
+
+    make_store(SLOTS);
+    ol_store_configure(store, &arena, 0, 0);
+    for (i = 0; i < LOGINS; i++) {
+        /* one session in five has a subject that takes two slots */
+        size_t len = (seed = seed * 1103515245 + 12345, (seed >> 8) % 5 == 0)
+                         ? 200
+                         : 5 + (size_t)(seed >> 12) % 40;
+        memset(sub, 'a' + i % 26, len);
+        sub[len] = '\0';
+        slots_of[i] = len > 151 ? 2 : 1;
+        /* the model forces out the oldest until the new one fits */
+        while (used + slots_of[i] > SLOTS) {
+            used -= slots_of[order[0]];
+            memmove(order, order + 1, (size_t)--live * sizeof(order[0]));
+        }
+        memcpy(handles[i], login(NULL, sub, 1000 + (uint64_t)i).handle,
+               OL_ID_TEXT_LEN + 1);
+        order[live++] = i;
+        used += slots_of[i];
+        /* use a random live session again: it becomes the newest */
+        if (i % 3 == 0 && live > 1) {
+            k = (int)((unsigned)(seed >> 4) % (unsigned)(live - 1));
+            int used_again = order[k];
+            ck_assert_int_eq(
+                find(handles[used_again], 1000 + (uint64_t)i, NULL), OL_OK);
+            memmove(order + k, order + k + 1,
+                    (size_t)(live - k - 1) * sizeof(order[0]));
+            order[live - 1] = used_again;
+        }
+    }
+    ol_store_get_stats(store, &arena, &st);
+    ck_assert_uint_eq(st.sessions, (uint64_t)live);
+    ck_assert_uint_eq(st.alloc_failures, 0);
+    for (k = 0; k < live; k++) {
+        ck_assert_int_eq(ol_session_find(store, &arena, handles[order[k]],
+                                         OL_ID_TEXT_LEN, 5000, 0, NULL),
+                         OL_OK);
+    }
+    /* and every other one is gone */
+    for (i = 0, k = 0; i < LOGINS; i++) {
+        k += ol_session_find(store, &arena, handles[i], OL_ID_TEXT_LEN, 5000, 0,
+                             NULL) == OL_OK;
+    }
+    ck_assert_int_eq(k, live);
+}
+END_TEST
+
 START_TEST(test_store_full_drops_expired_first)
 {
     ol_login_result old, live[31], r;
     ol_store_stats st;
     int i;
 
+    make_store(32);
     ol_store_configure(store, &arena, 100, 0);
-    heap.budget = heap.used + 32 * session_bytes();
     old = login(NULL, "user-older", 1000);
     for (i = 0; i < 31; i++) {
         live[i] = login(NULL, "user-alive", 1150);
@@ -534,7 +595,7 @@ START_TEST(test_store_full_join_reports_evictions)
 
     /* room for eight sessions; a long client id outgrows the allocation
      * of a session, which must then grow into room made for it */
-    heap.budget = heap.used + 8 * session_bytes();
+    make_store(8);
     for (i = 0; i < 8; i++) {
         r[i] = login(NULL, "user-abcde", 1000 + (uint64_t)i);
     }
@@ -553,12 +614,13 @@ END_TEST
 
 START_TEST(test_store_join_in_place)
 {
-    /* joins that fit the session's allocation do not move it */
+    /* joins that fit the session's slot take no other */
     ol_login_result r = login(NULL, "alice", 1000);
-    size_t used = heap.used;
+    ol_store_stats before, after;
     int i;
     char client[16];
 
+    ol_store_get_stats(store, &arena, &before);
     for (i = 0; i < 10; i++) {
         snprintf(client, sizeof(client), "app%d", i);
         ck_assert_int_eq(ol_session_join(store, &arena, r.handle,
@@ -566,7 +628,8 @@ START_TEST(test_store_join_in_place)
                                          1001, NULL, NULL),
                          OL_OK);
     }
-    ck_assert_uint_eq(heap.used, used);
+    ol_store_get_stats(store, &arena, &after);
+    ck_assert_uint_eq(after.slots_free, before.slots_free);
 }
 END_TEST
 
@@ -577,7 +640,7 @@ START_TEST(test_store_full_join_keeps_own_session)
     int i, ok = 0;
     char client[16];
 
-    heap.budget = heap.used + 3 * session_bytes();
+    make_store(3);
     r = login(NULL, "alice", 1000);
     for (i = 0; i < 200; i++) {
         snprintf(client, sizeof(client), "cl%03d", i);
@@ -597,7 +660,7 @@ END_TEST
 START_TEST(test_store_arena_too_small)
 {
     heap_arena tiny = {0, 64, 0, 0};
-    ol_arena a = {&tiny, heap_alloc, heap_free, heap_lock, heap_unlock};
+    ol_arena a = {&tiny, heap_alloc, heap_free, heap_lock, heap_unlock, NULL};
 
     ck_assert_ptr_null(ol_store_create(&a, 1 << 20));
 }
@@ -642,7 +705,7 @@ START_TEST(test_store_many_sessions)
     ol_store_stats st;
     int i;
 
-    heap.budget = 64 << 20;
+    make_store(N);
     for (i = 0; i < N; i++) {
         char sub[16];
         snprintf(sub, sizeof(sub), "u%d", i % 97);
@@ -695,6 +758,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_lifetime_expiry);
     tcase_add_test(tc, test_store_no_timeouts);
     tcase_add_test(tc, test_store_full_evicts_least_recently_used);
+    tcase_add_test(tc, test_store_eviction_is_least_recently_used);
     tcase_add_test(tc, test_store_full_drops_expired_first);
     tcase_add_test(tc, test_store_full_join_reports_evictions);
     tcase_add_test(tc, test_store_join_in_place);

@@ -84,7 +84,8 @@ shm_unlock(void *data)
     pthread_mutex_unlock(&shared->mutex);
 }
 
-static const ol_arena arena = {NULL, shm_alloc, shm_free, shm_lock, shm_unlock};
+static const ol_arena arena = {NULL,     shm_alloc,  shm_free,
+                               shm_lock, shm_unlock, NULL};
 
 static void
 expect(int ok)

@@ -16,6 +16,7 @@ Suite *endpoint_suite(void);
 Suite *open_redirect_suite(void);
 Suite *store_suite(void);
 Suite *store_shared_suite(void);
+Suite *store_crash_suite(void);
 Suite *jose_suite(void);
 Suite *logout_suite(void);
 Suite *frontchannel_suite(void);

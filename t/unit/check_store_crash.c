@@ -1,0 +1,556 @@
+/*
+ * A writer killed at any instruction of an update: a forked process runs
+ * one store operation under ptrace, is single-stepped into the locked
+ * section and killed there, instruction after instruction.  The lock is
+ * then released for it (as nginx's master does), and the store must be
+ * whole: every index consistent, and every session either as it was before
+ * the operation or as the operation leaves it.  Nothing ended comes back.
+ */
+
+#include "check_suites.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REGION (1 << 20)
+#define SLOTS 48
+#define KNOWN 48
+#define NOW 2000
+
+/* What the processes share, at the start of the mapping. */
+typedef struct {
+    volatile int owner; /* pid holding the lock, 0 when free */
+    volatile int stop_in_lock;
+    size_t bump;
+    int repaired;
+    int damaged;
+} shared_t;
+
+static shared_t *shared;
+static char *snapshot;
+
+static void *
+shm_alloc(void *data, size_t size)
+{
+    char *p = (char *)shared + shared->bump;
+
+    (void)data;
+    size = (size + 15) & ~(size_t)15;
+    if (shared->bump + size > REGION) {
+        return NULL;
+    }
+    shared->bump += size;
+    return p;
+}
+
+static void
+shm_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+static void
+shm_lock(void *data)
+{
+    (void)data;
+    while (!__sync_bool_compare_and_swap(&shared->owner, 0, getpid())) {
+        /* only one process runs at a time here */
+    }
+    if (shared->stop_in_lock) {
+        /* the tracer single-steps from here */
+        shared->stop_in_lock = 0;
+        raise(SIGSTOP);
+    }
+}
+
+static void
+shm_unlock(void *data)
+{
+    (void)data;
+    shared->owner = 0;
+}
+
+static void
+shm_report(void *data, int damaged, const char *what)
+{
+    (void)data;
+    (void)what;
+    if (damaged) {
+        shared->damaged++;
+    } else {
+        shared->repaired++;
+    }
+}
+
+static const ol_arena arena = {NULL,     shm_alloc,  shm_free,
+                               shm_lock, shm_unlock, shm_report};
+static ol_store *store;
+
+/* Sessions the test knows by handle: live ones, expired ones and ended
+ * ones. */
+static char known[KNOWN][OL_ID_TEXT_LEN + 1];
+static int known_count;
+
+typedef struct {
+    int present;
+    ol_session_info info;
+} session_view;
+
+typedef struct {
+    session_view known[KNOWN];
+    size_t new_subject; /* sessions of the operation's new subject */
+    uint64_t sessions;
+} store_view;
+
+static void
+remember(const char *handle)
+{
+    memcpy(known[known_count++], handle, OL_ID_TEXT_LEN + 1);
+}
+
+static ol_login_result
+login(const char *sub, uint64_t now)
+{
+    ol_login_result r;
+
+    ck_assert_int_eq(
+        ol_session_login(store, &arena, NULL, 0, sub, strlen(sub), now, &r),
+        OL_OK);
+    remember(r.handle);
+    return r;
+}
+
+static void
+join(const char *handle, const char *client, uint64_t now)
+{
+    ck_assert_int_eq(ol_session_join(store, &arena, handle, OL_ID_TEXT_LEN,
+                                     client, strlen(client), now, NULL, NULL),
+                     OL_OK);
+}
+
+/* A full store: expired sessions at the old end, then live ones, some
+ * taking two slots; two ended sessions. */
+static void
+setup(void)
+{
+    char sub[256];
+    ol_store_stats st;
+    int i;
+
+    shared = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(shared, MAP_FAILED);
+    memset(shared, 0, sizeof(*shared));
+    shared->bump = 64;
+    store = ol_store_create(&arena, SLOTS * 256);
+    ck_assert_ptr_nonnull(store);
+    ol_store_configure(store, &arena, 300, 0);
+    known_count = 0;
+
+    for (i = 0; i < 3; i++) {
+        login("expired-user", NOW - 400);
+    }
+    for (i = 0; i < 2; i++) {
+        ol_login_result r = login("ended-user", NOW - 100);
+        ck_assert_int_eq(ol_session_end(store, &arena, r.handle, OL_ID_TEXT_LEN,
+                                        NOW - 100, NULL),
+                         OL_OK);
+    }
+    for (i = 0; known_count < KNOWN - 4; i++) {
+        memset(sub, 'a' + i % 26, i % 6 == 0 ? 180 : 8);
+        sub[i % 6 == 0 ? 180 : 8] = '\0';
+        login(sub, NOW - 200 + i);
+        if (i % 4 == 0) {
+            join(known[known_count - 1], "app-one", NOW - 200 + i);
+        }
+        ol_store_get_stats(store, &arena, &st);
+        if (st.slots_free < 3) {
+            break;
+        }
+    }
+    ck_assert_ptr_null(ol_store_verify(store, &arena));
+
+    snapshot = malloc(REGION);
+    ck_assert_ptr_nonnull(snapshot);
+    memcpy(snapshot, shared, REGION);
+}
+
+static void
+teardown(void)
+{
+    free(snapshot);
+    munmap(shared, REGION);
+}
+
+/* The store as it was made; the counters of the shared header stay. */
+static void
+restore(void)
+{
+    memcpy((char *)shared + 64, snapshot + 64, REGION - 64);
+}
+
+static void
+view(store_view *v, const char *new_subject)
+{
+    ol_store_stats st;
+    int i;
+
+    memset(v, 0, sizeof(*v));
+    for (i = 0; i < known_count; i++) {
+        v->known[i].present =
+            ol_session_find(store, &arena, known[i], OL_ID_TEXT_LEN, NOW, 0,
+                            &v->known[i].info) == OL_OK;
+    }
+    v->new_subject = ol_session_list_by_sub(store, &arena, new_subject,
+                                            strlen(new_subject), NOW, NULL, 1);
+    ol_store_get_stats(store, &arena, &st);
+    v->sessions = st.sessions;
+}
+
+static int
+same_session(const session_view *a, const session_view *b)
+{
+    if (a->present != b->present) {
+        return 0;
+    }
+    return !a->present || (strcmp(a->info.sid, b->info.sid) == 0 &&
+                           strcmp(a->info.sub, b->info.sub) == 0 &&
+                           a->info.last_used == b->info.last_used &&
+                           a->info.client_count == b->info.client_count &&
+                           memcmp(a->info.clients, b->info.clients,
+                                  sizeof(a->info.clients)) == 0);
+}
+
+typedef enum {
+    OP_LOGIN_NEW,      /* evicts to make room */
+    OP_LOGIN_SAME,     /* a fresh handle for the same session */
+    OP_LOGIN_OTHER,    /* ends the cookie's session, starts another */
+    OP_JOIN_GROW,      /* takes a slot, evicting for it */
+    OP_JOIN_IN_PLACE,  /* fits its slot */
+    OP_END,            /* logout */
+    OP_TOUCH,          /* moves to the newest end */
+    OP_EXPIRED_LOOKUP, /* drops expired sessions on the way */
+} operation;
+
+static const char *const op_subject = "crash-test-subject";
+
+static void
+run(operation op)
+{
+    const char *live = known[known_count - 6];
+    const char *oldest_live = known[5];
+    char client[201];
+    ol_login_result r;
+
+    switch (op) {
+    case OP_LOGIN_NEW:
+        ol_session_login(store, &arena, NULL, 0, op_subject, strlen(op_subject),
+                         NOW, &r);
+        break;
+    case OP_LOGIN_SAME:
+    case OP_LOGIN_OTHER: {
+        ol_session_info info;
+        ol_session_find(store, &arena, live, OL_ID_TEXT_LEN, NOW - 1, 0, &info);
+        shared->stop_in_lock = 0;
+        ol_session_login(
+            store, &arena, live, OL_ID_TEXT_LEN,
+            op == OP_LOGIN_SAME ? info.sub : op_subject,
+            op == OP_LOGIN_SAME ? info.sub_len : strlen(op_subject), NOW, &r);
+        break;
+    }
+    case OP_JOIN_GROW:
+        memset(client, 'c', 200);
+        ol_session_join(store, &arena, live, OL_ID_TEXT_LEN, client, 200, NOW,
+                        NULL, NULL);
+        break;
+    case OP_JOIN_IN_PLACE:
+        ol_session_join(store, &arena, live, OL_ID_TEXT_LEN, "app-two", 7, NOW,
+                        NULL, NULL);
+        break;
+    case OP_END:
+        ol_session_end(store, &arena, live, OL_ID_TEXT_LEN, NOW, NULL);
+        break;
+    case OP_TOUCH:
+        ol_session_find(store, &arena, oldest_live, OL_ID_TEXT_LEN, NOW, 1,
+                        NULL);
+        break;
+    case OP_EXPIRED_LOOKUP:
+        ol_session_list_by_sub(store, &arena, "expired-user", 12, NOW, NULL, 8);
+        break;
+    }
+}
+
+/* The login operations look the session up first: the stop belongs to
+ * the operation's own lock. */
+static void
+child(operation op)
+{
+    if (op != OP_LOGIN_SAME && op != OP_LOGIN_OTHER) {
+        shared->stop_in_lock = 1;
+    }
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    raise(SIGSTOP);
+    if (op == OP_LOGIN_SAME || op == OP_LOGIN_OTHER) {
+        ol_session_info info;
+        ol_session_find(store, &arena, known[known_count - 6], OL_ID_TEXT_LEN,
+                        NOW - 1, 0, &info);
+        shared->stop_in_lock = 1;
+        ol_session_login(store, &arena, known[known_count - 6], OL_ID_TEXT_LEN,
+                         op == OP_LOGIN_SAME ? info.sub : op_subject,
+                         op == OP_LOGIN_SAME ? info.sub_len
+                                             : strlen(op_subject),
+                         NOW, &(ol_login_result){0});
+    } else {
+        run(op);
+    }
+    _exit(0);
+}
+
+/* Runs op in a traced child; kills it after steps instructions of its
+ * locked section (never, when steps < 0).  Returns the instructions it
+ * took inside, counted to its exit, or -1 when it was killed. */
+static long
+traced(operation op, long steps)
+{
+    int status;
+    long n = 0;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        child(op);
+    }
+    /* the stop before the operation, then the stop in its lock */
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSTOPPED(status));
+    ck_assert_int_eq(ptrace(PTRACE_CONT, pid, NULL, NULL), 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+    ck_assert_int_eq(shared->owner, pid);
+
+    while (steps < 0 || n < steps) {
+        if (shared->owner != pid && steps < 0) {
+            break; /* out of the locked section: counted */
+        }
+        ck_assert_int_eq(ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        if (WIFEXITED(status)) {
+            return n;
+        }
+        n++;
+    }
+    if (steps < 0) {
+        ptrace(PTRACE_CONT, pid, NULL, NULL);
+        waitpid(pid, &status, 0);
+        return n;
+    }
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    /* what nginx's master does for a worker that died holding a lock */
+    __sync_bool_compare_and_swap(&shared->owner, pid, 0);
+    return -1;
+}
+
+static void
+kill_everywhere(operation op)
+{
+    store_view before, after, now;
+    long total, step, stride, phase;
+    int i, kills = 0, repaired_before;
+
+    view(&before, op_subject);
+    restore();
+    total = traced(op, -1);
+    ck_assert_int_gt(total, 10);
+    ck_assert_ptr_null(ol_store_verify(store, &arena));
+    view(&after, op_subject);
+    restore();
+
+    /* every instruction of short sections, about 400 points of long ones */
+    /* every instruction of short sections; of long ones, points spread
+     * evenly, from a phase that changes from run to run */
+    stride = total * total / 60000 + 1;
+    phase = (long)getpid() % stride;
+    for (step = 1 + phase; step <= total; step += stride) {
+        repaired_before = shared->repaired;
+        if (traced(op, step) == 0) {
+            continue;
+        }
+        kills++;
+        /* the next lock holder repairs, and the store is whole */
+        ck_assert_msg(ol_store_verify(store, &arena) == NULL,
+                      "op %d killed at step %ld of %ld: %s", op, step, total,
+                      ol_store_verify(store, &arena));
+        ck_assert_int_eq(shared->damaged, 0);
+        ck_assert_int_le(shared->repaired, repaired_before + 1);
+        view(&now, op_subject);
+        for (i = 0; i < known_count; i++) {
+            ck_assert_msg(same_session(&now.known[i], &before.known[i]) ||
+                              same_session(&now.known[i], &after.known[i]),
+                          "op %d killed at step %ld of %ld: session %d is "
+                          "neither as before nor as after",
+                          op, step, total, i);
+        }
+        ck_assert_uint_le(now.new_subject, after.new_subject);
+        /* nothing is counted that is not there, nothing there uncounted */
+        {
+            uint64_t present = now.new_subject;
+            for (i = 0; i < known_count; i++) {
+                present += (uint64_t)now.known[i].present;
+            }
+            if (op != OP_LOGIN_SAME) {
+                ck_assert_uint_eq(now.sessions, present);
+            } else {
+                ck_assert_uint_ge(now.sessions, present);
+            }
+        }
+        restore();
+    }
+    ck_assert_int_gt(kills, 0);
+    ck_assert_int_gt(shared->repaired, 0);
+}
+
+START_TEST(test_store_crash_login_new)
+{
+    kill_everywhere(OP_LOGIN_NEW);
+}
+END_TEST
+
+START_TEST(test_store_crash_login_same)
+{
+    kill_everywhere(OP_LOGIN_SAME);
+}
+END_TEST
+
+START_TEST(test_store_crash_login_other)
+{
+    kill_everywhere(OP_LOGIN_OTHER);
+}
+END_TEST
+
+START_TEST(test_store_crash_join_grow)
+{
+    kill_everywhere(OP_JOIN_GROW);
+}
+END_TEST
+
+START_TEST(test_store_crash_join_in_place)
+{
+    kill_everywhere(OP_JOIN_IN_PLACE);
+}
+END_TEST
+
+START_TEST(test_store_crash_end)
+{
+    kill_everywhere(OP_END);
+}
+END_TEST
+
+START_TEST(test_store_crash_touch)
+{
+    kill_everywhere(OP_TOUCH);
+}
+END_TEST
+
+START_TEST(test_store_crash_expired_lookup)
+{
+    kill_everywhere(OP_EXPIRED_LOOKUP);
+}
+END_TEST
+
+/* The 16 bytes of a session id as the store keeps them. */
+static void
+raw_sid(const char *text, unsigned char out[16])
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned long bits = 0;
+    int have = 0, n = 0;
+
+    for (const char *p = text; *p && n < 16; p++) {
+        bits = bits << 6 | (unsigned long)(strchr(alphabet, *p) - alphabet);
+        have += 6;
+        if (have >= 8) {
+            have -= 8;
+            out[n++] = (unsigned char)(bits >> have);
+        }
+    }
+}
+
+/* A writer dies, and the store is found damaged besides (a session's LRU
+ * link points nowhere): the next lock holder empties it, says so, and the
+ * store works again; no session comes back. */
+START_TEST(test_store_crash_damage_empties)
+{
+    ol_session_info info;
+    ol_store_stats st;
+    unsigned char sid[16];
+    char *slot = NULL;
+    long total, step;
+    int i;
+
+    total = traced(OP_TOUCH, -1);
+    for (step = total / 3; step < total && shared->damaged == 0; step++) {
+        restore();
+        ck_assert_int_eq(ol_session_find(store, &arena, known[20],
+                                         OL_ID_TEXT_LEN, NOW, 0, &info),
+                         OL_OK);
+        if (traced(OP_TOUCH, step) == 0) {
+            continue;
+        }
+        raw_sid(info.sid, sid);
+        for (size_t off = 0; off + 16 <= REGION && slot == NULL; off += 8) {
+            if (memcmp((char *)shared + off, sid, 16) == 0) {
+                slot = (char *)shared + off - 72; /* the sid's offset */
+            }
+        }
+        ck_assert_ptr_nonnull(slot);
+        memset(slot + 40, 0x7f, 8); /* lru_older */
+        slot = NULL;
+        /* the damage is looked for when a change was cut short */
+        const char *why = ol_store_verify(store, &arena);
+        ck_assert_msg(why == NULL || shared->damaged == 0, "step %ld: %s",
+                      step, why);
+    }
+    ck_assert_int_eq(shared->damaged, 1);
+    ol_store_get_stats(store, &arena, &st);
+    ck_assert_uint_eq(st.sessions, 0);
+    ck_assert_uint_eq(st.rebuilt, 1);
+    ck_assert_uint_eq(st.slots_free, st.slots);
+    for (i = 0; i < known_count; i++) {
+        ck_assert_int_eq(ol_session_find(store, &arena, known[i],
+                                         OL_ID_TEXT_LEN, NOW, 0, NULL),
+                         OL_DENIED);
+    }
+    login("after-the-damage", NOW);
+    ck_assert_ptr_null(ol_store_verify(store, &arena));
+}
+END_TEST
+
+Suite *
+store_crash_suite(void)
+{
+    Suite *s = suite_create("store_crash");
+    TCase *tc = tcase_create("killed");
+
+    tcase_set_timeout(tc, CHECK_TIMEOUT * 4);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_store_crash_login_new);
+    tcase_add_test(tc, test_store_crash_login_same);
+    tcase_add_test(tc, test_store_crash_login_other);
+    tcase_add_test(tc, test_store_crash_join_grow);
+    tcase_add_test(tc, test_store_crash_join_in_place);
+    tcase_add_test(tc, test_store_crash_end);
+    tcase_add_test(tc, test_store_crash_touch);
+    tcase_add_test(tc, test_store_crash_expired_lookup);
+    tcase_add_test(tc, test_store_crash_damage_empties);
+    suite_add_tcase(s, tc);
+    return s;
+}
