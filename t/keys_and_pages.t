@@ -135,6 +135,7 @@ GET /logout?state=a&state=b
 
 === TEST 6: a federated URL without "federated" is not used
 --- http_config
+oidc_logout_issuer https://sso.example.com/;
 oidc_logout_allowed_urls https://portal.example.com/;
 oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
 --- config
@@ -147,19 +148,72 @@ Location: https://portal.example.com/
 
 
 
-=== TEST 7: a federated logout
+=== TEST 7: a federated logout: back to the endpoint on the issuer's origin
 --- http_config
+oidc_logout_issuer https://sso.example.com/;
 oidc_logout_allowed_urls https://portal.example.com/;
 oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
 --- config
 location = /v2/logout { oidc_logout auth0; }
 --- request
 GET /v2/logout?returnTo=https%3A%2F%2Fportal.example.com%2F&federated
---- more_headers
-Host: sso.example.com
 --- error_code: 302
 --- response_headers
-Location: https://idp.example.com/logout?back=http%3A%2F%2Fsso.example.com%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+Location: https://idp.example.com/logout?back=https%3A%2F%2Fsso.example.com%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+
+
+
+=== TEST 7b: a federated logout with a hostile Host: nothing of it in the way back
+--- http_config
+oidc_logout_issuer https://sso.example.com:8443/tenant;
+oidc_logout_allowed_urls https://portal.example.com/;
+oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
+--- config
+location = /v2/logout {
+    oidc_logout auth0;
+    add_header X-Return-To $oidc_logout_return_to always;
+}
+--- request
+GET /v2/logout?returnTo=https%3A%2F%2Fportal.example.com%2F&federated
+--- more_headers
+Host: evil.example:1@x
+--- error_code: 302
+--- response_headers
+Location: https://idp.example.com/logout?back=https%3A%2F%2Fsso.example.com%3A8443%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+X-Return-To: https%3A%2F%2Fsso.example.com%3A8443%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+--- raw_response_headers_unlike: evil
+
+
+
+=== TEST 7c: a federated logout in HTTP/1.0 without Host
+--- http_config
+oidc_logout_issuer https://sso.example.com/;
+oidc_logout_allowed_urls https://portal.example.com/;
+oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
+--- config
+location = /v2/logout {
+    oidc_logout auth0;
+    add_header X-Return-To $oidc_logout_return_to always;
+}
+--- raw_request eval
+"GET /v2/logout?federated HTTP/1.0\r
+\r
+"
+--- error_code: 302
+--- response_headers
+Location: https://idp.example.com/logout?back=https%3A%2F%2Fsso.example.com%2Fv2%2Flogout
+X-Return-To: https%3A%2F%2Fsso.example.com%2Fv2%2Flogout
+
+
+
+=== TEST 7d: a federated URL needs the issuer, whose origin the way back is on
+--- http_config
+oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
+--- config
+location = /v2/logout { oidc_logout auth0; }
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: "oidc_logout auth0" with "oidc_logout_federated_url" needs "oidc_logout_issuer": the way back to the endpoint is its path on the issuer's origin in \S+nginx\.conf:\d+}
 
 
 

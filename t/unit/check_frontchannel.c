@@ -251,17 +251,20 @@ START_TEST(test_frontchannel_federated_goes_to_next)
     ol_allowlist *tenant;
     char e[256];
     const char *url = "https://portal.example.com/";
-    ol_endpoint ep = {
-        .mode = OL_MODE_AUTH0, .clients = clients, .federated = 1};
+    ol_endpoint ep = {.mode = OL_MODE_AUTH0,
+                      .clients = clients,
+                      .issuer = ISSUER,
+                      .issuer_len = strlen(ISSUER),
+                      .federated = 1};
     ol_logout_request req = {
         .params = "returnTo=https%3A%2F%2Fportal.example.com%2F&federated",
-        .self_url = "https://sso.example.com/v2/logout"};
+        .action = "/v2/logout"};
     ol_response *resp = NULL;
     size_t len;
     char *body;
 
     req.params_len = strlen(req.params);
-    req.self_url_len = strlen(req.self_url);
+    req.action_len = strlen(req.action);
     ck_assert_int_eq(ol_allowlist_new(&tenant), OL_OK);
     ck_assert_int_eq(ol_allowlist_add(tenant, url, strlen(url), e, sizeof(e)),
                      OL_OK);
