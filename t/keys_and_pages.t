@@ -26,6 +26,15 @@ print $f JSON::PP->new->encode(
     { keys => [{ %{ $pk->export_key_jwk('public', 1) }, kid => 'k1' }] });
 close $f;
 $ENV{TEST_NGINX_PUBLIC_KEYS} = "$dir/public.json";
+# the same key with one character in the middle of d changed: its primes
+# and CRT members, which signing uses, are intact
+my %bad = %$jwk;
+my $mid = int(length($bad{d}) / 2);
+substr($bad{d}, $mid, 1) = substr($bad{d}, $mid, 1) eq 'A' ? 'B' : 'A';
+open $f, '>', "$dir/bad-d.json" or die;
+print $f JSON::PP->new->encode({ keys => [\%bad] });
+close $f;
+$ENV{TEST_NGINX_BAD_D_KEYS} = "$dir/bad-d.json";
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -250,6 +259,16 @@ oidc_logout_keys ../html/jwks.json;
 --- must_die
 --- error_log
 key #1 (kid "s"): symmetric keys are not accepted
+
+
+
+=== TEST 10b: a private key whose d does not match its other members
+--- http_config
+oidc_logout_keys $TEST_NGINX_BAD_D_KEYS;
+--- config
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: oidc_logout_keys "[^"]*/bad-d\.json": key #1 \(kid "k1"\): inconsistent private key: EVP_PKEY_check failed: the private members do not match the public ones in \S+nginx\.conf:\d+}
 
 
 
