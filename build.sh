@@ -119,7 +119,11 @@ build_module() {
     rm -f "$tree/objs/ngx_http_oidc_logout_module.so"
     make -s -C "$tree" -f objs/Makefile modules >"$BUILD/make.log" 2>&1 ||
         { cat "$BUILD/make.log" >&2; die "module build failed"; }
-    cp "$tree/objs/ngx_http_oidc_logout_module.so" "$MODULE"
+    # a new file renamed over the old one: an nginx that has the old module
+    # loaded (./build.sh run) keeps it, where rewriting it in place would
+    # change the code under its processes and crash them
+    install -m 644 "$tree/objs/ngx_http_oidc_logout_module.so" "$MODULE.new"
+    mv -f "$MODULE.new" "$MODULE"
     say "built $MODULE"
 }
 
@@ -146,6 +150,7 @@ run_tests() {
     "$BUILD/check_core"
     say "nginx.conf.example: nginx -t"
     example_nginx -t -q -g "pid $EXAMPLE_PREFIX/nginx.pid;"
+    say "a rebuild under a serving nginx"; NGINX_BINARY=$NGINX_BINARY t/rebuild.sh
     run_nginx_suites
 }
 

@@ -368,8 +368,8 @@ typedef struct {
     const ol_keys *keys;
     const char *issuer;
     size_t issuer_len;
-    int federated;               /* oidc_logout_federated_url is set */
-    int sessions;                /* the location has oidc_logout_session */
+    int federated; /* oidc_logout_federated_url is set (used with an issuer) */
+    int sessions;  /* the location has oidc_logout_session */
     const ol_template *pages[3]; /* by ol_page_kind; NULL: built in */
 } ol_endpoint;
 
@@ -380,10 +380,12 @@ typedef struct {
     const char *params;
     size_t params_len;
     int post;
-    const char *action; /* this endpoint's path, for the confirmation form */
+    /* this endpoint's path, URL-escaped, a relative reference that stays
+     * on this origin: the confirmation form posts to it, the 303 of a
+     * cross-site POST goes to it, and the federated return is it on the
+     * issuer's origin (no absolute URL is taken from the request) */
+    const char *action;
     size_t action_len;
-    const char *self_url; /* its absolute URL, for a federated return */
-    size_t self_url_len;
     int has_cookie;  /* the request sent a session cookie */
     int has_session; /* the request's cookie names a live session */
     const char *session_sid;

@@ -144,6 +144,30 @@ client #2: client_id: missing
 
 
 
+=== TEST 10b: a client_id with markup
+--- config
+oidc_logout_clients ../html/clients.json;
+--- user_files
+>>> clients.json
+[{"client_id": "a"}, {"client_id": "x\"><script>alert(1)</script>"}]
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: oidc_logout_clients "[^"]*/clients\.json": client #2: client_id "x\\"><script>alert\(1\)</script>": character "\\"" is not allowed \(no control characters, nor < > " ' & `\) in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 10c: a client_id with a control character
+--- config
+oidc_logout_clients ../html/clients.json;
+--- user_files
+>>> clients.json
+[{"client_id": "app\r\nX-Injected: 1"}]
+--- must_die
+--- error_log
+client #1: client_id "app\x0D\x0AX-Injected: 1": character "\x0D" is not allowed
+
+
+
 === TEST 11: neither an array nor an object with "clients"
 --- config
 oidc_logout_clients ../html/clients.json;

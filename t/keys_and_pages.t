@@ -26,6 +26,15 @@ print $f JSON::PP->new->encode(
     { keys => [{ %{ $pk->export_key_jwk('public', 1) }, kid => 'k1' }] });
 close $f;
 $ENV{TEST_NGINX_PUBLIC_KEYS} = "$dir/public.json";
+# the same key with one character in the middle of d changed: its primes
+# and CRT members, which signing uses, are intact
+my %bad = %$jwk;
+my $mid = int(length($bad{d}) / 2);
+substr($bad{d}, $mid, 1) = substr($bad{d}, $mid, 1) eq 'A' ? 'B' : 'A';
+open $f, '>', "$dir/bad-d.json" or die;
+print $f JSON::PP->new->encode({ keys => [\%bad] });
+close $f;
+$ENV{TEST_NGINX_BAD_D_KEYS} = "$dir/bad-d.json";
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -135,6 +144,7 @@ GET /logout?state=a&state=b
 
 === TEST 6: a federated URL without "federated" is not used
 --- http_config
+oidc_logout_issuer https://sso.example.com/;
 oidc_logout_allowed_urls https://portal.example.com/;
 oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
 --- config
@@ -147,19 +157,72 @@ Location: https://portal.example.com/
 
 
 
-=== TEST 7: a federated logout
+=== TEST 7: a federated logout: back to the endpoint on the issuer's origin
 --- http_config
+oidc_logout_issuer https://sso.example.com/;
 oidc_logout_allowed_urls https://portal.example.com/;
 oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
 --- config
 location = /v2/logout { oidc_logout auth0; }
 --- request
 GET /v2/logout?returnTo=https%3A%2F%2Fportal.example.com%2F&federated
---- more_headers
-Host: sso.example.com
 --- error_code: 302
 --- response_headers
-Location: https://idp.example.com/logout?back=http%3A%2F%2Fsso.example.com%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+Location: https://idp.example.com/logout?back=https%3A%2F%2Fsso.example.com%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+
+
+
+=== TEST 7b: a federated logout with a hostile Host: nothing of it in the way back
+--- http_config
+oidc_logout_issuer https://sso.example.com:8443/tenant;
+oidc_logout_allowed_urls https://portal.example.com/;
+oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
+--- config
+location = /v2/logout {
+    oidc_logout auth0;
+    add_header X-Return-To $oidc_logout_return_to always;
+}
+--- request
+GET /v2/logout?returnTo=https%3A%2F%2Fportal.example.com%2F&federated
+--- more_headers
+Host: evil.example:1@x
+--- error_code: 302
+--- response_headers
+Location: https://idp.example.com/logout?back=https%3A%2F%2Fsso.example.com%3A8443%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+X-Return-To: https%3A%2F%2Fsso.example.com%3A8443%2Fv2%2Flogout%3FreturnTo%3Dhttps%253A%252F%252Fportal.example.com%252F
+--- raw_response_headers_unlike: evil
+
+
+
+=== TEST 7c: a federated logout in HTTP/1.0 without Host
+--- http_config
+oidc_logout_issuer https://sso.example.com/;
+oidc_logout_allowed_urls https://portal.example.com/;
+oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
+--- config
+location = /v2/logout {
+    oidc_logout auth0;
+    add_header X-Return-To $oidc_logout_return_to always;
+}
+--- raw_request eval
+"GET /v2/logout?federated HTTP/1.0\r
+\r
+"
+--- error_code: 302
+--- response_headers
+Location: https://idp.example.com/logout?back=https%3A%2F%2Fsso.example.com%2Fv2%2Flogout
+X-Return-To: https%3A%2F%2Fsso.example.com%2Fv2%2Flogout
+
+
+
+=== TEST 7d: a federated URL needs the issuer, whose origin the way back is on
+--- http_config
+oidc_logout_federated_url https://idp.example.com/logout?back=$oidc_logout_return_to;
+--- config
+location = /v2/logout { oidc_logout auth0; }
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: "oidc_logout auth0" with "oidc_logout_federated_url" needs "oidc_logout_issuer": the way back to the endpoint is its path on the issuer's origin in \S+nginx\.conf:\d+}
 
 
 
@@ -196,6 +259,16 @@ oidc_logout_keys ../html/jwks.json;
 --- must_die
 --- error_log
 key #1 (kid "s"): symmetric keys are not accepted
+
+
+
+=== TEST 10b: a private key whose d does not match its other members
+--- http_config
+oidc_logout_keys $TEST_NGINX_BAD_D_KEYS;
+--- config
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: oidc_logout_keys "[^"]*/bad-d\.json": key #1 \(kid "k1"\): inconsistent private key: EVP_PKEY_check failed: the private members do not match the public ones in \S+nginx\.conf:\d+}
 
 
 

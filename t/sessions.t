@@ -350,6 +350,62 @@ Set-Cookie:
 
 
 
+=== TEST 16b: a cross-site POST without the cookie: 303 to a relative URL, whatever the Host
+--- request
+POST /logout
+client_id=app1&state=a%20b
+--- more_headers
+Host: evil.example:1@x
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 303
+--- response_headers
+Location: /logout?client_id=app1&state=a%20b
+--- raw_response_headers_unlike: evil
+
+
+
+=== TEST 16c: the same in HTTP/1.0 without Host
+--- raw_request eval
+"POST /logout HTTP/1.0\r
+Content-Type: application/x-www-form-urlencoded\r
+Content-Length: 14\r
+\r
+client_id=app1"
+--- error_code: 303
+--- response_headers
+Location: /logout?client_id=app1
+
+
+
+=== TEST 16d: a path that starts with two slashes: the 303 stays on this origin
+--- config
+merge_slashes off;
+location ~ /logout$ { oidc_logout oidc; }
+--- request
+POST //evil.example/logout
+client_id=app1
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 303
+--- response_headers
+Location: /%2Fevil.example/logout?client_id=app1
+
+
+
+=== TEST 16e: a path that starts with a backslash: the 303 stays on this origin
+--- config
+location ~ /logout$ { oidc_logout oidc; }
+--- request
+POST /\evil.example/logout
+client_id=app1
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 303
+--- response_headers
+Location: /%5Cevil.example/logout?client_id=app1
+
+
+
 === TEST 17: the session zone must be declared
 --- http_config
 oidc_logout_session zone=nowhere;

@@ -685,7 +685,6 @@ ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
         rq.params = view(request->params, request->params_len);
         rq.post = request->post != 0;
         rq.action = view(request->action, request->action_len);
-        rq.self_url = view(request->self_url, request->self_url_len);
         rq.has_cookie = request->has_cookie != 0;
         rq.has_session = request->has_session != 0;
         rq.session_sid = view(request->session_sid, request->session_sid_len);

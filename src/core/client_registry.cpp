@@ -5,9 +5,22 @@
 
 #include "json.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace oidc_logout {
 
 namespace {
+
+/* What a client_id may not hold: control characters, and the characters
+ * of HTML markup (it is shown in pages and logs, and no provider needs
+ * them). */
+bool
+refused_in_client_id(char c)
+{
+    auto b = static_cast<unsigned char>(c);
+    return b < 0x20 || b == 0x7f || std::strchr("<>\"'&`", c) != nullptr;
+}
 
 /* Collects the context of an error: "<file>: client <id>: <field>". */
 class Where {
@@ -152,6 +165,13 @@ read_client(json_t *obj, size_t index, Client &c, Where &where)
         return where.fail("client_id", "longer than 255 bytes");
     }
     c.id.assign(json_string_value(id), json_string_length(id));
+    auto refused = std::find_if(c.id.begin(), c.id.end(), refused_in_client_id);
+    if (refused != c.id.end()) {
+        return where.fail("client_id " + quoted(c.id),
+                          "character " + quoted(std::string(1, *refused)) +
+                              " is not allowed (no control characters, "
+                              "nor < > \" ' & `)");
+    }
     where.client(index, c.id);
 
     if (!read_string_array(obj, "redirect_uris", c.redirect_uris, where) ||

@@ -42,6 +42,11 @@ struct OpensslFree {
         EVP_PKEY_CTX_free(c);
     }
     void
+    operator()(EVP_PKEY *k) const
+    {
+        EVP_PKEY_free(k);
+    }
+    void
     operator()(OSSL_PARAM_BLD *b) const
     {
         OSSL_PARAM_BLD_free(b);
@@ -61,50 +66,75 @@ template <typename T> using Owned = std::unique_ptr<T, OpensslFree>;
 
 std::string string_member(json_t *obj, const char *name);
 
+/* Pushes the number in base64url that is member of jwk as param; numbers
+ * keeps it until the parameters are built. */
+bool
+push_number(OSSL_PARAM_BLD *bld, const char *param, json_t *jwk,
+            const char *member, std::vector<Owned<BIGNUM>> &numbers)
+{
+    std::string bytes;
+    if (!base64url_decode(string_member(jwk, member), bytes)) {
+        return false;
+    }
+    numbers.emplace_back(
+        BN_bin2bn(reinterpret_cast<const unsigned char *>(bytes.data()),
+                  static_cast<int>(bytes.size()), nullptr));
+    return numbers.back() &&
+           OSSL_PARAM_BLD_push_BN(bld, param, numbers.back().get());
+}
+
 /*
- * The public key of a JWK as an EVP_PKEY of OpenSSL's providers, built
- * once: verifying with it then costs the signature check and little more.
+ * The key of a JWK as an EVP_PKEY of OpenSSL's providers: its public
+ * members, and with_private its private ones too (d, and for RSA the
+ * primes and CRT members that are given).  The public key is built once:
+ * verifying with it then costs the signature check and little more.
  */
 EVP_PKEY *
-public_pkey(json_t *jwk, const std::string &kty, const std::string &curve)
+jwk_pkey(json_t *jwk, const std::string &kty, const std::string &curve,
+         bool with_private)
 {
+    /* JWK member, OpenSSL parameter */
+    static const char *const rsa_private[][2] = {
+        {"d", OSSL_PKEY_PARAM_RSA_D},
+        {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+        {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},
+        {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+        {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2},
+        {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1}};
     Owned<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
-    std::string a, b, point;
-    Owned<BIGNUM> n, e;
+    std::vector<Owned<BIGNUM>> numbers;
+    std::string x, y, point;
     const char *type = kty == "RSA" ? "RSA" : "EC";
     if (!bld) {
         return nullptr;
     }
     if (kty == "RSA") {
-        if (!base64url_decode(string_member(jwk, "n"), a) ||
-            !base64url_decode(string_member(jwk, "e"), b)) {
+        if (!push_number(bld.get(), OSSL_PKEY_PARAM_RSA_N, jwk, "n", numbers) ||
+            !push_number(bld.get(), OSSL_PKEY_PARAM_RSA_E, jwk, "e", numbers)) {
             return nullptr;
         }
-        n.reset(BN_bin2bn(reinterpret_cast<const unsigned char *>(a.data()),
-                          static_cast<int>(a.size()), nullptr));
-        e.reset(BN_bin2bn(reinterpret_cast<const unsigned char *>(b.data()),
-                          static_cast<int>(b.size()), nullptr));
-        if (!n || !e ||
-            !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N,
-                                    n.get()) ||
-            !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E,
-                                    e.get())) {
-            return nullptr;
+        for (const auto &m : rsa_private) {
+            if (with_private && json_object_get(jwk, m[0]) != nullptr &&
+                !push_number(bld.get(), m[1], jwk, m[0], numbers)) {
+                return nullptr;
+            }
         }
     } else {
         const char *group = curve == "P-256"   ? "prime256v1"
                             : curve == "P-384" ? "secp384r1"
                                                : "secp521r1";
-        if (!base64url_decode(string_member(jwk, "x"), a) ||
-            !base64url_decode(string_member(jwk, "y"), b)) {
+        if (!base64url_decode(string_member(jwk, "x"), x) ||
+            !base64url_decode(string_member(jwk, "y"), y)) {
             return nullptr;
         }
-        point = "\x04" + a + b; /* an uncompressed point */
+        point = "\x04" + x + y; /* an uncompressed point */
         if (!OSSL_PARAM_BLD_push_utf8_string(
                 bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
             !OSSL_PARAM_BLD_push_octet_string(bld.get(),
                                               OSSL_PKEY_PARAM_PUB_KEY,
-                                              point.data(), point.size())) {
+                                              point.data(), point.size()) ||
+            (with_private && !push_number(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY,
+                                          jwk, "d", numbers))) {
             return nullptr;
         }
     }
@@ -112,11 +142,64 @@ public_pkey(json_t *jwk, const std::string &kty, const std::string &curve)
     Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
     EVP_PKEY *pkey = nullptr;
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-        EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY,
+        EVP_PKEY_fromdata(ctx.get(), &pkey,
+                          with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
                           params.get()) != 1) {
         return nullptr;
     }
     return pkey;
+}
+
+/* Whether a signature made with the private key priv verifies with pub. */
+bool
+signs_for(EVP_PKEY *priv, EVP_PKEY *pub)
+{
+    static const unsigned char input[] = "oidc_logout: key check";
+    Owned<EVP_MD_CTX> signer(EVP_MD_CTX_new());
+    Owned<EVP_MD_CTX> verifier(EVP_MD_CTX_new());
+    std::string signature(static_cast<size_t>(EVP_PKEY_get_size(priv)), '\0');
+    size_t len = signature.size();
+    auto *sig = reinterpret_cast<unsigned char *>(&signature[0]);
+    return signer && verifier &&
+           EVP_DigestSignInit_ex(signer.get(), nullptr, "SHA256", nullptr,
+                                 nullptr, priv, nullptr) == 1 &&
+           EVP_DigestSign(signer.get(), sig, &len, input, sizeof(input)) == 1 &&
+           EVP_DigestVerifyInit_ex(verifier.get(), nullptr, "SHA256", nullptr,
+                                   nullptr, pub, nullptr) == 1 &&
+           EVP_DigestVerify(verifier.get(), sig, len, input, sizeof(input)) ==
+               1;
+}
+
+/*
+ * Why the private members of a JWK are not the private half of the key its
+ * public members make (empty when they are): OpenSSL's check of the key
+ * pair (RSA: d, the primes and the CRT members against n and e; EC: d
+ * against the point).  An RSA key given by d alone, which OpenSSL cannot
+ * check, must make a signature that the public key verifies.
+ */
+std::string
+private_key_problem(json_t *jwk, const std::string &kty,
+                    const std::string &curve, EVP_PKEY *pub)
+{
+    Owned<EVP_PKEY> pair(jwk_pkey(jwk, kty, curve, true));
+    if (!pair) {
+        return "OpenSSL refused the private key";
+    }
+    if (kty == "RSA" && json_object_get(jwk, "p") == nullptr) {
+        return signs_for(pair.get(), pub)
+                   ? ""
+                   : "d does not match n and e: a signature made with it "
+                     "does not verify";
+    }
+    Owned<EVP_PKEY_CTX> ctx(
+        EVP_PKEY_CTX_new_from_pkey(nullptr, pair.get(), nullptr));
+    if (!ctx) {
+        throw std::bad_alloc();
+    }
+    return EVP_PKEY_check(ctx.get()) == 1
+               ? ""
+               : "EVP_PKEY_check failed: the private members do not match the "
+                 "public ones";
 }
 
 /* Appends an unsigned big-endian number as a DER INTEGER (shortest, with
@@ -407,7 +490,7 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
             return nullptr;
         }
         key.jwk = jwk;
-        key.pkey = public_pkey(item, key.kty, key.curve);
+        key.pkey = jwk_pkey(item, key.kty, key.curve, false);
         if (json_object_get(item, "d") != nullptr) {
             key.sign_alg = !alg.empty()           ? alg
                            : key.kty == "RSA"     ? "RS256"
@@ -420,6 +503,14 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
         if (added.pkey == nullptr) {
             error = where + ": OpenSSL refused the public key";
             return nullptr;
+        }
+        if (!added.sign_alg.empty()) {
+            std::string problem =
+                private_key_problem(item, added.kty, added.curve, added.pkey);
+            if (!problem.empty()) {
+                error = where + ": inconsistent private key: " + problem;
+                return nullptr;
+            }
         }
         for (size_t r = 0; r < std::size(alg_rules); r++) {
             if (set->fits(added, alg_rules[r].alg)) {

@@ -18,6 +18,16 @@ const char unknown_client[] = "The application is not registered.";
 const char bad_return[] =
     "The return address is not registered for this application.";
 
+/* The scheme://authority of an absolute URL (the issuer). */
+std::string_view
+origin_of(std::string_view url)
+{
+    size_t scheme_end = url.find("://");
+    return scheme_end == std::string_view::npos
+               ? url
+               : url.substr(0, url.find_first_of("/?#", scheme_end + 3));
+}
+
 class Responder {
   public:
     Responder(const Endpoint &ep, const Request &rq) : ep_(ep), rq_(rq)
@@ -69,11 +79,12 @@ class Responder {
         return r;
     }
 
-    /* 303 to this endpoint by GET with the same (known) parameters. */
+    /* 303 to this endpoint by GET with the same (known) parameters: a
+     * relative URL, so nothing of the request's Host goes into it */
     Response
     see_other(const Params &p, const char *const *names) const
     {
-        std::string location(rq_.self_url);
+        std::string location(rq_.action);
         char sep = '?';
         for (const char *const *n = names; *n != nullptr; n++) {
             if (const std::string *v = p.get(*n)) {
@@ -275,10 +286,12 @@ respond_auth0(const Endpoint &ep, const Request &rq, const Responder &out)
         target = *return_to;
     }
 
-    if (p.has("federated") && ep.federated) {
+    if (p.has("federated") && ep.federated && !ep.issuer.empty()) {
         /* the upstream provider logs out too, then sends the user back
-         * here, without "federated", and on to returnTo */
-        std::string back(rq.self_url);
+         * here, without "federated", and on to returnTo; "here" is this
+         * path on the issuer's origin, never the request's Host */
+        std::string back =
+            std::string(origin_of(ep.issuer)) + std::string(rq.action);
         char sep = '?';
         if (return_to != nullptr) {
             back += sep + std::string("returnTo=") + percent_encode(*return_to);
@@ -334,12 +347,7 @@ Response
 metadata_response(std::string_view issuer, std::string_view end_session_path,
                   std::string_view jwks_path, bool backchannel)
 {
-    /* the issuer's scheme://authority */
-    size_t scheme_end = issuer.find("://");
-    size_t path = scheme_end == std::string_view::npos
-                      ? std::string_view::npos
-                      : issuer.find('/', scheme_end + 3);
-    std::string origin(issuer.substr(0, path));
+    std::string origin(origin_of(issuer));
     std::string body = "{\"issuer\":\"" + json_escape(issuer) +
                        "\","
                        "\"end_session_endpoint\":\"" +

@@ -22,7 +22,7 @@ struct Endpoint {
     const Allowlist *tenant_urls = nullptr;
     const KeySet *keys = nullptr;
     std::string_view issuer;
-    bool federated = false; /* oidc_logout_federated_url is set */
+    bool federated = false; /* oidc_logout_federated_url (with an issuer) */
     bool sessions = false;  /* the location has oidc_logout_session */
     const PageTemplate *pages[3] = {nullptr, nullptr, nullptr};
 };
@@ -31,10 +31,11 @@ struct Endpoint {
 struct Request {
     std::string_view params; /* query string, or form body of a POST */
     bool post = false;
-    std::string_view action;   /* this endpoint's path (confirmation form) */
-    std::string_view self_url; /* its absolute URL (federated return) */
-    bool has_cookie = false;   /* the request sent a session cookie */
-    bool has_session = false;  /* the cookie names a live session */
+    /* this endpoint's path, URL-escaped: the confirmation form, the 303,
+     * the federated return (on the issuer's origin) */
+    std::string_view action;
+    bool has_cookie = false;  /* the request sent a session cookie */
+    bool has_session = false; /* the cookie names a live session */
     std::string_view session_sid;
     std::string_view session_sub;
     std::string_view csrf_token; /* bound to that session */

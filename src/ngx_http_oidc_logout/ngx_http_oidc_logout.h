@@ -140,7 +140,7 @@ ngx_int_t ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
                                            const ol_session_info *ended,
                                            ol_response *resp);
 
-/* Adds a response header (ngx_http_oidc_logout_handler.c). */
+/* Adds a response header, sent as it is (ngx_http_oidc_logout_handler.c). */
 ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
                                            ngx_str_t *name, ngx_str_t *value);
 

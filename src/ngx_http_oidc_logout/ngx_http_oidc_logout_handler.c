@@ -17,6 +17,8 @@ static ngx_int_t ngx_http_oidc_logout_send(ngx_http_request_t *r,
 static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
 static ngx_int_t ngx_http_oidc_logout_finish(ngx_http_request_t *r,
                                              ol_response *resp);
+static ngx_int_t ngx_http_oidc_logout_own_path(ngx_http_request_t *r,
+                                               ngx_str_t *path);
 
 ngx_int_t
 ngx_http_oidc_logout_handler(ngx_http_request_t *r)
@@ -134,42 +136,10 @@ ngx_http_oidc_logout_is_form(ngx_http_request_t *r)
     return p == end || *p == ';';
 }
 
-/* scheme://host/path of this request, for a federated return */
-static ngx_int_t
-ngx_http_oidc_logout_self_url(ngx_http_request_t *r, ngx_str_t *url)
-{
-    u_char *p;
-    ngx_str_t host;
-    ngx_http_core_srv_conf_t *cscf;
-
-    /* the Host header as sent (port included), which nginx validated */
-    host =
-        r->headers_in.host ? r->headers_in.host->value : r->headers_in.server;
-    if (host.len == 0) {
-        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = cscf->server_name;
-    }
-
-    url->data =
-        ngx_pnalloc(r->pool, sizeof("https://") + host.len + r->uri.len);
-    if (url->data == NULL) {
-        return NGX_ERROR;
-    }
-
-#if (NGX_HTTP_SSL)
-    p = ngx_sprintf(url->data, "%s://%V%V",
-                    r->connection->ssl ? "https" : "http", &host, &r->uri);
-#else
-    p = ngx_sprintf(url->data, "http://%V%V", &host, &r->uri);
-#endif
-    url->len = p - url->data;
-    return NGX_OK;
-}
-
 static ngx_int_t
 ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
 {
-    ngx_str_t self;
+    ngx_str_t action;
     ol_endpoint endpoint;
     ol_response *resp;
     ol_logout_request req;
@@ -181,7 +151,7 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
 
     if (ngx_http_oidc_logout_session_state(r, &st) != NGX_OK ||
-        ngx_http_oidc_logout_self_url(r, &self) != NGX_OK) {
+        ngx_http_oidc_logout_own_path(r, &action) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -202,10 +172,8 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     req.params = (const char *)params->data;
     req.params_len = params->len;
     req.post = (r->method & NGX_HTTP_POST) ? 1 : 0;
-    req.action = (const char *)r->uri.data;
-    req.action_len = r->uri.len;
-    req.self_url = (const char *)self.data;
-    req.self_url_len = self.len;
+    req.action = (const char *)action.data;
+    req.action_len = action.len;
     req.has_cookie = st.cookie;
     req.has_session = st.live;
     req.session_sid = (const char *)st.sid.data;
@@ -259,22 +227,35 @@ ngx_http_oidc_logout_federated_location(ngx_http_request_t *r,
     return NGX_OK;
 }
 
-/* This endpoint's own path, URL-escaped: a GET of it, with the session
- * gone, is the signed-out page. */
+/*
+ * This endpoint's own path, URL-escaped: a relative reference that cannot
+ * leave this origin, whatever the location matched.  Backslashes are
+ * escaped too (browsers read "\" as "/"), and a second "/" at the start
+ * (a scheme-relative URL) becomes "%2F", which nginx decodes back.  A GET
+ * of it, with the session gone, is the signed-out page.
+ */
 static ngx_int_t
 ngx_http_oidc_logout_own_path(ngx_http_request_t *r, ngx_str_t *path)
 {
-    uintptr_t escape;
+    u_char *p, *c, *end;
 
-    escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
-
-    path->len = r->uri.len + escape;
-    path->data = ngx_pnalloc(r->pool, path->len);
+    /* every byte escaped at the most */
+    path->data = ngx_pnalloc(r->pool, 3 * r->uri.len);
     if (path->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_escape_uri(path->data, r->uri.data, r->uri.len, NGX_ESCAPE_URI);
+    p = path->data;
+    end = r->uri.data + r->uri.len;
+    for (c = r->uri.data; c < end; c++) {
+        if (*c == '\\' || (c == r->uri.data + 1 && *c == '/' && c[-1] == '/')) {
+            p = ngx_sprintf(p, "%%%02Xd", (int)*c);
+        } else {
+            p = (u_char *)ngx_escape_uri(p, c, 1, NGX_ESCAPE_URI);
+        }
+    }
+
+    path->len = p - path->data;
     return NGX_OK;
 }
 
@@ -425,11 +406,9 @@ ngx_http_oidc_logout_push_header(ngx_http_request_t *r, ngx_str_t *name,
     h->next = NULL;
 #endif
 
-    if (name->len == sizeof("Location") - 1 &&
-        ngx_strncasecmp(name->data, (u_char *)"Location", name->len) == 0) {
-        r->headers_out.location = h;
-    }
-
+    /* a Location is never r->headers_out.location: nginx would make a
+     * relative one (this endpoint's own path) absolute with the request's
+     * Host (absolute_redirect) */
     return NGX_OK;
 }
 

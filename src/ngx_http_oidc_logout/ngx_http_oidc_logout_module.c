@@ -381,6 +381,17 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "id_token_hint");
         return NGX_CONF_ERROR;
     }
+    if (conf->mode == OL_MODE_AUTH0 && oscf->federated_url != NULL &&
+        oscf->issuer.len == 0) {
+        /* the way back from the upstream provider is an absolute URL:
+         * never one built on the request's Host */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"oidc_logout auth0\" with "
+                           "\"oidc_logout_federated_url\" needs "
+                           "\"oidc_logout_issuer\": the way back to the "
+                           "endpoint is its path on the issuer's origin");
+        return NGX_CONF_ERROR;
+    }
     if (conf->mode != 0 && oscf->clients != NULL && oscf->issuer.len == 0 &&
         (client = ol_clients_needing_issuer(oscf->clients)) != NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

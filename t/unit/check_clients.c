@@ -64,6 +64,20 @@ START_TEST(test_clients_loads_array_form)
 }
 END_TEST
 
+START_TEST(test_clients_id_characters)
+{
+    /* everything else is a client_id: punctuation, spaces, UTF-8 */
+    const char id[] = "urn:app-1_x.y~z/@+=%!*(),;$#?[]{}|^ \xc3\xa9";
+    char json[256];
+    ol_clients *c;
+
+    snprintf(json, sizeof(json), "[{\"client_id\": \"%s\"}]", id);
+    c = clients_from(json);
+    ck_assert(ol_clients_has(c, id, strlen(id)));
+    ol_clients_free(c);
+}
+END_TEST
+
 static ol_status
 post_logout(const char *client, const char *url)
 {
@@ -203,8 +217,22 @@ static const struct {
      "frontchannel_logout_session_required: must be true or false"},
     {"[{\"client_id\": \"a\", \"redirect_uris\": \"https://a/\"}]",
      "client \"a\": redirect_uris: must be an array of strings"},
+    /* a client_id holds no control characters and no markup; the
+     * message shows it quoted, and names the client by its position */
     {"[{\"client_id\": \"a\\u0001\\\"\", \"redirect_uris\": 1}]",
-     "client \"a\\x01\\\"\": redirect_uris"},
+     "client #1: client_id \"a\\x01\\\"\": character \"\\x01\" is not "
+     "allowed (no control characters, nor < > \" ' & `)"},
+    {"[{\"client_id\": \"ok\"}, {\"client_id\": \"x\\\"><script>\"}]",
+     "client #2: client_id \"x\\\"><script>\": character \"\\\"\" is not"},
+    {"[{\"client_id\": \"a<b\"}]", "client_id \"a<b\": character \"<\" is not"},
+    {"[{\"client_id\": \"a>b\"}]", "client_id \"a>b\": character \">\" is not"},
+    {"[{\"client_id\": \"a'b\"}]", "client_id \"a'b\": character \"'\" is not"},
+    {"[{\"client_id\": \"a&b\"}]", "client_id \"a&b\": character \"&\" is not"},
+    {"[{\"client_id\": \"a`b\"}]", "client_id \"a`b\": character \"`\" is not"},
+    {"[{\"client_id\": \"a\\tb\"}]", "character \"\\x09\" is not"},
+    {"[{\"client_id\": \"a\\nb\"}]", "character \"\\x0A\" is not"},
+    {"[{\"client_id\": \"a\\u001fb\"}]", "character \"\\x1F\" is not"},
+    {"[{\"client_id\": \"a\\u007fb\"}]", "character \"\\x7F\" is not"},
 };
 
 START_TEST(test_clients_bad_registry)
@@ -296,6 +324,7 @@ clients_suite(void)
 
     tcase_set_timeout(tc_load, CHECK_TIMEOUT);
     tcase_add_test(tc_load, test_clients_loads_array_form);
+    tcase_add_test(tc_load, test_clients_id_characters);
     tcase_add_loop_test(tc_load, test_clients_bad_registry, 0,
                         sizeof(bad_registries) / sizeof(bad_registries[0]));
     tcase_add_test(tc_load, test_clients_load_file);

@@ -32,7 +32,7 @@ setup(void)
         "  \"redirect_uris\": [\"http://app2.example.com:8080/cb\"],"
         "  \"frontchannel_logout_uri\": \"http://app2.example.com:8080/fc2\","
         "  \"frontchannel_logout_session_required\": false},"
-        " {\"client_id\": \"x\\\"><script>alert(1)</script>\","
+        " {\"client_id\": \"x\","
         "  \"redirect_uris\": [\"https://x.example.com/cb\"],"
         "  \"frontchannel_logout_uri\":"
         "     \"https://x.example.com/o'n(e)?a='b'&c=%22%3C\","
@@ -221,21 +221,18 @@ START_TEST(test_frontchannel_nonce_changes)
 }
 END_TEST
 
-START_TEST(test_frontchannel_hostile_client_stays_in_attributes)
+START_TEST(test_frontchannel_hostile_uri_stays_in_attributes)
 {
     ol_session_info info;
     ol_response *resp = logout(OL_MODE_OIDC, clients, NULL, "");
-    const char id[] = "x\"><script>alert(1)</script>";
     char *body;
 
-    session_info(&info, SID, "alice", id, sizeof(id), 1);
+    /* (a client_id with markup is refused by the registry: check_clients) */
+    session_info(&info, SID, "alice", IDS("x"), 1);
     ck_assert_int_eq(page(resp, &info, "/logout"), 1);
     body = response_body(resp);
-    ck_assert_ptr_null(strstr(body, "alert(1)</script>"));
     ck_assert_uint_eq(count(body, "<script"), 1);
-    ck_assert_ptr_nonnull(strstr(
-        body, "title=\"Signing out of x&quot;&gt;&lt;script&gt;alert(1)&lt;/"
-              "script&gt;\""));
+    ck_assert_ptr_nonnull(strstr(body, "title=\"Signing out of x\""));
     /* the URI's own query is kept, quotes escaped for the attribute */
     ck_assert_ptr_nonnull(strstr(
         body, "src=\"https://x.example.com/o&#39;n(e)?a=&#39;b&#39;&amp;c=%22"
@@ -251,17 +248,20 @@ START_TEST(test_frontchannel_federated_goes_to_next)
     ol_allowlist *tenant;
     char e[256];
     const char *url = "https://portal.example.com/";
-    ol_endpoint ep = {
-        .mode = OL_MODE_AUTH0, .clients = clients, .federated = 1};
+    ol_endpoint ep = {.mode = OL_MODE_AUTH0,
+                      .clients = clients,
+                      .issuer = ISSUER,
+                      .issuer_len = strlen(ISSUER),
+                      .federated = 1};
     ol_logout_request req = {
         .params = "returnTo=https%3A%2F%2Fportal.example.com%2F&federated",
-        .self_url = "https://sso.example.com/v2/logout"};
+        .action = "/v2/logout"};
     ol_response *resp = NULL;
     size_t len;
     char *body;
 
     req.params_len = strlen(req.params);
-    req.self_url_len = strlen(req.self_url);
+    req.action_len = strlen(req.action);
     ck_assert_int_eq(ol_allowlist_new(&tenant), OL_OK);
     ck_assert_int_eq(ol_allowlist_add(tenant, url, strlen(url), e, sizeof(e)),
                      OL_OK);
@@ -313,7 +313,7 @@ frontchannel_suite(void)
     tcase_add_test(tc, test_frontchannel_without_uris_no_page);
     tcase_add_test(tc, test_frontchannel_signed_out_page_goes_to_next);
     tcase_add_test(tc, test_frontchannel_nonce_changes);
-    tcase_add_test(tc, test_frontchannel_hostile_client_stays_in_attributes);
+    tcase_add_test(tc, test_frontchannel_hostile_uri_stays_in_attributes);
     tcase_add_test(tc, test_frontchannel_federated_goes_to_next);
     tcase_add_test(tc, test_frontchannel_clients_needing_issuer);
     suite_add_tcase(s, tc);

@@ -888,6 +888,82 @@ START_TEST(test_jose_bad_key_members)
 }
 END_TEST
 
+/*
+ * Loads the private JWK of key with one character in the middle of member
+ * damaged (none when NULL) and the members of dropped (NULL-terminated, or
+ * NULL) removed: refused saying why, or accepted when why is NULL.
+ */
+static void
+assert_private_key(cjose_jwk_t *key, const char *damaged,
+                   const char *const *dropped, const char *why)
+{
+    cjose_err e;
+    char *text = cjose_jwk_to_json(key, true, &e), *jwks, *value;
+    json_t *k = json_loads(text, 0, NULL), *doc;
+    ol_keys *out = NULL;
+    char err[512] = "";
+    ol_status rc;
+
+    ck_assert_ptr_nonnull(json_object_get(k, "d"));
+    if (damaged != NULL) {
+        value = strdup(json_string_value(json_object_get(k, damaged)));
+        value[strlen(value) / 2] = value[strlen(value) / 2] == 'A' ? 'B' : 'A';
+        json_object_set_new(k, damaged, json_string(value));
+        free(value);
+    }
+    for (; dropped != NULL && *dropped != NULL; dropped++) {
+        json_object_del(k, *dropped);
+    }
+    doc = json_pack("{s:[o]}", "keys", k);
+    jwks = json_dumps(doc, JSON_COMPACT);
+    rc = ol_keys_parse(jwks, strlen(jwks), "keys.json", &out, err, sizeof(err));
+    if (why == NULL) {
+        ck_assert_msg(rc == OL_OK, "refused: %s", err);
+        ol_keys_free(out);
+    } else {
+        ck_assert_msg(rc == OL_INVALID, "accepted with %s damaged", damaged);
+        ck_assert_msg(strstr(err, why) != NULL, "\"%s\" does not say \"%s\"",
+                      err, why);
+    }
+    json_decref(doc);
+    free(jwks);
+    free(text);
+}
+
+START_TEST(test_jose_inconsistent_private_key)
+{
+    static const char *const crt[] = {"p", "q", "dp", "dq", "qi", NULL};
+    cjose_err e;
+    cjose_jwk_t *ec = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &e);
+    char *text = cjose_jwk_to_json(rsa_new, true, &e);
+
+    /* cjose exports every private member of an RSA key */
+    ck_assert_ptr_nonnull(strstr(text, "\"qi\":"));
+    free(text);
+    ck_assert(cjose_jwk_set_kid(ec, "ec", 2, &e));
+    assert_private_key(rsa_new, NULL, NULL, NULL);
+    /* signing uses the CRT members, which are intact: OpenSSL's check of
+     * the key pair finds the damaged d */
+    assert_private_key(rsa_new, "d", NULL,
+                       "key #1 (kid \"new\"): inconsistent private key: "
+                       "EVP_PKEY_check failed: the private members do not "
+                       "match the public ones");
+    assert_private_key(rsa_new, "dp", NULL, "EVP_PKEY_check failed");
+    assert_private_key(rsa_new, "qi", NULL, "EVP_PKEY_check failed");
+    /* d alone (RFC 7518 6.3.2 allows it): a signature with it must verify */
+    assert_private_key(rsa_new, NULL, crt, NULL);
+    assert_private_key(rsa_new, "d", crt,
+                       "key #1 (kid \"new\"): inconsistent private key: d "
+                       "does not match n and e");
+    /* EC: d against the public point */
+    assert_private_key(ec, NULL, NULL, NULL);
+    assert_private_key(ec, "d", NULL,
+                       "key #1 (kid \"ec\"): inconsistent private key: "
+                       "EVP_PKEY_check failed");
+    cjose_jwk_release(ec);
+}
+END_TEST
+
 START_TEST(test_jose_key_alg_restricts)
 {
     /* a key that declares RS256 verifies nothing else */
@@ -1002,6 +1078,7 @@ jose_suite(void)
     tcase_add_loop_test(tk, test_jose_bad_jwks, 0,
                         sizeof(bad_jwks) / sizeof(bad_jwks[0]));
     tcase_add_test(tk, test_jose_bad_key_members);
+    tcase_add_test(tk, test_jose_inconsistent_private_key);
     tcase_add_test(tk, test_jose_duplicate_kid);
     tcase_add_test(tk, test_jose_key_alg_restricts);
     tcase_add_test(tk, test_jose_padded_small_modulus);

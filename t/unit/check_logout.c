@@ -93,8 +93,6 @@ respond(const char *params, int post, int session)
                             .post = post,
                             .action = "/logout",
                             .action_len = 7,
-                            .self_url = "https://sso.example.com/v2/logout",
-                            .self_url_len = 33,
                             .has_cookie = session,
                             .has_session = session,
                             .session_sid = "SID-1",
@@ -296,9 +294,9 @@ START_TEST(test_logout_post_without_cookie)
 
     ck_assert_int_eq(ol_response_status(r), 303);
     ck_assert_int_eq(ol_response_ends_session(r), 0);
-    ck_assert_str_eq(loc, "https://sso.example.com/v2/logout?client_id=app1&"
-                          "post_logout_redirect_uri=https%3A%2F%2Fapp1."
-                          "example.com%2Fout&state=a%20b");
+    /* relative: the path the glue gives, nothing of the request's Host */
+    ck_assert_str_eq(loc, "/logout?client_id=app1&post_logout_redirect_uri="
+                          "https%3A%2F%2Fapp1.example.com%2Fout&state=a%20b");
     free(loc);
     ol_response_free(r);
 
@@ -435,10 +433,31 @@ START_TEST(test_logout_federated)
     ck_assert_ptr_null(response_header(r, "Location"));
     back = ol_response_federated_return(r, &len);
     ck_assert_ptr_nonnull(back);
-    ck_assert_str_eq(back, "https%3A%2F%2Fsso.example.com%2Fv2%2Flogout%3F"
+    /* the endpoint's path on the issuer's origin */
+    ck_assert_str_eq(back, "https%3A%2F%2Fsso.example.com%2Flogout%3F"
                            "returnTo%3Dhttps%253A%252F%252Fportal.example.com"
                            "%252F");
     ol_response_free(r);
+
+    /* the origin only: an issuer's path and query are not part of it */
+    ep.issuer = "https://SSO.example.com:8443/tenant/a?x=/y";
+    ep.issuer_len = strlen(ep.issuer);
+    r = respond("client_id=app1&federated", 0, 1);
+    back = ol_response_federated_return(r, &len);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(back, "https%3A%2F%2FSSO.example.com%3A8443%2Flogout%3F"
+                           "client_id%3Dapp1");
+    ol_response_free(r);
+
+    /* without an issuer (which nginx -t requires) nothing is federated:
+     * no way back could be built */
+    ep.issuer = NULL;
+    ep.issuer_len = 0;
+    assert_redirect(
+        respond("returnTo=https%3A%2F%2Fportal.example.com%2F&federated", 0, 1),
+        "https://portal.example.com/");
+    ep.issuer = ISSUER;
+    ep.issuer_len = strlen(ISSUER);
 
     /* the way back has no "federated": on to returnTo */
     assert_redirect(
