@@ -18,7 +18,7 @@ use lib "$FindBin::Bin/soak";
 use IO::Socket::INET;
 use List::Util qw(shuffle sum0);
 use POSIX qw(WNOHANG _exit);
-use Soak::Ledger qw(read_ledger run_client);
+use Soak::Ledger qw(final_check read_ledger run_client);
 use Soak::Logs qw(scan_logs);
 use Soak::Nginx qw(master_alive run_chaos signal_nginx start_nginx stop_nginx);
 use Soak::Fuzz qw(run_fuzzer);
@@ -130,7 +130,7 @@ my @order = (@live, shuffle @ended);
 for my $k (0 .. 3) {
     my @slice = @order[grep { $_ % 4 == $k } 0 .. $#order];
     spawn("final-$k", sub {
-        Soak::Ledger::final_check($site, \@slice, $final_bound, "$dir/ledger/final-$k");
+        final_check($site, \@slice, $final_bound, "$dir/ledger/final-$k");
     });
 }
 reap($final_bound + 30);
@@ -186,9 +186,9 @@ sub line { printf "  %-44s %10s\n", @_ }
 sub group {
     my ($title, $prefix) = @_;
     print "$title\n";
-    for my $key (sort grep { /^\Q$prefix\E/ } keys %$c) {
-        line(substr($key, length $prefix), $c->{$key});
-    }
+    my @keys = sort grep { /^\Q$prefix\E/ } keys %$c;
+    print "  none\n" unless @keys;
+    line(substr($_, length $prefix), $c->{$_}) for @keys;
 }
 
 print "\n==== soak counts (", sprintf('%.0f', $elapsed), " s)\n";

@@ -91,8 +91,8 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+trap 'echo "soak: FAIL: interrupted" >&2; exit 130' INT
+trap 'echo "soak: FAIL: interrupted" >&2; exit 143' TERM HUP
 
 SOAK_DIR=$DIR NGINX_BINARY=$NGINX_BINARY MODULE=$(realpath "$MODULE") \
 SOAK_PAYLOADS=$SHARED/open-redirect-payloads.txt SOAK_RLIMIT_CORE=$RLIMIT_CORE \

@@ -14,7 +14,7 @@ use Exporter 'import';
 use Soak::HTTP qw(header_values);
 use Soak::Stats qw(count violation);
 
-our @EXPORT_OK = qw(check_response url_key);
+our @EXPORT_OK = qw(check_response html_unescape uri_unescape url_key);
 
 # Marker the fuzzer puts in values: the body must never carry it as markup.
 our $MARKER = 'soakx';

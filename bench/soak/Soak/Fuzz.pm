@@ -15,7 +15,7 @@ use Exporter 'import';
 use Soak::HTTP qw(header_value);
 use Soak::Stats qw(count);
 use Soak::Tokens qw(enc hint hostile_hint query);
-use Soak::Traffic qw(send_raw send_request);
+use Soak::Traffic qw(send_raw send_request session_cookie);
 use Time::HiRes qw(time);
 
 our @EXPORT_OK = qw(run_fuzzer);
@@ -109,8 +109,7 @@ sub my_session {
     if (@mine < 3 || rand() < 0.05) {
         my $user = 'fuzz-' . int(rand 1e9);
         my ($res) = send_request($site, 'fuzz session login', 'GET', "/login?user=$user");
-        my ($cookie) = map { /^oidc_session=([^;]+)/ ? $1 : () }
-            Soak::HTTP::header_values($res || { headers => [] }, 'set-cookie');
+        my $cookie = session_cookie($res);
         if ($cookie) {
             for my $id (grep { rand() < 0.4 } @{ $site->{client_ids} }) {
                 send_request($site, 'fuzz session join', 'GET', "/authorize?client_id=$id",

@@ -19,13 +19,14 @@ use warnings;
 
 use Exporter 'import';
 use IO::Handle;
+use Soak::Check qw(html_unescape uri_unescape);
 use Soak::HTTP qw(header_value);
 use Soak::Stats qw(count violation);
 use Soak::Tokens qw(enc hint query);
-use Soak::Traffic qw(send_request);
+use Soak::Traffic qw(send_request session_cookie);
 use Time::HiRes qw(time);
 
-our @EXPORT_OK = qw(run_client check_session read_ledger);
+our @EXPORT_OK = qw(run_client read_ledger final_check);
 
 # Sessions a client keeps live at most; beyond, it logs out the oldest.
 my $LIVE_CAP = 1000;
@@ -39,14 +40,6 @@ sub record {
     count('ledger: sessions unknown') if $state eq 'unknown';
 }
 
-sub cookie_of {
-    my ($res) = @_;
-    for (Soak::HTTP::header_values($res, 'set-cookie')) {
-        return $1 if /^oidc_session=([^;]+)/;
-    }
-    return;
-}
-
 # A request of session s; with no answer, s becomes unknown.
 sub call {
     my ($s, $kind, $method, $target, %opt) = @_;
@@ -56,7 +49,8 @@ sub call {
     return $res;
 }
 
-# check_session(site, s, path): require_session agrees with the ledger.
+# check_session(where, s, path): require_session (at path, or at /app or
+# /protected) agrees with the ledger; where is "during" or "final".
 # Returns the response, or nothing when there was none.
 sub check_session {
     my ($where, $s, $path) = @_;
@@ -79,7 +73,7 @@ sub login {
         count('ledger: logins without response');
         return;
     }
-    my $cookie = cookie_of($res);
+    my $cookie = session_cookie($res);
     if ($res->{status} != 200 || !$cookie) {
         violation('ledger', "login of $user answered $res->{status}"
                   . ($cookie ? '' : ' without a session cookie'));
@@ -95,7 +89,7 @@ sub login {
 sub relogin {
     my ($s) = @_;
     my $res = call($s, 'relogin', 'GET', '/login?user=' . enc($s->{user})) or return $s;
-    my $cookie = cookie_of($res);
+    my $cookie = session_cookie($res);
     if ($res->{status} != 200 || !$cookie || $cookie eq $s->{cookie}) {
         violation('ledger', "a new login of $s->{user} answered $res->{status} "
                   . ($cookie ? "with cookie $cookie" : 'without a cookie'));
@@ -133,11 +127,8 @@ sub sid_of {
 sub form_of {
     my ($body) = @_;
     my ($action) = $body =~ /<form method="post" action="([^"]*)"/ or return;
-    my %form = $body =~ /name="([^"]+)" value="([^"]*)"/g;
-    for (values %form, $action) {
-        s/&quot;/"/g, s/&#39;/'/g, s/&lt;/</g, s/&gt;/>/g, s/&amp;/&/g;
-    }
-    return ($action, \%form);
+    my %form = map { html_unescape($_) } $body =~ /name="([^"]+)" value="([^"]*)"/g;
+    return (html_unescape($action), \%form);
 }
 
 sub is_form { ($_[0]{body} // '') =~ /<form method="post"/ }
@@ -163,10 +154,13 @@ sub check_state {
     my ($res, $state) = @_;
     my $target = header_value($res, 'location');
     ($target) = ($res->{body} // '') =~ /data-next="([^"]*)"/ unless defined $target;
-    return unless defined $target;
-    $target =~ s/&amp;/&/g;
-    my ($got) = $target =~ /[?&]state=([^&]*)/;
-    $got =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge if defined $got;
+    if (!defined $target) {
+        violation('ledger', "a logout with a valid hint and a registered URI answered "
+                  . "$res->{status} without redirecting");
+        return;
+    }
+    my ($got) = html_unescape($target) =~ /[?&]state=([^&]*)/;
+    $got = uri_unescape($got) if defined $got;
     count('ledger: states checked');
     violation('ledger', "state \"$state\" came back as \"" . ($got // '(none)') . '"')
         unless defined $got && $got eq $state;
@@ -278,7 +272,7 @@ my %logout = (
         ($via) = ($res->{body} // '') =~ /data-next="([^"]*)"/ unless defined $via;
         my ($back) = ($via // '') =~ /[?&](?:amp;)?returnTo=([^&]*)/;
         return 1 unless defined $back;
-        $back =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+        $back = uri_unescape($back);
         $back =~ s{^\Q$site->{issuer}\E(?=/)}{};
         return 1 unless $back =~ m{^/};
         my ($r2) = send_request($site, 'ledger federated return', 'GET', $back);
@@ -353,7 +347,8 @@ sub read_ledger {
     return map { $last{$_} } @order;
 }
 
-# For the final check, by the driver: the same check, with its site.
+# final_check(site, sessions, deadline, ledger_file): the check once more,
+# for each session, after the chaos; the driver runs several at once.
 sub final_check {
     my ($s_site, $sessions, $deadline, $ledger_file) = @_;
     $site = $s_site;

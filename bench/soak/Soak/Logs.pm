@@ -27,7 +27,7 @@ sub scan_logs {
             my ($level) = $line =~ /^\S+ \S+ \[(\w+)\]/;
             $r{levels}{$level}++ if $level;
             $r{zone_repairs}++ if $line =~ /oidc_logout: zone .* (?:undid|rebuilt)/;
-            if ($line =~ /ERROR: AddressSanitizer|runtime error:/) {
+            if ($line =~ /==\d+==ERROR: AddressSanitizer|\S+:\d+(?::\d+)?: runtime error: /) {
                 push @{ $r{failures} }, "sanitizer: $line";
             } elsif ($line =~ /\b(\d+) exited on signal (\d+)/) {
                 if ($2 == 9 && $killed->{$1} && $line !~ /core dumped/) {

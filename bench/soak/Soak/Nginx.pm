@@ -65,8 +65,8 @@ sub workers {
 }
 
 # signal_nginx(signal): "nginx -s signal" with the soak's configuration;
-# true when it succeeded. Its output goes to nginx.stderr, which is
-# searched for sanitizer reports like the error log.
+# true when it succeeded within 30 s. Its output goes to nginx.stderr,
+# which is searched for sanitizer reports like the error log.
 sub signal_nginx {
     my ($signal) = @_;
     my $pid = fork() // die "fork: $!\n";
@@ -75,7 +75,15 @@ sub signal_nginx {
         open STDERR, '>>', "$dir/nginx.stderr" or die;
         exec $binary, args(), '-s', $signal or die "exec $binary: $!\n";
     }
-    waitpid($pid, 0);
+    my $deadline = time + 30;
+    while (waitpid($pid, WNOHANG) == 0) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+            return 0;
+        }
+        sleep 0.01;
+    }
     return $? == 0;
 }
 

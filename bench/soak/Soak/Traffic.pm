@@ -8,10 +8,10 @@ use warnings;
 
 use Exporter 'import';
 use Soak::Check qw(check_response);
-use Soak::HTTP qw(exchange request);
+use Soak::HTTP qw(exchange header_values request);
 use Soak::Stats qw(count sample);
 
-our @EXPORT_OK = qw(send_raw send_request);
+our @EXPORT_OK = qw(send_raw send_request session_cookie);
 
 sub note_responses {
     my ($site, $kind, $what, $responses, $error, $expected) = @_;
@@ -57,6 +57,16 @@ sub send_request {
     my ($res, $error) = request($site->{port}, $method, $target, %opt);
     note_responses($site, $kind, "$method $target", $res ? [$res] : [], $error, 1);
     return ($res, $error);
+}
+
+# session_cookie(response): the oidc_session cookie it sets, if any.
+sub session_cookie {
+    my ($res) = @_;
+    return unless $res;
+    for (header_values($res, 'set-cookie')) {
+        return $1 if /^oidc_session=([^;]+)/;
+    }
+    return;
 }
 
 1;
