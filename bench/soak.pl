@@ -217,10 +217,10 @@ line('final check: live (200)', $n->('ledger: live checked (final)') . ' of ' . 
 line('final check: ended (401)', $n->('ledger: ended checked (final)') . ' of ' . @ended);
 print "checks:\n";
 line('redirects checked', $n->('redirects checked'));
-group('violations:', 'violations: ');
-line('zone repairs (oidc_logout: zone ... undid|rebuilt)', $logs->{zone_repairs});
+line('zone repairs (zone ... undid|rebuilt)', $logs->{zone_repairs});
 line('core files', scalar @cores);
-line('cores', $core_note) if $core_note;
+print "  ($core_note)\n" if $core_note;
+group('violations by kind:', 'violations: ');
 print "error log lines by level:\n";
 line($_, $logs->{levels}{$_}) for sort keys %{ $logs->{levels} };
 group("5xx responses by request kind (not failures by themselves):", "5xx: ");
