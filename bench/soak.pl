@@ -217,7 +217,7 @@ line('final check: live (200)', $n->('ledger: live checked (final)') . ' of ' . 
 line('final check: ended (401)', $n->('ledger: ended checked (final)') . ' of ' . @ended);
 print "checks:\n";
 line('redirects checked', $n->('redirects checked'));
-line('zone repairs (zone ... undid|rebuilt)', $logs->{zone_repairs});
+line('zone repairs (undid|rebuilt|was damaged)', $logs->{zone_repairs});
 line('core files', scalar @cores);
 print "  ($core_note)\n" if $core_note;
 group('violations by kind:', 'violations: ');

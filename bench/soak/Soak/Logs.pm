@@ -26,7 +26,7 @@ sub scan_logs {
             chomp $line;
             my ($level) = $line =~ /^\S+ \S+ \[(\w+)\]/;
             $r{levels}{$level}++ if $level;
-            $r{zone_repairs}++ if $line =~ /oidc_logout: zone .* (?:undid|rebuilt)/;
+            $r{zone_repairs}++ if $line =~ /oidc_logout: zone .* (?:undid|rebuilt|was damaged)/;
             if ($line =~ /==\d+==ERROR: AddressSanitizer|\S+:\d+(?::\d+)?: runtime error: /) {
                 push @{ $r{failures} }, "sanitizer: $line";
             } elsif ($line =~ /\b(\d+) exited on signal (\d+)/) {
