@@ -1,0 +1,234 @@
+#!/usr/bin/env perl
+# The hostile soak's driver; bench/soak.sh runs it (see there). For
+# SOAK_SECONDS, against one nginx with two workers:
+#   - fuzzers send hostile requests at every endpoint (Soak::Fuzz);
+#   - clients log in, join, use and log out sessions, keeping a ledger
+#     (Soak::Ledger), checked as they go and once more at the end;
+#   - chaos kills random workers (kill -9) and reloads nginx
+#     (Soak::Nginx); then "nginx -s quit".
+# Every response is checked (Soak::Check), then the logs (Soak::Logs) and
+# the core directory. Prints the counts; exits 1 on any failure, also when
+# it could not run or ran too little.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/soak";
+use IO::Socket::INET;
+use List::Util qw(shuffle sum0);
+use POSIX qw(WNOHANG _exit);
+use Soak::Ledger qw(final_check read_ledger run_client);
+use Soak::Logs qw(scan_logs);
+use Soak::Nginx qw(master_alive run_chaos signal_nginx start_nginx stop_nginx);
+use Soak::Fuzz qw(run_fuzzer);
+use Soak::Setup qw(make_site write_site);
+use Soak::Stats qw(load_stats save_stats stats_init violation);
+use Time::HiRes qw(sleep time);
+
+$| = 1;
+$SIG{PIPE} = 'IGNORE';
+setpgrp(0, 0);    # one process group: soak.sh's trap ends all of it
+
+sub env { $ENV{ $_[0] } // $_[1] // die "$_[0] is not set\n" }
+
+my $dir      = env('SOAK_DIR');
+my $binary   = env('NGINX_BINARY');
+my $module   = env('MODULE');
+my $payloads = env('SOAK_PAYLOADS');
+my $seconds  = env('SOAK_SECONDS', 1200);
+my $port     = env('SOAK_PORT', 1996);
+my $clients  = env('SOAK_CLIENTS', 4);
+my $fuzzers  = env('SOAK_FUZZERS', 2);
+my $seed     = env('SOAK_SEED', int rand 1e9);
+my $rlimit   = env('SOAK_RLIMIT_CORE', '1g');
+my $core_dir = env('SOAK_CORE_WATCH', '');
+my $core_note = env('SOAK_CORE_NOTE', '');
+# the chaos: a kill every 1.5 s and a reload every 10 s on average
+my $kill_every   = env('SOAK_KILL_EVERY', 1.5);
+my $reload_every = env('SOAK_RELOAD_EVERY', 10);
+
+my @failures;
+sub fail { push @failures, @_ }
+
+mkdir "$dir/$_" for qw(stats ledger);
+stats_init($dir, 'driver');
+srand $seed;
+
+# ---- the site and its nginx ----------------------------------------------------
+
+my $site = eval { make_site($dir, $port, $payloads) };
+die "soak: cannot set up: $@" unless $site;
+write_site($site, $module, $rlimit);
+# the back-channel peer that never answers: connections wait in its backlog
+my $hole = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$site->{hole}", Listen => 1,
+                                 ReuseAddr => 1)
+    or die "soak: cannot listen on 127.0.0.1:$site->{hole}: $!\n";
+
+my $started = eval { start_nginx($binary, $dir, $port) };
+if (!$started) {
+    print "soak: FAIL: could not run: $@";
+    exit 1;
+}
+my $t0 = time;
+my $deadline = $t0 + $seconds;
+printf "soak: %d s, nginx %s (master %d), %d clients, %d fuzzers, seed %d, in %s\n",
+    $seconds, $binary, $started, $clients, $fuzzers, $seed, $dir;
+
+# ---- traffic and chaos, side by side ---------------------------------------------
+
+# spawn(name, code): a child that runs code, saves its counters and exits.
+my (%children, $spawned);
+sub spawn {
+    my ($name, $code) = @_;
+    $spawned++;
+    my $pid = fork() // die "fork: $!\n";
+    if ($pid == 0) {
+        srand($seed + $spawned);
+        stats_init($dir, $name);
+        my $ok = eval { $code->(); 1 };
+        violation('soak', "$name died: $@") unless $ok;
+        save_stats();
+        _exit($ok ? 0 : 1);
+    }
+    $children{$pid} = $name;
+}
+
+# waits for every child until the bound; the late ones are killed
+sub reap {
+    my ($bound) = @_;
+    while (%children) {
+        for my $pid (keys %children) {
+            delete $children{$pid} if waitpid($pid, WNOHANG) == $pid;
+        }
+        last unless %children;
+        if (time > $bound) {
+            fail("did not stop in time: $_") for sort values %children;
+            kill 'KILL', keys %children;
+            waitpid($_, 0) for keys %children;
+            %children = ();
+            last;
+        }
+        sleep 0.1;
+    }
+}
+
+spawn('chaos', sub { run_chaos($deadline, $kill_every, $reload_every, $t0) });
+spawn("client-$_", sub { run_client($site, $_, $deadline, "$dir/ledger/client-$_") })
+    for 1 .. $clients;
+spawn("fuzzer-$_", sub { run_fuzzer($site, $_, $fuzzers, $deadline) }) for 0 .. $fuzzers - 1;
+reap($deadline + 60);
+fail('the nginx master died during the run') unless master_alive();
+
+# ---- the ledger, once more, with no chaos --------------------------------------
+
+my @sessions = grep { $_->{state} ne 'unknown' } read_ledger(glob "$dir/ledger/client-*");
+my @live = grep { $_->{state} eq 'live' } @sessions;
+my @ended = grep { $_->{state} eq 'ended' } @sessions;
+my $final_bound = time + ($seconds > 240 ? $seconds / 4 : 60);
+my @order = (@live, shuffle @ended);
+for my $k (0 .. 3) {
+    my @slice = @order[grep { $_ % 4 == $k } 0 .. $#order];
+    spawn("final-$k", sub {
+        final_check($site, \@slice, $final_bound, "$dir/ledger/final-$k");
+    });
+}
+reap($final_bound + 30);
+
+# ---- the end ---------------------------------------------------------------------
+
+my $stopped = stop_nginx(60);
+fail('nginx did not exit within 60 s of "nginx -s quit"') unless $stopped;
+close $hole;
+my $elapsed = time - $t0;
+
+my %killed;
+if (open my $k, '<', "$dir/killed") { chomp(my @p = <$k>); @killed{@p} = () }
+my $logs = scan_logs({ map { $_ => 1 } keys %killed }, "$dir/error.log", "$dir/nginx.stderr");
+fail(@{ $logs->{failures} }[0 .. ($#{ $logs->{failures} } < 19 ? $#{ $logs->{failures} } : 19)],
+     @{ $logs->{failures} } > 20 ? ('... ' . (@{ $logs->{failures} } - 20) . ' more log failures') : ())
+    if @{ $logs->{failures} };
+
+my @cores = grep { -f } glob("$dir/cores/*"), glob("$dir/core*");
+if ($core_dir ne '') {    # core_pattern writes elsewhere: what appeared there
+    push @cores, grep { -f && (stat)[9] >= $t0 && /nginx|core/ } glob("$core_dir/*");
+}
+fail("core file: $_") for @cores;
+
+my ($c) = load_stats($dir);
+my @violations;
+if (open my $v, '<', "$dir/violations") { chomp(@violations = <$v>) }
+fail(@violations[0 .. ($#violations < 19 ? $#violations : 19)],
+     @violations > 20 ? ('... ' . (@violations - 20) . " more violations, in $dir/violations") : ())
+    if @violations;
+
+# ---- did it run? ---------------------------------------------------------------------
+
+my $n = sub { $c->{ $_[0] } // 0 };
+my $final_total = @live + @ended;
+my @too_little = (
+    [$n->('fuzz: requests') + $n->('fuzz: open-redirect payloads fired') >= 5 * $seconds,
+     'fuzz requests (at least 5 a second)'],
+    [$n->('requests: ledger login') >= $seconds / 2, 'ledger logins (at least one every 2 s)'],
+    [$n->('ledger: live checked') > 0, 'live sessions checked'],
+    [$n->('ledger: ended checked') > 0, 'ended sessions checked'],
+    [$n->('fuzz: distinct payloads fired') == @{ $site->{payloads} },
+     'open-redirect payloads fired (every one)'],
+    [$n->('chaos: kills') > 0, 'workers killed'],
+    [$n->('chaos: reloads') > 0, 'reloads'],
+    [$n->('ledger: final checks') == $final_total, 'final ledger checks (every session)'],
+);
+fail("ran too little: $_->[1]") for map { $_->[0] ? () : $_ } @too_little;
+
+# ---- the counts ------------------------------------------------------------------------
+
+sub line { printf "  %-44s %10s\n", @_ }
+sub group {
+    my ($title, $prefix) = @_;
+    print "$title\n";
+    my @keys = sort grep { /^\Q$prefix\E/ } keys %$c;
+    print "  none\n" unless @keys;
+    line(substr($_, length $prefix), $c->{$_}) for @keys;
+}
+
+print "\n==== soak counts (", sprintf('%.0f', $elapsed), " s)\n";
+group('requests by kind:', 'requests: ');
+line('total', sum0(map { $c->{$_} } grep { /^requests: / } keys %$c));
+group('responses by status:', 'status: ');
+group('requests without a response:', 'no response: ');
+print "fuzzing:\n";
+line('fuzz requests (hostile)', $n->('fuzz: requests'));
+line('open-redirect payload requests', $n->('fuzz: open-redirect payloads fired'));
+line('distinct payloads fired', $n->('fuzz: distinct payloads fired') . ' of ' . @{ $site->{payloads} });
+print "chaos:\n";
+line('workers killed (kill -9)', $n->('chaos: kills'));
+line('  their exits seen in the log', $logs->{kills_seen});
+line('  zone locks they held, released by nginx', $logs->{locks_seen});
+line('reloads', $n->('chaos: reloads'));
+line('nginx -s quit: master exited', $stopped ? 'yes' : 'NO');
+print "ledger:\n";
+line('live sessions checked (200)', $n->('ledger: live checked'));
+line('ended sessions checked (401)', $n->('ledger: ended checked'));
+line('sessions unknown (a request got no answer)', $n->('ledger: sessions unknown'));
+line('logins without response', $n->('ledger: logins without response'));
+line('states returned checked', $n->('ledger: states checked'));
+group('  logouts by way:', 'ledger: logouts by ');
+line('final check: live (200)', $n->('ledger: live checked (final)') . ' of ' . @live);
+line('final check: ended (401)', $n->('ledger: ended checked (final)') . ' of ' . @ended);
+print "checks:\n";
+line('redirects checked', $n->('redirects checked'));
+line('zone repairs (undid|rebuilt|was damaged)', $logs->{zone_repairs});
+line('core files', scalar @cores);
+print "  ($core_note)\n" if $core_note;
+group('violations by kind:', 'violations: ');
+print "error log lines by level:\n";
+line($_, $logs->{levels}{$_}) for sort keys %{ $logs->{levels} };
+group("5xx responses by request kind (not failures by themselves):", "5xx: ");
+
+if (@failures) {
+    print "\nsoak: FAIL\n";
+    print "  $_\n" for @failures;
+    exit 1;
+}
+print "\nsoak: PASS\n";
+exit 0;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Hostile soak: one nginx with two workers and the module, for SOAK_SECONDS
+# (default 1200), under hostile requests at every endpoint, login / join /
+# require / logout traffic that keeps a ledger of live and ended sessions,
+# kill -9 of random workers and reloads; then "nginx -s quit". It fails on a
+# crash ("exited on signal" other than its own kills), an [alert], [crit]
+# or [emerg] its kills do not explain, a core file, a sanitizer report, a
+# ledger violation, a redirect to a target not registered, an injected
+# header, or when it could not run or ran too little. It prints its counts.
+#
+# Environment:
+#   NGINX_BINARY             nginx to run (default /usr/sbin/nginx)
+#   MODULE                   the module (default build/ngx_http_oidc_logout_module.so)
+#   SOAK_SECONDS             how long the traffic runs (default 1200)
+#   SOAK_PORT                first of the five ports it uses (default 2020)
+#   SOAK_CLIENTS, SOAK_FUZZERS  ledger clients (4) and fuzzers (2)
+#   SOAK_KILL_EVERY, SOAK_RELOAD_EVERY  mean seconds between kills (1.5)
+#                            and between reloads (10)
+#   SOAK_SEED                seed of the random choices (printed)
+#   OIDC_LOGOUT_SHARED_DATA  folder of open-redirect-payloads.txt
+#                            (default ../shared/data from the repository)
+#   SOAK_KEEP=1              keep the run's folder after a pass (a failed
+#                            run's is always kept)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+NGINX_BINARY=${NGINX_BINARY:-/usr/sbin/nginx}
+MODULE=${MODULE:-$ROOT/build/ngx_http_oidc_logout_module.so}
+SHARED=${OIDC_LOGOUT_SHARED_DATA:-$ROOT/../shared/data}
+
+cannot() { printf 'soak: FAIL: could not run: %s\n' "$*" >&2; exit 1; }
+
+[ -x "$NGINX_BINARY" ] || cannot "no nginx binary at $NGINX_BINARY (set NGINX_BINARY)"
+[ -f "$MODULE" ] || cannot "no module at $MODULE (./build.sh builds it; or set MODULE)"
+[ -f "$SHARED/open-redirect-payloads.txt" ] ||
+    cannot "no $SHARED/open-redirect-payloads.txt (set OIDC_LOGOUT_SHARED_DATA)"
+command -v openssl >/dev/null || cannot "openssl is missing"
+perl -MCrypt::JWT -MJSON::PP -e 1 2>/dev/null || cannot "perl's Crypt::JWT is missing (libcrypt-jwt-perl)"
+
+# ---- core dumps --------------------------------------------------------------
+# The workers dump into their working_directory when core_pattern is a plain
+# name; a pattern that pipes to a program that is not there loses them, so
+# as root the run sets it to "core" and puts it back afterwards.
+ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"
+case $(ulimit -c) in
+unlimited) RLIMIT_CORE=1g ;;
+0) RLIMIT_CORE=0 ;;
+*) RLIMIT_CORE="$(ulimit -c)k" ;;   # nginx sets soft and hard: no higher
+esac
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo core)
+restore_pattern=
+CORE_WATCH=
+case $pattern in
+'|'*)
+    prog=${pattern#|}
+    prog=${prog%% *}
+    if [ ! -x "$prog" ] && [ "$(id -u)" -eq 0 ] &&
+        echo core 2>/dev/null >/proc/sys/kernel/core_pattern; then
+        restore_pattern=$pattern
+        CORE_NOTE="core_pattern piped to $prog, which is absent: \"core\" during the run"
+    else
+        CORE_NOTE="core_pattern pipes to $prog: cores are not seen here; crashes are, in the error log"
+    fi ;;
+/*)
+    CORE_WATCH=$(dirname "$pattern")
+    CORE_NOTE="core_pattern writes into $CORE_WATCH: new files there count" ;;
+*)
+    CORE_NOTE="core_pattern \"$pattern\": into the workers' working_directory" ;;
+esac
+[ "$RLIMIT_CORE" = 0 ] &&
+    CORE_NOTE="the hard core size limit is 0: no cores; crashes are seen in the error log"
+
+# ---- the run ---------------------------------------------------------------------
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/oidc-logout-soak.XXXXXX")
+chmod 755 "$DIR"    # the workers' user reads the static files
+driver=
+
+cleanup() {
+    local rc=$?
+    # the driver leads a process group: its children and nginx
+    if [ -n "$driver" ] && kill -0 -- "-$driver" 2>/dev/null; then
+        kill -KILL -- "-$driver" 2>/dev/null || true
+    fi
+    [ -z "$restore_pattern" ] || echo "$restore_pattern" >/proc/sys/kernel/core_pattern || true
+    if [ "$rc" -eq 0 ] && [ "${SOAK_KEEP:-0}" != 1 ]; then
+        rm -rf "$DIR"
+    else
+        echo "soak: the run's files are in $DIR"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "soak: FAIL: interrupted" >&2; exit 130' INT
+trap 'echo "soak: FAIL: interrupted" >&2; exit 143' TERM HUP
+
+SOAK_DIR=$DIR NGINX_BINARY=$NGINX_BINARY MODULE=$(realpath "$MODULE") \
+SOAK_PAYLOADS=$SHARED/open-redirect-payloads.txt SOAK_RLIMIT_CORE=$RLIMIT_CORE \
+SOAK_CORE_WATCH=$CORE_WATCH SOAK_CORE_NOTE=$CORE_NOTE SOAK_PORT=${SOAK_PORT:-2020} \
+    perl bench/soak.pl &
+driver=$!
+wait "$driver"
