@@ -152,6 +152,9 @@ run_tests() {
     example_nginx -t -q -g "pid $EXAMPLE_PREFIX/nginx.pid;"
     say "a rebuild under a serving nginx"; NGINX_BINARY=$NGINX_BINARY t/rebuild.sh
     run_nginx_suites
+    say "the hostile soak, ${SOAK_SECONDS:-120} s"
+    SOAK_SECONDS=${SOAK_SECONDS:-120} NGINX_BINARY=$NGINX_BINARY MODULE=$MODULE \
+        bench/soak.sh
 }
 
 # nginx.conf.example under a prefix whose modules/ holds the built module,
