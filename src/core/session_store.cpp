@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <vector>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -150,14 +152,20 @@ SessionStore::commit()
 }
 
 bool
-SessionStore::in_store(uintptr_t address, size_t size) const
+SessionStore::journaled(uintptr_t address, size_t size) const
 {
+    if ((size != 1 && size != 2 && size != 4 && size != 8) ||
+        address % size != 0) {
+        return false;
+    }
+    /* offsets from each start: nothing wraps around */
     auto inside = [&](const void *start, size_t len) {
         auto begin = reinterpret_cast<uintptr_t>(start);
-        return address >= begin && address + size <= begin + len;
+        return address >= begin && address - begin <= len - size;
     };
     size_t index_bytes = (size_t{root_->bucket_mask} + 1) * sizeof(void *);
-    return inside(root_, offsetof(StoreRoot, journal_length)) ||
+    return inside(&root_->lru_newest, offsetof(StoreRoot, secret) -
+                                          offsetof(StoreRoot, lru_newest)) ||
            inside(root_->by_handle, index_bytes) ||
            inside(root_->by_sid, index_bytes) ||
            inside(root_->by_sub, index_bytes) ||
@@ -180,40 +188,51 @@ SessionStore::recover()
     uint32_t length = root_->journal_length;
     if (root_->rebuilding) {
         damage = "it was being emptied";
+    } else if (root_->repairing >= 3) {
+        damage = "three repairs of it were cut short";
     } else if (length == 0) {
         return;
     } else if (length > journal_max) {
         damage = "its journal is corrupt";
     } else {
+        /* undoing again is harmless, but a repair that keeps dying (it
+         * should not) is not tried forever */
+        *static_cast<volatile uint32_t *>(&root_->repairing) =
+            root_->repairing + 1;
+        ordered();
         /* newest first: each entry holds the value before its store */
-        for (uint32_t i = length; i-- > 0;) {
+        for (uint32_t i = length; i-- > 0 && damage == nullptr;) {
             const JournalEntry &e = root_->journal[i];
-            if ((e.size != 1 && e.size != 2 && e.size != 4 && e.size != 8) ||
-                !in_store(e.address, e.size)) {
-                damage = "its journal points outside the store";
-                break;
+            if (!journaled(e.address, e.size)) {
+                damage = "its journal names what changes never write";
+            } else {
+                std::memcpy(reinterpret_cast<void *>(e.address), &e.old_value,
+                            e.size);
             }
-            std::memcpy(reinterpret_cast<void *>(e.address), &e.old_value,
-                        e.size);
+        }
+        if (damage == nullptr) {
+            damage = check();
         }
         if (damage == nullptr) {
             commit();
             root_->stats.repaired++;
-            damage = check();
+            ordered();
+            *static_cast<volatile uint32_t *>(&root_->repairing) = 0;
             if (arena_.report != nullptr) {
                 arena_.report(arena_.data, 0,
                               "undid the unfinished change of a process "
                               "that died holding the lock");
             }
+            return;
         }
     }
-    if (damage != nullptr) {
-        rebuild();
-        if (arena_.report != nullptr) {
-            std::string what = std::string("was damaged (") + damage +
-                               "): emptied, its sessions are lost";
-            arena_.report(arena_.data, 1, what.c_str());
-        }
+    rebuild();
+    if (arena_.report != nullptr) {
+        char what[160];
+        std::snprintf(what, sizeof(what),
+                      "was damaged (%s): emptied, its sessions are lost",
+                      damage);
+        arena_.report(arena_.data, 1, what);
     }
 }
 
@@ -241,6 +260,7 @@ SessionStore::rebuild()
     root_->free_count = root_->slot_count;
     root_->stats.sessions = 0;
     root_->stats.rebuilt++;
+    root_->repairing = 0;
     ordered();
     *static_cast<volatile uint32_t *>(&root_->rebuilding) = 0;
 }
@@ -482,6 +502,11 @@ SessionStore::find_sid(const uint8_t *sid, uint32_t now)
 FreeSlot *
 SessionStore::take_slots(size_t count, const SessionNode *keep, uint32_t now)
 {
+    if (count + (keep != nullptr ? keep->slots : 0) > root_->slot_count) {
+        /* would not fit an empty store: force nobody out for it */
+        set(root_->stats.alloc_failures, root_->stats.alloc_failures + 1);
+        return nullptr;
+    }
     if (root_->free_count < count) {
         /* expired sessions go first ... */
         SessionNode *n = root_->lru_oldest;
@@ -716,7 +741,6 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     if (n == nullptr) {
         return OL_DENIED;
     }
-    touch(n, now);
 
     char data[OL_SESSION_DATA_MAX];
     read_data(n, data);
@@ -724,6 +748,7 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     for (unsigned i = 0; i < n->client_count; i++) {
         uint8_t len = static_cast<uint8_t>(*p);
         if (std::string_view(p + 1, len) == client) {
+            touch(n, now);
             copy_info(n, info);
             return OL_OK;
         }
@@ -731,17 +756,24 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     }
     size_t data_len = n->data_len + 1 + client.size();
     if (data_len > OL_SESSION_DATA_MAX || n->client_count == UINT8_MAX) {
+        touch(n, now);
         return OL_INVALID;
     }
     size_t need = slots_for(data_len);
+    FreeSlot *more = nullptr;
     if (need > n->slots) {
-        /* the touch above is complete: eviction may publish it */
+        /* before the join changes anything: the evictions are steps of
+         * their own, and the join one step after them */
         uint64_t evicted_before = root_->stats.evicted;
-        FreeSlot *more = take_slots(need - n->slots, n, now);
+        more = take_slots(need - n->slots, n, now);
         evicted = static_cast<unsigned>(root_->stats.evicted - evicted_before);
         if (more == nullptr) {
+            touch(n, now);
             return OL_NOMEM;
         }
+    }
+    touch(n, now);
+    if (more != nullptr) {
         OverflowSlot **tail = &n->overflow;
         while (*tail != nullptr) {
             tail = &(*tail)->next;
@@ -895,6 +927,26 @@ SessionStore::verify()
 const char *
 SessionStore::check() const
 {
+    if (root_->stats.sessions > root_->slot_count ||
+        root_->free_count > root_->slot_count) {
+        return "counts larger than the store";
+    }
+    /* each slot belongs to one session or to the free list */
+    std::vector<uint8_t> owned;
+    try {
+        owned.assign(root_->slot_count, 0);
+    } catch (...) {
+        owned.clear(); /* that check is skipped, the others are made */
+    }
+    auto own = [&](const void *slot) {
+        if (owned.empty()) {
+            return true;
+        }
+        size_t i = static_cast<size_t>(static_cast<const char *>(slot) -
+                                       root_->slots) /
+                   slot_size;
+        return owned[i]++ == 0;
+    };
     uint64_t in_lru = 0;
     uint64_t used_slots = 0;
     const SessionNode *newer = nullptr;
@@ -913,13 +965,28 @@ SessionStore::check() const
             return "a session's length does not fit its slots";
         }
         size_t chain = 1;
+        if (!own(n)) {
+            return "slots: one taken twice";
+        }
         for (const OverflowSlot *o = n->overflow; o; o = o->next) {
-            if (!is_slot(o) || ++chain > n->slots) {
+            if (!is_slot(o) || ++chain > n->slots || !own(o)) {
                 return "a session's overflow slots are wrong";
             }
         }
         if (chain != n->slots) {
             return "a session has fewer overflow slots than counted";
+        }
+        char data[OL_SESSION_DATA_MAX];
+        read_data(n, data);
+        size_t at = n->sub_len;
+        for (unsigned c = 0; c < n->client_count; c++) {
+            if (at >= n->data_len) {
+                break;
+            }
+            at += 1 + static_cast<uint8_t>(data[at]);
+        }
+        if (at != n->data_len) {
+            return "a session's client ids do not fill its data";
         }
         used_slots += chain;
         newer = n;
@@ -945,6 +1012,11 @@ SessionStore::check() const
                 if (!is_slot(n)) {
                     return "an index holds what is not a slot";
                 }
+                const SessionNode *up = n->lru_newer;
+                if (up != nullptr ? !is_slot(up) || up->lru_older != n
+                                  : root_->lru_newest != n) {
+                    return "an index holds a session the LRU list does not";
+                }
                 uint32_t want =
                     index.buckets == root_->by_handle ? id_hash(n->handle)
                     : index.buckets == root_->by_sid  ? id_hash(n->sid)
@@ -967,15 +1039,15 @@ SessionStore::check() const
     }
     uint64_t free_slots = 0;
     for (const FreeSlot *f = root_->free_slots; f; f = f->next) {
-        if (!is_slot(f) || ++free_slots > root_->free_count) {
-            return "free slots: not a slot, or more than counted";
+        if (!is_slot(f) || ++free_slots > root_->free_count || !own(f)) {
+            return "free slots: not a slot, taken, or more than counted";
         }
     }
     if (free_slots != root_->free_count) {
         return "free slots: fewer than counted";
     }
     if (used_slots + free_slots != root_->slot_count) {
-        return "slots: lost or taken twice";
+        return "slots: some are lost";
     }
     return nullptr;
 }

@@ -77,13 +77,16 @@ struct StoreRoot {
     uint32_t lifetime;
     uint32_t bucket_mask;
     uint32_t rebuilding; /* set while the store is being emptied */
+    uint32_t repairing;  /* repairs begun and not finished */
+    uint32_t unused_flag;
     SessionNode **by_handle;
     SessionNode **by_sid;
     SessionNode **by_sub;
-    SessionNode *lru_newest;
-    SessionNode *lru_oldest;
     char *slots; /* the first slot */
     uint64_t slot_count;
+    /* what changes write (through the journal), up to secret */
+    SessionNode *lru_newest;
+    SessionNode *lru_oldest;
     uint64_t free_count;
     FreeSlot *free_slots;
     ol_store_stats stats;
@@ -144,7 +147,8 @@ class SessionStore {
     void recover();
     void rebuild();
     const char *check() const;
-    bool in_store(uintptr_t address, size_t size) const;
+    /* Whether a journal entry names a field that changes do write. */
+    bool journaled(uintptr_t address, size_t size) const;
     bool is_slot(const void *p) const;
 
     SessionNode *find_id(SessionNode *const *bucket,

@@ -20,8 +20,10 @@
 
 #define REGION (1 << 20)
 #define SLOTS 48
-#define KNOWN 48
+#define KNOWN 64
 #define NOW 2000
+/* when the test looks: nothing has expired yet */
+#define LOOK (NOW - 350)
 
 /* What the processes share, at the start of the mapping. */
 typedef struct {
@@ -33,7 +35,8 @@ typedef struct {
 } shared_t;
 
 static shared_t *shared;
-static char *snapshot;
+static char *snapshot;  /* the store as setup made it */
+static char *cut_short; /* as a killed writer left it */
 
 static void *
 shm_alloc(void *data, size_t size)
@@ -163,37 +166,47 @@ setup(void)
                                         NOW - 100, NULL),
                          OL_OK);
     }
-    for (i = 0; known_count < KNOWN - 4; i++) {
-        memset(sub, 'a' + i % 26, i % 6 == 0 ? 180 : 8);
-        sub[i % 6 == 0 ? 180 : 8] = '\0';
+    /* full: every slot taken */
+    ol_store_get_stats(store, &arena, &st);
+    for (i = 0; st.slots_free > 0; i++) {
+        size_t len = st.slots_free >= 2 && i % 6 == 0 ? 180 : 8;
+        ck_assert_int_lt(known_count, KNOWN);
+        memset(sub, 'a' + i % 26, len);
+        sub[len] = '\0';
         login(sub, NOW - 200 + i);
         if (i % 4 == 0) {
             join(known[known_count - 1], "app-one", NOW - 200 + i);
         }
         ol_store_get_stats(store, &arena, &st);
-        if (st.slots_free < 3) {
-            break;
-        }
     }
     ck_assert_ptr_null(ol_store_verify(store, &arena));
 
     snapshot = malloc(REGION);
     ck_assert_ptr_nonnull(snapshot);
     memcpy(snapshot, shared, REGION);
+    cut_short = malloc(REGION);
+    ck_assert_ptr_nonnull(cut_short);
 }
 
 static void
 teardown(void)
 {
     free(snapshot);
+    free(cut_short);
     munmap(shared, REGION);
 }
 
-/* The store as it was made; the counters of the shared header stay. */
+/* A copy of the store back; the counters of the shared header stay. */
+static void
+restore_from(const char *copy)
+{
+    memcpy((char *)shared + 64, copy + 64, REGION - 64);
+}
+
 static void
 restore(void)
 {
-    memcpy((char *)shared + 64, snapshot + 64, REGION - 64);
+    restore_from(snapshot);
 }
 
 static void
@@ -205,11 +218,11 @@ view(store_view *v, const char *new_subject)
     memset(v, 0, sizeof(*v));
     for (i = 0; i < known_count; i++) {
         v->known[i].present =
-            ol_session_find(store, &arena, known[i], OL_ID_TEXT_LEN, NOW, 0,
+            ol_session_find(store, &arena, known[i], OL_ID_TEXT_LEN, LOOK, 0,
                             &v->known[i].info) == OL_OK;
     }
     v->new_subject = ol_session_list_by_sub(store, &arena, new_subject,
-                                            strlen(new_subject), NOW, NULL, 1);
+                                            strlen(new_subject), LOOK, NULL, 1);
     ol_store_get_stats(store, &arena, &st);
     v->sessions = st.sessions;
 }
@@ -229,20 +242,41 @@ same_session(const session_view *a, const session_view *b)
 }
 
 typedef enum {
-    OP_LOGIN_NEW,      /* evicts to make room */
+    OP_LOGIN_NEW,      /* two slots: drops expired sessions for them */
+    OP_LOGIN_EVICT,    /* two slots, nothing expires: forces out the oldest */
     OP_LOGIN_SAME,     /* a fresh handle for the same session */
     OP_LOGIN_OTHER,    /* ends the cookie's session, starts another */
-    OP_JOIN_GROW,      /* takes a slot, evicting for it */
+    OP_JOIN_GROW,      /* one more slot: drops an expired session for it */
+    OP_JOIN_EVICT,     /* one more slot, nothing expires: forces one out */
     OP_JOIN_IN_PLACE,  /* fits its slot */
     OP_END,            /* logout */
     OP_TOUCH,          /* moves to the newest end */
     OP_EXPIRED_LOOKUP, /* drops expired sessions on the way */
+    OP_VERIFY,         /* takes the lock: repairs what is left */
 } operation;
 
-static const char *const op_subject = "crash-test-subject";
+/* two slots' worth */
+static const char *const op_subject =
+    "crash-test-subject-0123456789-0123456789-0123456789-0123456789-"
+    "0123456789-0123456789-0123456789-0123456789-0123456789-0123456789-"
+    "0123456789-0123456789-0123456789-0123456789";
+
+/* What an operation needs first, outside the stop in its lock. */
+static void
+prepare(operation op, ol_session_info *info)
+{
+    if (op == OP_LOGIN_SAME || op == OP_LOGIN_OTHER) {
+        ck_assert_int_eq(ol_session_find(store, &arena, known[known_count - 6],
+                                         OL_ID_TEXT_LEN, LOOK, 0, info),
+                         OL_OK);
+    }
+    if (op == OP_LOGIN_EVICT || op == OP_JOIN_EVICT) {
+        ol_store_configure(store, &arena, 0, 0);
+    }
+}
 
 static void
-run(operation op)
+run(operation op, const ol_session_info *info)
 {
     const char *live = known[known_count - 6];
     const char *oldest_live = known[5];
@@ -251,21 +285,20 @@ run(operation op)
 
     switch (op) {
     case OP_LOGIN_NEW:
+    case OP_LOGIN_EVICT:
         ol_session_login(store, &arena, NULL, 0, op_subject, strlen(op_subject),
                          NOW, &r);
         break;
     case OP_LOGIN_SAME:
-    case OP_LOGIN_OTHER: {
-        ol_session_info info;
-        ol_session_find(store, &arena, live, OL_ID_TEXT_LEN, NOW - 1, 0, &info);
-        shared->stop_in_lock = 0;
-        ol_session_login(
-            store, &arena, live, OL_ID_TEXT_LEN,
-            op == OP_LOGIN_SAME ? info.sub : op_subject,
-            op == OP_LOGIN_SAME ? info.sub_len : strlen(op_subject), NOW, &r);
+        ol_session_login(store, &arena, live, OL_ID_TEXT_LEN, info->sub,
+                         info->sub_len, NOW, &r);
         break;
-    }
+    case OP_LOGIN_OTHER:
+        ol_session_login(store, &arena, live, OL_ID_TEXT_LEN, op_subject,
+                         strlen(op_subject), NOW, &r);
+        break;
     case OP_JOIN_GROW:
+    case OP_JOIN_EVICT:
         memset(client, 'c', 200);
         ol_session_join(store, &arena, live, OL_ID_TEXT_LEN, client, 200, NOW,
                         NULL, NULL);
@@ -284,32 +317,22 @@ run(operation op)
     case OP_EXPIRED_LOOKUP:
         ol_session_list_by_sub(store, &arena, "expired-user", 12, NOW, NULL, 8);
         break;
+    case OP_VERIFY:
+        ol_store_verify(store, &arena);
+        break;
     }
 }
 
-/* The login operations look the session up first: the stop belongs to
- * the operation's own lock. */
 static void
 child(operation op)
 {
-    if (op != OP_LOGIN_SAME && op != OP_LOGIN_OTHER) {
-        shared->stop_in_lock = 1;
-    }
+    ol_session_info info;
+
     ptrace(PTRACE_TRACEME, 0, NULL, NULL);
     raise(SIGSTOP);
-    if (op == OP_LOGIN_SAME || op == OP_LOGIN_OTHER) {
-        ol_session_info info;
-        ol_session_find(store, &arena, known[known_count - 6], OL_ID_TEXT_LEN,
-                        NOW - 1, 0, &info);
-        shared->stop_in_lock = 1;
-        ol_session_login(store, &arena, known[known_count - 6], OL_ID_TEXT_LEN,
-                         op == OP_LOGIN_SAME ? info.sub : op_subject,
-                         op == OP_LOGIN_SAME ? info.sub_len
-                                             : strlen(op_subject),
-                         NOW, &(ol_login_result){0});
-    } else {
-        run(op);
-    }
+    prepare(op, &info);
+    shared->stop_in_lock = 1;
+    run(op, &info);
     _exit(0);
 }
 
@@ -362,7 +385,7 @@ static void
 kill_everywhere(operation op)
 {
     store_view before, after, now;
-    long total, step, stride, phase;
+    long total, step, stride;
     int i, kills = 0, repaired_before;
 
     view(&before, op_subject);
@@ -372,15 +395,24 @@ kill_everywhere(operation op)
     ck_assert_ptr_null(ol_store_verify(store, &arena));
     view(&after, op_subject);
     restore();
+    if (op == OP_LOGIN_EVICT || op == OP_JOIN_EVICT || op == OP_LOGIN_NEW ||
+        op == OP_JOIN_GROW) {
+        /* the store was full: the operation made room */
+        int gone = 0;
+        for (i = 0; i < known_count; i++) {
+            gone += before.known[i].present && !after.known[i].present;
+        }
+        ck_assert_int_gt(gone, 0);
+    }
 
     /* every instruction of short sections, about 400 points of long ones */
-    /* every instruction of short sections; of long ones, points spread
-     * evenly, from a phase that changes from run to run */
-    stride = total * total / 60000 + 1;
-    phase = (long)getpid() % stride;
-    for (step = 1 + phase; step <= total; step += stride) {
+    /* kill points spread evenly: about 60,000 single steps an operation
+     * (a step costs a few microseconds), so every instruction of sections
+     * under 350 instructions, every 4th of one of 1,000 */
+    stride = total * total / 120000 + 1;
+    for (step = 1; step <= total; step += stride) {
         repaired_before = shared->repaired;
-        if (traced(op, step) == 0) {
+        if (traced(op, step) != -1) {
             continue;
         }
         kills++;
@@ -465,6 +497,64 @@ START_TEST(test_store_crash_expired_lookup)
 }
 END_TEST
 
+START_TEST(test_store_crash_login_evict)
+{
+    kill_everywhere(OP_LOGIN_EVICT);
+}
+END_TEST
+
+START_TEST(test_store_crash_join_evict)
+{
+    kill_everywhere(OP_JOIN_EVICT);
+}
+END_TEST
+
+/* A writer dies half-way through a logout; then the process that repairs
+ * the store dies too, at many points of the repair: the next one finishes
+ * it, and the logout is undone. */
+START_TEST(test_store_crash_in_repair)
+{
+    store_view before, now;
+    long total, step, stride, repair = 0;
+    int i, repaired, kills = 0;
+
+    view(&before, op_subject);
+    restore();
+    total = traced(OP_END, -1);
+    for (step = total / 2; step < total && repair == 0; step++) {
+        restore();
+        if (traced(OP_END, step) != -1) {
+            continue;
+        }
+        memcpy(cut_short, shared, REGION);
+        repaired = shared->repaired;
+        total = traced(OP_VERIFY, -1);
+        if (shared->repaired > repaired) {
+            repair = total;
+        }
+    }
+    ck_assert_int_gt(repair, 10);
+    stride = repair * repair / 120000 + 1;
+    for (step = 1; step <= repair; step += stride) {
+        restore_from(cut_short);
+        if (traced(OP_VERIFY, step) != -1) {
+            continue;
+        }
+        kills++;
+        ck_assert_ptr_null(ol_store_verify(store, &arena));
+        ck_assert_int_eq(shared->damaged, 0);
+        view(&now, op_subject);
+        for (i = 0; i < known_count; i++) {
+            ck_assert_msg(same_session(&now.known[i], &before.known[i]),
+                          "repair killed at step %ld of %ld: session %d "
+                          "changed",
+                          step, repair, i);
+        }
+    }
+    ck_assert_int_gt(kills, 0);
+}
+END_TEST
+
 /* The 16 bytes of a session id as the store keeps them. */
 static void
 raw_sid(const char *text, unsigned char out[16])
@@ -502,7 +592,7 @@ START_TEST(test_store_crash_damage_empties)
         ck_assert_int_eq(ol_session_find(store, &arena, known[20],
                                          OL_ID_TEXT_LEN, NOW, 0, &info),
                          OL_OK);
-        if (traced(OP_TOUCH, step) == 0) {
+        if (traced(OP_TOUCH, step) != -1) {
             continue;
         }
         raw_sid(info.sid, sid);
@@ -516,8 +606,8 @@ START_TEST(test_store_crash_damage_empties)
         slot = NULL;
         /* the damage is looked for when a change was cut short */
         const char *why = ol_store_verify(store, &arena);
-        ck_assert_msg(why == NULL || shared->damaged == 0, "step %ld: %s",
-                      step, why);
+        ck_assert_msg(why == NULL || shared->damaged == 0, "step %ld: %s", step,
+                      why);
     }
     ck_assert_int_eq(shared->damaged, 1);
     ol_store_get_stats(store, &arena, &st);
@@ -543,13 +633,16 @@ store_crash_suite(void)
     tcase_set_timeout(tc, CHECK_TIMEOUT * 4);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_store_crash_login_new);
+    tcase_add_test(tc, test_store_crash_login_evict);
     tcase_add_test(tc, test_store_crash_login_same);
     tcase_add_test(tc, test_store_crash_login_other);
     tcase_add_test(tc, test_store_crash_join_grow);
+    tcase_add_test(tc, test_store_crash_join_evict);
     tcase_add_test(tc, test_store_crash_join_in_place);
     tcase_add_test(tc, test_store_crash_end);
     tcase_add_test(tc, test_store_crash_touch);
     tcase_add_test(tc, test_store_crash_expired_lookup);
+    tcase_add_test(tc, test_store_crash_in_repair);
     tcase_add_test(tc, test_store_crash_damage_empties);
     suite_add_tcase(s, tc);
     return s;
