@@ -89,37 +89,67 @@ configure_flags() {
     fi
 }
 
+# build_core DIR [VARIABLE=value...]: the core and the unit tests into DIR
+build_core() {
+    local dir=$1
+    shift
+    # the Makefile does not know its variables: new ones, a new build
+    if [ "$(cat "$dir/core.flags" 2>/dev/null)" != "$*" ]; then
+        rm -rf "$dir/core" "$dir/unit"
+        mkdir -p "$dir"
+        echo "$*" >"$dir/core.flags"
+    fi
+    say "building the core and the unit tests"
+    make -s -j"$(nproc)" BUILD="${dir#"$ROOT"/}" "$@" all
+}
+
+# configure_nginx SRC TREE [configure arguments...]: nginx's configure
+# writes into its tree, so it runs on a copy of SRC, TREE, with the module
+# added; again only when the flags or the module's config change. The
+# module links the core library of TREE's directory.
+configure_nginx() {
+    local src=$1 tree=$2
+    shift 2
+    local dir stamp want flags
+    dir=$(dirname "$tree")
+    stamp=$tree.configured
+    mapfile -t flags < <(configure_flags "$src")
+    flags+=("$@" --add-dynamic-module="$ROOT")
+    want="$src ${flags[*]} $(md5sum config | cut -d' ' -f1)"
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+
+    say "configuring nginx ($src)"
+    rm -rf "$tree"
+    mkdir -p "$dir"
+    cp -a "$src" "$tree"
+    (cd "$tree" && OIDC_LOGOUT_CORE_DIR=$dir ./configure "${flags[@]}" \
+        >"$dir/configure.log" 2>&1) ||
+        die "nginx configure failed; see $dir/configure.log"
+    echo "$want" >"$stamp"
+}
+
+# make_nginx TREE TARGET: a target of TREE's Makefile (modules, or build:
+# nginx too), then the module copied beside TREE
+make_nginx() {
+    local tree=$1 target=$2 dir
+    dir=$(dirname "$tree")
+    # the core library is a prerequisite nginx's Makefile does not know
+    rm -f "$tree/objs/ngx_http_oidc_logout_module.so"
+    make -s -j"$(nproc)" -C "$tree" -f objs/Makefile "$target" \
+        >"$dir/make.log" 2>&1 ||
+        { cat "$dir/make.log" >&2; die "build failed in $tree"; }
+    cp "$tree/objs/ngx_http_oidc_logout_module.so" \
+        "$dir/ngx_http_oidc_logout_module.so"
+}
+
 build_module() {
     local src=${NGINX_SRC:-/usr/share/nginx/src}
     [ -x "$src/configure" ] || die "no nginx source tree at $src (set NGINX_SRC)"
 
-    say "building the core and the unit tests"
-    make -s -j"$(nproc)" all
-
-    # nginx's configure writes into its tree: work on a copy
-    local tree=$BUILD/nginx
-    local stamp=$BUILD/nginx.configured
-    local want
-    want="$src $(configure_flags "$src" | tr '\n' ' ') $(md5sum config | cut -d' ' -f1)"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        say "configuring nginx ($src)"
-        rm -rf "$tree"
-        mkdir -p "$BUILD"
-        cp -a "$src" "$tree"
-        local flags
-        mapfile -t flags < <(configure_flags "$src")
-        (cd "$tree" && ./configure "${flags[@]}" --add-dynamic-module="$ROOT" \
-            >"$BUILD/configure.log" 2>&1) ||
-            die "nginx configure failed; see $BUILD/configure.log"
-        echo "$want" >"$stamp"
-    fi
-
+    build_core "$BUILD"
+    configure_nginx "$src" "$BUILD/nginx"
     say "building the module"
-    # the core library is a prerequisite nginx's Makefile does not know
-    rm -f "$tree/objs/ngx_http_oidc_logout_module.so"
-    make -s -C "$tree" -f objs/Makefile modules >"$BUILD/make.log" 2>&1 ||
-        { cat "$BUILD/make.log" >&2; die "module build failed"; }
-    cp "$tree/objs/ngx_http_oidc_logout_module.so" "$MODULE"
+    make_nginx "$BUILD/nginx" modules
     say "built $MODULE"
 }
 
