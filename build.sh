@@ -5,6 +5,10 @@
 #   ./build.sh test    build, then run every test suite
 #   ./build.sh run     build, then run the stock nginx with nginx.conf.example
 #                      on 127.0.0.1:8080 in the foreground (Ctrl-C stops it)
+#   ./build.sh asan    build a debug nginx (Debian's source), the core and the
+#                      module with ASan and UBSan in build/asan/, then run the
+#                      unit tests, the Test::Nginx suites and bench/soak.sh
+#                      with them; any sanitizer report fails
 #
 # Environment:
 #   NGINX_SRC        nginx source tree to build against
@@ -12,7 +16,9 @@
 #   NGINX_CONFIGURE  configure arguments for a tree without Debian's
 #                    conf_flags; they must match the target binary's
 #                    "nginx -V" (default: --with-compat)
-#   NGINX_BINARY     nginx binary to test and run with (default /usr/sbin/nginx)
+#   NGINX_BINARY     nginx binary to test and run with (default /usr/sbin/nginx;
+#                    asan: its own)
+#   SOAK_SECONDS     length of the soak of ./build.sh asan (default 600)
 
 set -euo pipefail
 
@@ -153,6 +159,90 @@ build_module() {
     say "built $MODULE"
 }
 
+# The sanitizer build (./build.sh asan) lives in build/asan/: a debug nginx
+# from Debian's source of the installed nginx-dev, the core, the unit tests
+# and the module, all built by clang with ASan and UBSan (clang's UBSan,
+# unlike gcc's beside ASan, writes its reports where log_path says).
+# NGX_DEBUG_PALLOC makes every pool allocation its own malloc, so that ASan
+# sees pool memory. Every dynamic module defines an ngx_modules[] array of
+# its own, as nginx's executable does, by design: with ODR indicators ASan
+# keeps the module's apart from the executable's (which a reload would
+# otherwise overrun), and detect_odr_violation=0 accepts the two.
+ASAN_DIR=$BUILD/asan
+ASAN_PACKAGES=(clang)
+SANITIZE="-fsanitize=address,undefined -fsanitize-address-use-odr-indicator \
+-fno-omit-frame-pointer"
+
+# nginx-dev ships nginx's headers and build scripts, not its sources: the
+# full source package comes from Debian's source archives through a list of
+# its own (the system's apt lists are left alone), unpacked with Debian's
+# patches, with nginx-dev's conf_flags beside it. The version of nginx-dev
+# when the archives have it, else another Debian revision of the same
+# upstream version. Prints the tree's path; build/asan/nginx-source says
+# which tree serves which nginx-dev.
+debian_nginx_source() {
+    local version have='' v src='' apt=$ASAN_DIR/apt
+    version=$(dpkg-query -W -f='${Version}' nginx-dev)
+    read -r have src 2>/dev/null <"$ASAN_DIR/nginx-source" || true
+    if [ "$have" = "$version" ] && [ -x "$src/configure" ]; then
+        echo "$src"
+        return 0
+    fi
+
+    local opts=(-o Dir::Etc::SourceList="$apt/sources.list"
+                -o Dir::Etc::SourceParts=/dev/null
+                -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache"
+                -o APT::Sandbox::User=root)
+    local key=/usr/share/keyrings/debian-archive-keyring.gpg codename
+    # shellcheck disable=SC1091
+    codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    mkdir -p "$apt/lists/partial" "$apt/cache"
+    cat >"$apt/sources.list" <<EOF
+deb-src [signed-by=$key] http://deb.debian.org/debian $codename main
+deb-src [signed-by=$key] http://deb.debian.org/debian-security $codename-security main
+EOF
+    say "fetching Debian's source of nginx $version" >&2
+    apt-get "${opts[@]}" -qq update >&2 ||
+        die "apt-get update of Debian's source lists failed"
+    for v in $( (echo "$version"
+                 apt-cache "${opts[@]}" showsrc nginx |
+                     sed -n "s/^Version: \(${version%-*}-.*\)/\1/p" |
+                     sort -rV) | awk '!seen[$0]++'); do
+        (cd "$apt" && apt-get "${opts[@]}" -qq source --download-only \
+            "nginx=$v" >/dev/null 2>&1) || continue
+        [ "$v" = "$version" ] ||
+            say "(the archives no longer have nginx $version: taking $v)" >&2
+        src=$ASAN_DIR/nginx-$v
+        rm -rf "$ASAN_DIR"/nginx-[0-9]*
+        dpkg-source --no-copy -x "$apt/nginx_$v.dsc" "$src" \
+            >"$ASAN_DIR/dpkg-source.log" 2>&1 ||
+            die "dpkg-source could not unpack nginx $v; see $ASAN_DIR/dpkg-source.log"
+        cp /usr/share/nginx/src/conf_flags "$src/"
+        echo "$version $src" >"$ASAN_DIR/nginx-source"
+        echo "$src"
+        return 0
+    done
+    die "Debian's source archives have no nginx ${version%-*}"
+}
+
+build_asan() {
+    local src
+    src=$(debian_nginx_source)
+    # nginx and the unit tests are linked by the C driver: it is told to
+    # add the sanitizers' C++ runtime (the core's vptr checks) and its
+    # libstdc++
+    local link="$SANITIZE -fsanitize-link-c++-runtime -lstdc++"
+    build_core "$ASAN_DIR" CC=clang CXX=clang++ CXXFLAGS="-O1 -g $SANITIZE" \
+        CFLAGS="-O1 -g $SANITIZE" LDFLAGS="$link"
+    configure_nginx "$src" "$ASAN_DIR/nginx" --with-cc=clang --with-debug \
+        --with-cc-opt="-O1 -g $SANITIZE -DNGX_DEBUG_PALLOC=1" --with-ld-opt="$link"
+    say "building nginx and the module with ASan and UBSan"
+    make_nginx "$ASAN_DIR/nginx" build
+    NGINX_BINARY=$ASAN_DIR/nginx/objs/nginx
+    MODULE=$ASAN_DIR/ngx_http_oidc_logout_module.so
+    say "built $NGINX_BINARY and $MODULE"
+}
+
 # The Test::Nginx suites: the real Test::Nginx::Socket when it is installed
 # (or given through PERL5LIB), the project's compatible runner otherwise.
 run_nginx_suites() {
@@ -177,6 +267,49 @@ run_tests() {
     say "nginx.conf.example: nginx -t"
     example_nginx -t -q -g "pid $EXAMPLE_PREFIX/nginx.pid;"
     run_nginx_suites
+}
+
+# The unit tests, the Test::Nginx suites and the hostile soak under the
+# sanitizers. nginx sends its stderr to the error log, which each test block
+# starts anew: the sanitizers write their reports to files of their own,
+# build/asan/reports/san.<pid>, and a report stops the process that made it
+# (so the test that caused it fails too). Any report fails the run. nginx
+# leaves its memory to the exit by design: no leak checks there.
+run_asan_tests() {
+    local reports=$ASAN_DIR/reports status=0
+    rm -rf "$reports"
+    # writable by the workers of the suites that leave them to "nobody"
+    mkdir -m 1777 "$reports"
+    export ASAN_OPTIONS="detect_leaks=0:detect_odr_violation=0:halt_on_error=1:log_path=$reports/san"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/san:suppressions=$ROOT/t/sanitizers/ubsan.supp"
+
+    # the core frees what it allocates: leaks are checked here, in one
+    # process (CK_FORK=no) so that LeakSanitizer runs once
+    say "unit tests (ASan, UBSan, LeakSanitizer)"
+    CK_FORK=no ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1} \
+    LSAN_OPTIONS="suppressions=$ROOT/t/sanitizers/lsan.supp:print_suppressions=0" \
+        "$ASAN_DIR/check_core" || status=1
+    run_nginx_suites || status=1
+    # the soak only when the rest passed
+    [ $status -ne 0 ] || run_soak || status=1
+
+    if compgen -G "$reports/san.*" >/dev/null; then
+        cat "$reports"/san.* >&2
+        die "sanitizer reports: $reports"
+    fi
+    [ $status -eq 0 ] || die "tests failed under the sanitizers"
+    say "no sanitizer report"
+}
+
+# bench/soak.sh against $NGINX_BINARY and $MODULE, SOAK_SECONDS long
+run_soak() {
+    if [ ! -f bench/soak.sh ]; then
+        printf 'build.sh: bench/soak.sh is missing: the sanitizer run ends with the hostile soak\n' >&2
+        return 1
+    fi
+    say "hostile soak, ${SOAK_SECONDS}s"
+    NGINX_BINARY=$NGINX_BINARY MODULE=$MODULE SOAK_SECONDS=$SOAK_SECONDS \
+        bash bench/soak.sh
 }
 
 # nginx.conf.example under a prefix whose modules/ holds the built module,
@@ -217,5 +350,8 @@ build) install_packages "${PACKAGES[@]}"; build_module ;;
 test)  install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
        install_node_packages; build_module; run_tests ;;
 run)   install_packages "${PACKAGES[@]}"; build_module; run_example ;;
-*)     die "usage: ./build.sh [build|test|run]" ;;
+asan)  install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${ASAN_PACKAGES[@]}"
+       install_node_packages; build_asan
+       SOAK_SECONDS=${SOAK_SECONDS:-600} run_asan_tests ;;
+*)     die "usage: ./build.sh [build|test|run|asan]" ;;
 esac
