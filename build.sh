@@ -209,7 +209,7 @@ EOF
                      sed -n "s/^Version: \(${version%-*}-.*\)/\1/p" |
                      sort -rV) | awk '!seen[$0]++'); do
         (cd "$apt" && apt-get "${opts[@]}" -qq source --download-only \
-            "nginx=$v" >/dev/null 2>&1) || continue
+            "nginx=$v" >"$apt/source.log" 2>&1) || continue
         [ "$v" = "$version" ] ||
             say "(the archives no longer have nginx $version: taking $v)" >&2
         src=$ASAN_DIR/nginx-$v
@@ -222,7 +222,7 @@ EOF
         echo "$src"
         return 0
     done
-    die "Debian's source archives have no nginx ${version%-*}"
+    die "no source package of nginx ${version%-*} could be fetched; see $apt/source.log"
 }
 
 build_asan() {
@@ -293,9 +293,12 @@ run_asan_tests() {
     # the soak only when the rest passed
     [ $status -ne 0 ] || run_soak || status=1
 
-    if compgen -G "$reports/san.*" >/dev/null; then
-        cat "$reports"/san.* >&2
-        die "sanitizer reports: $reports"
+    local found=("$reports"/san.*)
+    if [ -e "${found[0]}" ]; then
+        # the first in full, then every one by the place it names
+        cat "${found[0]}" >&2
+        grep -h '^SUMMARY' "${found[@]}" | sort | uniq -c | sort -rn >&2
+        die "${#found[@]} sanitizer reports in $reports"
     fi
     [ $status -eq 0 ] || die "tests failed under the sanitizers"
     say "no sanitizer report"
