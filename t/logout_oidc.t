@@ -17,6 +17,16 @@ add_block_preprocessor(sub {
     }
 });
 
+# a form POST to /logout in chunks (Transfer-Encoding: chunked): one chunk
+# per argument, then the last chunk
+sub chunked_post {
+    return "POST /logout HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+         . "Content-Type: application/x-www-form-urlencoded\r\n"
+         . "Transfer-Encoding: chunked\r\n\r\n"
+         . join('', map { sprintf "%x\r\n%s\r\n", length, $_ } @_)
+         . "0\r\n\r\n";
+}
+
 no_shuffle();
 run_tests();
 
@@ -254,6 +264,35 @@ Content-Length: 93\r
 Location: https://app1.example.com/logged-out?state=two
 --- no_error_log
 oidc_logout:
+
+
+
+=== TEST 20c: a form body in several chunks (Transfer-Encoding: chunked)
+--- raw_request eval
+main::chunked_post("client_id=app1&post_logout_redirect_uri=",
+                   "https%3A%2F%2Fapp1.example.com%2Flogged-out",
+                   "&state=in", "+chunks")
+--- error_code: 302
+--- response_headers
+Location: https://app1.example.com/logged-out?state=in%20chunks
+--- no_error_log
+oidc_logout:
+runtime error
+[alert]
+[crit]
+
+
+
+=== TEST 20d: an empty chunked body: no parameters, the logged-out page
+--- raw_request eval
+main::chunked_post()
+--- error_code: 200
+--- response_body_like: You have been signed out\.
+--- no_error_log
+oidc_logout:
+runtime error
+[alert]
+[crit]
 
 
 

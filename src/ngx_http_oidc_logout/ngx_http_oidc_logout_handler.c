@@ -79,8 +79,9 @@ ngx_http_oidc_logout_body_handler(ngx_http_request_t *r)
     }
 
     /* the body is in memory, though not always in one buffer: a browser
-     * sends it apart from the headers, and the chain may end with an
-     * empty last buffer */
+     * sends it apart from the headers, a chunked body may come in several,
+     * and the chain may end with an empty last buffer, whose pos is NULL
+     * after a chunked body (so empty buffers are skipped below) */
     len = 0;
     for (cl = rb->bufs; cl; cl = cl->next) {
         if (cl->buf->in_file) {
@@ -106,7 +107,9 @@ ngx_http_oidc_logout_body_handler(ngx_http_request_t *r)
 
     p = params.data;
     for (cl = rb->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last != cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
     params.len = len;
 

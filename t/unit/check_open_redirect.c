@@ -131,8 +131,8 @@ static const char *const crafted[] = {
     "javascript://www.whitelisteddomain.tld/%0aalert(1)",
     "javascript://www.whitelisteddomain.tld/",
     "data://www.whitelisteddomain.tld/",
-    "https://www.whitelisteddomain.tld/\xe3\x80\x82"
-    "evil.com",
+    ("https://www.whitelisteddomain.tld/\xe3\x80\x82"
+     "evil.com"),
     "https://www\xe3\x80\x82whitelisteddomain.tld/",
     "https://[::ffff:7f00:1]/",
     "https://0x7f.1/",
