@@ -268,6 +268,7 @@ run_nginx_suites() {
 run_tests() {
     say "unit tests"
     t/unit/check-registered.sh
+    t/check-directives.sh
     "$BUILD/check_core"
     say "nginx.conf.example: nginx -t"
     example_nginx -t -q -g "pid $EXAMPLE_PREFIX/nginx.pid;"

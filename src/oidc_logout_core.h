@@ -55,8 +55,8 @@ size_t ol_quote(const char *in, size_t len, char *out,
 /* ---- URLs --------------------------------------------------------------- */
 
 /*
- * Parses an absolute URL under the module's strict rules (see README,
- * "Redirect validation") and writes its canonical form to out: lower-case
+ * Parses an absolute URL under the module's strict rules (see
+ * doc/redirects.md) and writes its canonical form to out: lower-case
  * scheme and host, no default port, "/" for an empty path, percent-encoding
  * with upper-case hex and unreserved characters decoded.  *out_len receives
  * the length written.  OL_INVALID with the reason in err when the URL is
