@@ -337,6 +337,26 @@ void ol_delivery_get(const ol_deliveries *deliveries, size_t index,
                      const char **body, size_t *body_len) OL_NOEXCEPT;
 void ol_deliveries_free(ol_deliveries *deliveries) OL_NOEXCEPT;
 
+/* How one attempt of a delivery ended, as the network showed it. */
+typedef enum {
+    OL_ATTEMPT_ANSWERED, /* the client answered with an HTTP status */
+    OL_ATTEMPT_FAILED,   /* no usable answer: connect, TLS, send, read,
+                          * timeout, a response that is not HTTP */
+    OL_ATTEMPT_ABORTED   /* given up before an answer: no memory, nginx
+                          * shutting down, a certificate refused */
+} ol_attempt;
+
+/*
+ * The delivery policy: whether an attempt delivered the token (200 or
+ * 204), is to be tried again (a failure or a 5xx, while attempt <=
+ * retries; *retry_in_ms gets the delay, doubling from 1 s up to 30 s), or
+ * is given up (anything else).  attempt counts from 1.
+ */
+ol_delivery_outcome ol_delivery_judge(ol_attempt attempt_end,
+                                      unsigned status, unsigned attempt,
+                                      unsigned retries,
+                                      uint64_t *retry_in_ms) OL_NOEXCEPT;
+
 /* ---- The logout endpoint ------------------------------------------------ */
 
 typedef enum { OL_MODE_OIDC = 1, OL_MODE_AUTH0 = 2 } ol_mode;

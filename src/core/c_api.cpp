@@ -391,6 +391,19 @@ ol_deliveries_free(ol_deliveries *deliveries) noexcept
     delete deliveries;
 }
 
+ol_delivery_outcome
+ol_delivery_judge(ol_attempt attempt_end, unsigned status, unsigned attempt,
+                  unsigned retries, uint64_t *retry_in_ms) noexcept
+{
+    uint64_t delay = 0;
+    ol_delivery_outcome outcome =
+        judge_delivery(attempt_end, status, attempt, retries, delay);
+    if (retry_in_ms != nullptr) {
+        *retry_in_ms = delay;
+    }
+    return outcome;
+}
+
 ol_status
 ol_clients_check_post_logout(const ol_clients *clients, const char *client_id,
                              size_t client_id_len, const char *url,

@@ -52,4 +52,37 @@ backchannel_deliveries(const KeySet &keys, const ClientRegistry &clients,
     return out;
 }
 
+namespace {
+
+/* The first retry waits this long, each next one twice as long, up to
+ * retry_delay_max. */
+constexpr uint64_t retry_delay_ms = 1000;
+constexpr uint64_t retry_delay_max_ms = 30000;
+
+} // namespace
+
+ol_delivery_outcome
+judge_delivery(ol_attempt attempt_end, unsigned status, unsigned attempt,
+               unsigned retries, uint64_t &retry_in_ms)
+{
+    retry_in_ms = 0;
+    if (attempt_end == OL_ATTEMPT_ANSWERED &&
+        (status == 200 || status == 204)) {
+        return OL_DELIVERY_DELIVERED;
+    }
+    /* a client error (4xx) or a redirect will not change by itself */
+    bool recoverable =
+        attempt_end == OL_ATTEMPT_FAILED ||
+        (attempt_end == OL_ATTEMPT_ANSWERED && status >= 500 && status < 600);
+    if (!recoverable || attempt == 0 || attempt > retries) {
+        return OL_DELIVERY_FAILED;
+    }
+    retry_in_ms = retry_delay_max_ms;
+    if (attempt - 1 < 16) {
+        uint64_t delay = retry_delay_ms << (attempt - 1);
+        retry_in_ms = delay < retry_delay_max_ms ? delay : retry_delay_max_ms;
+    }
+    return OL_DELIVERY_RETRIED;
+}
+
 } // namespace oidc_logout

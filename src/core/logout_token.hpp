@@ -2,6 +2,7 @@
 #pragma once
 
 #include "client_registry.hpp"
+#include "../oidc_logout_core.h"
 #include "jose.hpp"
 
 #include <cstdint>
@@ -41,5 +42,11 @@ std::vector<Delivery> backchannel_deliveries(const KeySet &keys,
                                              std::string_view issuer,
                                              const EndedSession &session,
                                              int64_t now);
+
+/* The delivery policy (ol_delivery_judge): delivered, retried after
+ * retry_in_ms, or given up. */
+ol_delivery_outcome judge_delivery(ol_attempt attempt_end, unsigned status,
+                                   unsigned attempt, unsigned retries,
+                                   uint64_t &retry_in_ms);
 
 } // namespace oidc_logout

@@ -16,9 +16,6 @@
 
 /* Longest status line read from a client, in bytes. */
 #define NGX_HTTP_OIDC_LOGOUT_BC_RESPONSE 1024
-/* Delay before the first retry; each further one doubles it. */
-#define NGX_HTTP_OIDC_LOGOUT_BC_RETRY_DELAY 1000
-#define NGX_HTTP_OIDC_LOGOUT_BC_RETRY_MAX 30000
 
 typedef struct ngx_http_oidc_logout_batch_s ngx_http_oidc_logout_batch_t;
 
@@ -70,8 +67,9 @@ static void ngx_http_oidc_logout_bc_timeout(ngx_event_t *ev);
 static void ngx_http_oidc_logout_bc_retry(ngx_event_t *ev);
 static void ngx_http_oidc_logout_bc_wait_over(ngx_event_t *ev);
 static void ngx_http_oidc_logout_bc_outcome(ngx_http_oidc_logout_delivery_t *d,
-                                            const char *status,
-                                            ngx_uint_t retry);
+                                            const char *failure,
+                                            ol_attempt attempt_end,
+                                            ngx_uint_t status);
 static void ngx_http_oidc_logout_bc_release(ngx_http_oidc_logout_batch_t *b);
 static void ngx_http_oidc_logout_bc_forget(void *data);
 static void ngx_http_oidc_logout_bc_idle(ngx_event_t *ev);
@@ -531,8 +529,8 @@ ngx_http_oidc_logout_bc_attempt(ngx_http_oidc_logout_delivery_t *d)
     rc = ngx_event_connect_peer(&d->peer);
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "connect-failed", 1);
+        ngx_http_oidc_logout_bc_outcome(d, "connect-failed", OL_ATTEMPT_FAILED,
+                                        0);
         return;
     }
 
@@ -543,8 +541,7 @@ ngx_http_oidc_logout_bc_attempt(ngx_http_oidc_logout_delivery_t *d)
 
     c->pool = ngx_create_pool(1024, &d->batch->log);
     if (c->pool == NULL) {
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "no-memory", 0);
+        ngx_http_oidc_logout_bc_outcome(d, "no-memory", OL_ATTEMPT_ABORTED, 0);
         return;
     }
 
@@ -600,8 +597,7 @@ ngx_http_oidc_logout_bc_handshaked(ngx_connection_t *c)
     ngx_http_oidc_logout_srv_conf_t *oscf = d->batch->oscf;
 
     if (!c->ssl->handshaked) {
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "tls-failed", 1);
+        ngx_http_oidc_logout_bc_outcome(d, "tls-failed", OL_ATTEMPT_FAILED, 0);
         return;
     }
 
@@ -613,8 +609,8 @@ ngx_http_oidc_logout_bc_handshaked(ngx_connection_t *c)
                           "of \"%V\": (%l:%s)",
                           &d->target->client_id, &d->target->url.host, rc,
                           X509_verify_cert_error_string(rc));
-            ngx_http_oidc_logout_bc_close(d);
-            ngx_http_oidc_logout_bc_outcome(d, "certificate-refused", 0);
+            ngx_http_oidc_logout_bc_outcome(d, "certificate-refused",
+                                            OL_ATTEMPT_ABORTED, 0);
             return;
         }
 
@@ -623,8 +619,8 @@ ngx_http_oidc_logout_bc_handshaked(ngx_connection_t *c)
                           "oidc_logout: backchannel client=%V: the "
                           "certificate does not name \"%V\"",
                           &d->target->client_id, &d->target->url.host);
-            ngx_http_oidc_logout_bc_close(d);
-            ngx_http_oidc_logout_bc_outcome(d, "certificate-refused", 0);
+            ngx_http_oidc_logout_bc_outcome(d, "certificate-refused",
+                                            OL_ATTEMPT_ABORTED, 0);
             return;
         }
     }
@@ -693,8 +689,8 @@ ngx_http_oidc_logout_bc_connected(ngx_http_oidc_logout_delivery_t *d)
                       "oidc_logout: backchannel client=%V: connect() to %V "
                       "failed",
                       &d->target->client_id, d->peer.name);
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "connect-failed", 1);
+        ngx_http_oidc_logout_bc_outcome(d, "connect-failed", OL_ATTEMPT_FAILED,
+                                        0);
         return NGX_ERROR;
     }
 
@@ -717,8 +713,7 @@ ngx_http_oidc_logout_bc_write(ngx_event_t *wev)
 
     if (c->close) {
         /* worker_shutdown_timeout */
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "shutdown", 0);
+        ngx_http_oidc_logout_bc_outcome(d, "shutdown", OL_ATTEMPT_ABORTED, 0);
         return;
     }
 
@@ -730,8 +725,8 @@ ngx_http_oidc_logout_bc_write(ngx_event_t *wev)
 #if (NGX_HTTP_SSL)
         if (d->target->https && c->ssl == NULL) {
             if (ngx_http_oidc_logout_bc_tls(d) == NGX_ERROR) {
-                ngx_http_oidc_logout_bc_close(d);
-                ngx_http_oidc_logout_bc_outcome(d, "tls-failed", 1);
+                ngx_http_oidc_logout_bc_outcome(d, "tls-failed",
+                                                OL_ATTEMPT_FAILED, 0);
             }
             return;
         }
@@ -743,15 +738,15 @@ ngx_http_oidc_logout_bc_write(ngx_event_t *wev)
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-                ngx_http_oidc_logout_bc_close(d);
-                ngx_http_oidc_logout_bc_outcome(d, "send-failed", 1);
+                ngx_http_oidc_logout_bc_outcome(d, "send-failed",
+                                                OL_ATTEMPT_FAILED, 0);
             }
             return;
         }
 
         if (n == NGX_ERROR || n == 0) {
-            ngx_http_oidc_logout_bc_close(d);
-            ngx_http_oidc_logout_bc_outcome(d, "send-failed", 1);
+            ngx_http_oidc_logout_bc_outcome(d, "send-failed", OL_ATTEMPT_FAILED,
+                                            0);
             return;
         }
 
@@ -766,8 +761,7 @@ ngx_http_oidc_logout_bc_write(ngx_event_t *wev)
     }
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "read-failed", 1);
+        ngx_http_oidc_logout_bc_outcome(d, "read-failed", OL_ATTEMPT_FAILED, 0);
     }
 }
 
@@ -796,11 +790,9 @@ ngx_http_oidc_logout_bc_read(ngx_event_t *rev)
     ngx_int_t status;
     ngx_connection_t *c = rev->data;
     ngx_http_oidc_logout_delivery_t *d = c->data;
-    u_char text[4];
 
     if (c->close) {
-        ngx_http_oidc_logout_bc_close(d);
-        ngx_http_oidc_logout_bc_outcome(d, "shutdown", 0);
+        ngx_http_oidc_logout_bc_outcome(d, "shutdown", OL_ATTEMPT_ABORTED, 0);
         return;
     }
 
@@ -815,8 +807,8 @@ ngx_http_oidc_logout_bc_read(ngx_event_t *rev)
     if (d->in == NULL) {
         d->in = ngx_pnalloc(d->batch->pool, NGX_HTTP_OIDC_LOGOUT_BC_RESPONSE);
         if (d->in == NULL) {
-            ngx_http_oidc_logout_bc_close(d);
-            ngx_http_oidc_logout_bc_outcome(d, "no-memory", 0);
+            ngx_http_oidc_logout_bc_outcome(d, "no-memory", OL_ATTEMPT_ABORTED,
+                                            0);
             return;
         }
     }
@@ -827,15 +819,15 @@ ngx_http_oidc_logout_bc_read(ngx_event_t *rev)
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-                ngx_http_oidc_logout_bc_close(d);
-                ngx_http_oidc_logout_bc_outcome(d, "read-failed", 1);
+                ngx_http_oidc_logout_bc_outcome(d, "read-failed",
+                                                OL_ATTEMPT_FAILED, 0);
             }
             return;
         }
 
         if (n == NGX_ERROR || n == 0) {
-            ngx_http_oidc_logout_bc_close(d);
-            ngx_http_oidc_logout_bc_outcome(d, "no-response", 1);
+            ngx_http_oidc_logout_bc_outcome(d, "no-response", OL_ATTEMPT_FAILED,
+                                            0);
             return;
         }
 
@@ -846,15 +838,14 @@ ngx_http_oidc_logout_bc_read(ngx_event_t *rev)
         }
     }
 
-    ngx_http_oidc_logout_bc_close(d);
-
     if (status == 0) {
-        ngx_http_oidc_logout_bc_outcome(d, "bad-response", 1);
+        ngx_http_oidc_logout_bc_outcome(d, "bad-response", OL_ATTEMPT_FAILED,
+                                        0);
         return;
     }
 
-    ngx_sprintf(text, "%03i%Z", status);
-    ngx_http_oidc_logout_bc_outcome(d, (const char *)text, status >= 500);
+    ngx_http_oidc_logout_bc_outcome(d, NULL, OL_ATTEMPT_ANSWERED,
+                                    (ngx_uint_t)status);
 }
 
 static void
@@ -862,8 +853,7 @@ ngx_http_oidc_logout_bc_timeout(ngx_event_t *ev)
 {
     ngx_http_oidc_logout_delivery_t *d = ev->data;
 
-    ngx_http_oidc_logout_bc_close(d);
-    ngx_http_oidc_logout_bc_outcome(d, "timeout", 1);
+    ngx_http_oidc_logout_bc_outcome(d, "timeout", OL_ATTEMPT_FAILED, 0);
 }
 
 static void
@@ -873,46 +863,55 @@ ngx_http_oidc_logout_bc_retry(ngx_event_t *ev)
 }
 
 /*
- * One log line per attempt; a recoverable failure is tried again after a
- * delay while retries are left.  200 and 204 are a success.
+ * Ends an attempt: closes its connection, then one log line; the core's
+ * delivery policy says whether it delivered, is tried again after a delay,
+ * or is given up.  failure names how an attempt without an answer ended.
  */
 static void
 ngx_http_oidc_logout_bc_outcome(ngx_http_oidc_logout_delivery_t *d,
-                                const char *status, ngx_uint_t retry)
+                                const char *failure, ol_attempt attempt_end,
+                                ngx_uint_t status)
 {
-    ngx_msec_t delay;
+    uint64_t delay;
+    u_char text[NGX_INT_T_LEN + 1];
+    ol_delivery_outcome outcome;
     ngx_http_oidc_logout_batch_t *b = d->batch;
 
-    if (ngx_strcmp(status, "200") == 0 || ngx_strcmp(status, "204") == 0) {
+    ngx_http_oidc_logout_bc_close(d);
+
+    if (failure == NULL) {
+        ngx_sprintf(text, "%03ui%Z", status);
+        failure = (const char *)text;
+    }
+
+    /* an exiting worker tries nothing again */
+    outcome = ol_delivery_judge(
+        attempt_end, (unsigned)status, (unsigned)d->attempt,
+        ngx_exiting || ngx_terminate ? 0 : (unsigned)b->retries, &delay);
+    ol_store_count_delivery(b->zone->store, &b->zone->arena, outcome);
+
+    switch (outcome) {
+    case OL_DELIVERY_DELIVERED:
         ngx_log_error(NGX_LOG_INFO, &b->log, 0,
                       "oidc_logout: backchannel client=%V status=%s "
                       "attempt=%ui",
-                      &d->target->client_id, status, d->attempt);
-        ol_store_count_delivery(b->zone->store, &b->zone->arena,
-                                OL_DELIVERY_DELIVERED);
+                      &d->target->client_id, failure, d->attempt);
+        break;
 
-    } else if (retry && d->attempt <= b->retries && !ngx_exiting &&
-               !ngx_terminate) {
-        delay = NGX_HTTP_OIDC_LOGOUT_BC_RETRY_DELAY << (d->attempt - 1);
-        if (delay > NGX_HTTP_OIDC_LOGOUT_BC_RETRY_MAX) {
-            delay = NGX_HTTP_OIDC_LOGOUT_BC_RETRY_MAX;
-        }
+    case OL_DELIVERY_RETRIED:
         ngx_log_error(NGX_LOG_WARN, &b->log, 0,
                       "oidc_logout: backchannel client=%V status=%s "
                       "attempt=%ui, retry in %Mms",
-                      &d->target->client_id, status, d->attempt, delay);
-        ol_store_count_delivery(b->zone->store, &b->zone->arena,
-                                OL_DELIVERY_RETRIED);
-        ngx_add_timer(&d->retry, delay);
+                      &d->target->client_id, failure, d->attempt,
+                      (ngx_msec_t)delay);
+        ngx_add_timer(&d->retry, (ngx_msec_t)delay);
         return;
 
-    } else {
+    default:
         ngx_log_error(NGX_LOG_ERR, &b->log, 0,
                       "oidc_logout: backchannel client=%V status=%s "
                       "attempt=%ui, given up",
-                      &d->target->client_id, status, d->attempt);
-        ol_store_count_delivery(b->zone->store, &b->zone->arena,
-                                OL_DELIVERY_FAILED);
+                      &d->target->client_id, failure, d->attempt);
     }
 
     d->done = 1;

@@ -319,6 +319,49 @@ START_TEST(test_backchannel_registry_rules)
 }
 END_TEST
 
+/* The delivery policy: 200 and 204 deliver; failures and 5xx are tried
+ * again while retries last, 1 s, 2 s, 4 s ... up to 30 s; anything else is
+ * given up at once. */
+START_TEST(test_backchannel_delivery_policy)
+{
+    static const struct {
+        ol_attempt end;
+        unsigned status, attempt, retries;
+        ol_delivery_outcome outcome;
+        uint64_t delay;
+    } cases[] = {
+        {OL_ATTEMPT_ANSWERED, 200, 1, 2, OL_DELIVERY_DELIVERED, 0},
+        {OL_ATTEMPT_ANSWERED, 204, 3, 2, OL_DELIVERY_DELIVERED, 0},
+        {OL_ATTEMPT_ANSWERED, 201, 1, 2, OL_DELIVERY_FAILED, 0},
+        {OL_ATTEMPT_ANSWERED, 302, 1, 2, OL_DELIVERY_FAILED, 0},
+        {OL_ATTEMPT_ANSWERED, 400, 1, 2, OL_DELIVERY_FAILED, 0},
+        {OL_ATTEMPT_ANSWERED, 499, 1, 2, OL_DELIVERY_FAILED, 0},
+        {OL_ATTEMPT_ANSWERED, 500, 1, 2, OL_DELIVERY_RETRIED, 1000},
+        {OL_ATTEMPT_ANSWERED, 503, 2, 2, OL_DELIVERY_RETRIED, 2000},
+        {OL_ATTEMPT_ANSWERED, 599, 3, 2, OL_DELIVERY_FAILED, 0},
+        {OL_ATTEMPT_FAILED, 0, 1, 2, OL_DELIVERY_RETRIED, 1000},
+        {OL_ATTEMPT_FAILED, 0, 3, 5, OL_DELIVERY_RETRIED, 4000},
+        {OL_ATTEMPT_FAILED, 0, 5, 9, OL_DELIVERY_RETRIED, 16000},
+        {OL_ATTEMPT_FAILED, 0, 6, 9, OL_DELIVERY_RETRIED, 30000},
+        {OL_ATTEMPT_FAILED, 0, 60, 100, OL_DELIVERY_RETRIED, 30000},
+        {OL_ATTEMPT_FAILED, 0, 1, 0, OL_DELIVERY_FAILED, 0},
+        {OL_ATTEMPT_ABORTED, 0, 1, 2, OL_DELIVERY_FAILED, 0},
+    };
+    size_t i;
+    uint64_t delay;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        delay = 77;
+        ck_assert_int_eq(ol_delivery_judge(cases[i].end, cases[i].status,
+                                           cases[i].attempt, cases[i].retries,
+                                           &delay),
+                         cases[i].outcome);
+        ck_assert_msg(delay == cases[i].delay, "case %zu: delay %llu", i,
+                      (unsigned long long)delay);
+    }
+}
+END_TEST
+
 Suite *
 backchannel_suite(void)
 {
@@ -334,6 +377,7 @@ backchannel_suite(void)
     tcase_add_test(tc, test_backchannel_ec_and_key_alg);
     tcase_add_test(tc, test_backchannel_public_keys_cannot_sign);
     tcase_add_test(tc, test_backchannel_registry_rules);
+    tcase_add_test(tc, test_backchannel_delivery_policy);
     suite_add_tcase(s, tc);
     return s;
 }
