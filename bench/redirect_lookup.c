@@ -6,7 +6,7 @@
 
 #define _POSIX_C_SOURCE 199309L
 
-#include "oidc_logout_core.h"
+#include "oidc_logout_core_test.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -81,11 +81,6 @@ ol_status ol_allowlist_new(ol_allowlist **out) OL_NOEXCEPT;
 void ol_allowlist_free(ol_allowlist *list) OL_NOEXCEPT;
 ol_status ol_allowlist_add(ol_allowlist *list, const char *url, size_t len,
                            char *err, size_t errlen) OL_NOEXCEPT;
-size_t ol_allowlist_size(const ol_allowlist *list) OL_NOEXCEPT;
-/* OL_OK when the candidate is allowed, OL_DENIED or OL_INVALID (with the
- * reason in err) otherwise. */
-ol_status ol_allowlist_check(const ol_allowlist *list, const char *url,
-                             size_t len, char *err, size_t errlen) OL_NOEXCEPT;
 
 /* ---- Client registry ---------------------------------------------------- */
 
@@ -98,10 +93,6 @@ typedef struct ol_clients_s ol_clients;
  */
 ol_status ol_clients_load(const char *path, ol_clients **out, char *err,
                           size_t errlen) OL_NOEXCEPT;
-/* The same from a JSON text in memory; name stands for the file in errors. */
-ol_status ol_clients_parse(const char *json, size_t len, const char *name,
-                           ol_clients **out, char *err,
-                           size_t errlen) OL_NOEXCEPT;
 void ol_clients_free(ol_clients *clients) OL_NOEXCEPT;
 size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;
 int ol_clients_has(const ol_clients *clients, const char *client_id,
@@ -111,26 +102,6 @@ int ol_clients_has(const ol_clients *clients, const char *client_id,
  * frontchannel_logout_session_required), or NULL when there is none. */
 const char *ol_clients_needing_issuer(const ol_clients *clients) OL_NOEXCEPT;
 
-/*
- * Redirect checks for one client.  OL_OK when allowed; OL_DENIED when the
- * client is unknown or the URL is not registered for it; OL_INVALID when the
- * URL is malformed.  err says which.
- *
- * _post_logout: exact match against post_logout_redirect_uris (OpenID
- * Connect RP-Initiated Logout), query included.
- * _allowed_logout: allowlist match against allowed_logout_urls (Auth0).
- */
-ol_status ol_clients_check_post_logout(const ol_clients *clients,
-                                       const char *client_id,
-                                       size_t client_id_len, const char *url,
-                                       size_t url_len, char *err,
-                                       size_t errlen) OL_NOEXCEPT;
-ol_status ol_clients_check_allowed_logout(const ol_clients *clients,
-                                          const char *client_id,
-                                          size_t client_id_len, const char *url,
-                                          size_t url_len, char *err,
-                                          size_t errlen) OL_NOEXCEPT;
-
 /* ---- Signing keys and id_token_hint ------------------------------------ */
 
 /* The JWKS of oidc_logout_keys: RSA (2048 bits or more) and EC P-256,
@@ -139,12 +110,7 @@ typedef struct ol_keys_s ol_keys;
 
 ol_status ol_keys_load(const char *path, ol_keys **out, char *err,
                        size_t errlen) OL_NOEXCEPT;
-ol_status ol_keys_parse(const char *json, size_t len, const char *name,
-                        ol_keys **out, char *err, size_t errlen) OL_NOEXCEPT;
 void ol_keys_free(ol_keys *keys) OL_NOEXCEPT;
-size_t ol_keys_count(const ol_keys *keys) OL_NOEXCEPT;
-/* The public keys as a JWKS document: private members are never in it. */
-const char *ol_keys_public_jwks(const ol_keys *keys, size_t *len) OL_NOEXCEPT;
 
 /* What a verified id_token_hint says. */
 typedef struct {
@@ -152,18 +118,6 @@ typedef struct {
     char sub[OL_SUB_MAX + 1];
     char sid[OL_SUB_MAX + 1]; /* empty when the token has none */
 } ol_hint;
-
-/*
- * Verifies an id_token_hint: signed by one of keys (kid selects the key,
- * alg must fit it, none and HMAC are refused), iss equal to issuer (a
- * trailing "/" aside), azp or aud a client of clients, iat not in the
- * future (60 s leeway).  An expired token is accepted.  OL_OK fills out;
- * OL_INVALID says why in err.
- */
-ol_status ol_hint_verify(const ol_keys *keys, const char *issuer,
-                         size_t issuer_len, const ol_clients *clients,
-                         const char *token, size_t token_len, int64_t now,
-                         ol_hint *out, char *err, size_t errlen) OL_NOEXCEPT;
 
 /* ---- Sessions ----------------------------------------------------------- */
 
@@ -200,7 +154,7 @@ typedef struct {
     uint64_t backchannel_delivered; /* 200 or 204 */
     uint64_t backchannel_retried;   /* failed, tried again */
     uint64_t backchannel_failed;    /* failed, given up */
-    uint64_t slots;      /* of 256 bytes each, for sessions */
+    uint64_t slots;                 /* of 256 bytes each, for sessions */
     uint64_t slots_free; /* a session takes one, or more for long data */
     uint64_t repaired;   /* unfinished changes undone after a crash */
     uint64_t rebuilt;    /* times the store was found damaged, emptied */
@@ -246,9 +200,6 @@ typedef enum {
 /* Counts the outcome of a back-channel delivery attempt (ol_store_stats). */
 void ol_store_count_delivery(ol_store *store, const ol_arena *arena,
                              ol_delivery_outcome outcome) OL_NOEXCEPT;
-/* Checks every index and the LRU list; a description of the first
- * inconsistency, or NULL. */
-const char *ol_store_verify(ol_store *store, const ol_arena *arena) OL_NOEXCEPT;
 
 /*
  * The session of handle (the cookie value, may be empty) becomes subject
@@ -275,13 +226,6 @@ ol_status ol_session_join(ol_store *store, const ol_arena *arena,
 ol_status ol_session_find(ol_store *store, const ol_arena *arena,
                           const char *handle, size_t handle_len, uint64_t now,
                           int touch, ol_session_info *info) OL_NOEXCEPT;
-ol_status ol_session_find_by_sid(ol_store *store, const ol_arena *arena,
-                                 const char *sid, size_t sid_len, uint64_t now,
-                                 ol_session_info *info) OL_NOEXCEPT;
-/* The live sessions of sub, at most max of them; returns how many. */
-size_t ol_session_list_by_sub(ol_store *store, const ol_arena *arena,
-                              const char *sub, size_t sub_len, uint64_t now,
-                              ol_session_info *infos, size_t max) OL_NOEXCEPT;
 /* The anti-CSRF token bound to the session of handle: base64url of an
  * HMAC-SHA256 under a secret of the zone (OL_CSRF_TEXT_LEN characters).
  * Empty (out[0] == 0) when handle is empty. */
@@ -352,9 +296,8 @@ typedef enum {
  * retries; *retry_in_ms gets the delay, doubling from 1 s up to 30 s), or
  * is given up (anything else).  attempt counts from 1.
  */
-ol_delivery_outcome ol_delivery_judge(ol_attempt attempt_end,
-                                      unsigned status, unsigned attempt,
-                                      unsigned retries,
+ol_delivery_outcome ol_delivery_judge(ol_attempt attempt_end, unsigned status,
+                                      unsigned attempt, unsigned retries,
                                       uint64_t *retry_in_ms) OL_NOEXCEPT;
 
 /* ---- The logout endpoint ------------------------------------------------ */

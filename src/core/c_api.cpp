@@ -1,5 +1,6 @@
-// The C ABI (src/oidc_logout_core.h): noexcept shims over the core.
-#include "../oidc_logout_core.h"
+// The C ABI (src/oidc_logout_core.h, and src/oidc_logout_core_test.h for
+// the unit tests): noexcept shims over the core.
+#include "../oidc_logout_core_test.h"
 
 #include "allowlist.hpp"
 #include "client_registry.hpp"

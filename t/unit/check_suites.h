@@ -7,7 +7,7 @@
 
 #include <check.h>
 
-#include "oidc_logout_core.h"
+#include "oidc_logout_core_test.h"
 
 Suite *url_suite(void);
 Suite *allowlist_suite(void);
