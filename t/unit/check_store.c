@@ -509,7 +509,8 @@ START_TEST(test_store_eviction_is_least_recently_used)
     static char handles[LOGINS][OL_ID_TEXT_LEN + 1];
     static int order[LOGINS]; /* model: logins by last use, oldest first */
     static int slots_of[LOGINS];
-    int live = 0, used = 0, i, k, seed = 7;
+    int live = 0, used = 0, i, k;
+    unsigned seed = 7;
     char sub[256];
     ol_store_stats st;
 
@@ -517,7 +518,7 @@ START_TEST(test_store_eviction_is_least_recently_used)
     ol_store_configure(store, &arena, 0, 0);
     for (i = 0; i < LOGINS; i++) {
         /* one session in five has a subject that takes two slots */
-        size_t len = (seed = seed * 1103515245 + 12345, (seed >> 8) % 5 == 0)
+        size_t len = (seed = seed * 1103515245u + 12345u, (seed >> 8) % 5 == 0)
                          ? 200
                          : 5 + (size_t)(seed >> 12) % 40;
         memset(sub, 'a' + i % 26, len);
@@ -534,7 +535,7 @@ START_TEST(test_store_eviction_is_least_recently_used)
         used += slots_of[i];
         /* use a random live session again: it becomes the newest */
         if (i % 3 == 0 && live > 1) {
-            k = (int)((unsigned)(seed >> 4) % (unsigned)(live - 1));
+            k = (int)((seed >> 4) % (unsigned)(live - 1));
             int used_again = order[k];
             ck_assert_int_eq(
                 find(handles[used_again], 1000 + (uint64_t)i, NULL), OL_OK);
