@@ -12,7 +12,8 @@
 #   NGINX_BINARY             nginx to run (default /usr/sbin/nginx)
 #   MODULE                   the module (default build/ngx_http_oidc_logout_module.so)
 #   SOAK_SECONDS             how long the traffic runs (default 1200)
-#   SOAK_PORT                first of the five ports it uses (default 2020)
+#   SOAK_PORT                first of the five ports it uses (default: the
+#                            first of 2040, 2140, ... with five free ports)
 #   SOAK_CLIENTS, SOAK_FUZZERS  ledger clients (4) and fuzzers (2)
 #   SOAK_KILL_EVERY, SOAK_RELOAD_EVERY  mean seconds between kills (1.5)
 #                            and between reloads (10)
@@ -94,9 +95,23 @@ trap cleanup EXIT
 trap 'echo "soak: FAIL: interrupted" >&2; exit 130' INT
 trap 'echo "soak: FAIL: interrupted" >&2; exit 143' TERM HUP
 
+# five consecutive ports that nothing on this machine listens on
+free_ports() {
+    perl -MIO::Socket::INET -e '
+        for (my $base = 2040; $base < 9000; $base += 100) {
+            my @held = grep { !IO::Socket::INET->new(LocalAddr => "127.0.0.1:$_",
+                                                     Listen => 1, ReuseAddr => 1) }
+                       $base .. $base + 4;
+            if (!@held) { print "$base\n"; exit 0 }
+        }
+        exit 1'
+}
+SOAK_PORT=${SOAK_PORT:-$(free_ports)} ||
+    { echo "soak: FAIL: could not run: no five free ports" >&2; exit 1; }
+
 SOAK_DIR=$DIR NGINX_BINARY=$NGINX_BINARY MODULE=$(realpath "$MODULE") \
 SOAK_PAYLOADS=$SHARED/open-redirect-payloads.txt SOAK_RLIMIT_CORE=$RLIMIT_CORE \
-SOAK_CORE_WATCH=$CORE_WATCH SOAK_CORE_NOTE=$CORE_NOTE SOAK_PORT=${SOAK_PORT:-2020} \
+SOAK_CORE_WATCH=$CORE_WATCH SOAK_CORE_NOTE=$CORE_NOTE SOAK_PORT=$SOAK_PORT \
     perl bench/soak.pl &
 driver=$!
 wait "$driver"
