@@ -213,7 +213,10 @@ $seen = browse(name => 'silent', clients => [qw(app1 app4)],
 check_calls('silent', $seen, 'app1');
 check_landing('silent', $seen);
 note("silent: the page redirected after $seen->{waited_ms} ms (timeout 2 s)");
-cmp_ok($seen->{waited_ms} // 0, '>=', 1900,
+# the driver notes the answer when its own event loop gets to it, which on
+# a loaded machine is later than the page's timer starts: a margin, far
+# above the few milliseconds of a redirect that does not wait
+cmp_ok($seen->{waited_ms} // 0, '>=', 1500,
        'silent: the silent application delays the redirect by the timeout');
 cmp_ok($seen->{waited_ms} // 1e9, '<', 4000, 'silent: and no more');
 is($seen->{page_heading}, 'Signing out', 'silent: the page shows while it waits');
