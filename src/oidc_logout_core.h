@@ -102,6 +102,31 @@ int ol_clients_has(const ol_clients *clients, const char *client_id,
  * frontchannel_logout_session_required), or NULL when there is none. */
 const char *ol_clients_needing_issuer(const ol_clients *clients) OL_NOEXCEPT;
 
+/*
+ * Where a client's back-channel logout tokens go: its
+ * backchannel_logout_uri as the registry parsed it.  The strings live as
+ * long as the registry.
+ */
+typedef struct {
+    const char *client_id;
+    const char *uri; /* the backchannel_logout_uri as registered */
+    int https;
+    const char *host; /* an IPv6 literal keeps its brackets */
+    size_t host_len;
+    int host_is_literal;   /* an IP address, not a name */
+    unsigned port;         /* explicit or the scheme's default */
+    const char *authority; /* the Host header: host, and a port that is
+                            * not the scheme's default */
+    size_t authority_len;
+    const char *target; /* the request target: path, and ?query */
+    size_t target_len;
+    void *data; /* the glue's own (its resolved addresses), NULL at first */
+} ol_target;
+
+/* The targets of the registry's back-channel clients, in the order of the
+ * file, and how many there are.  Called while the configuration loads. */
+size_t ol_clients_targets(ol_clients *clients, ol_target **targets) OL_NOEXCEPT;
+
 /* ---- Signing keys and id_token_hint ------------------------------------ */
 
 /* The JWKS of oidc_logout_keys: RSA (2048 bits or more) and EC P-256,
@@ -197,10 +222,6 @@ typedef enum {
     OL_DELIVERY_FAILED
 } ol_delivery_outcome;
 
-/* Counts the outcome of a back-channel delivery attempt (ol_store_stats). */
-void ol_store_count_delivery(ol_store *store, const ol_arena *arena,
-                             ol_delivery_outcome outcome) OL_NOEXCEPT;
-
 /*
  * The session of handle (the cookie value, may be empty) becomes subject
  * sub's: kept when it is a live session of sub, otherwise a new session is
@@ -212,42 +233,24 @@ void ol_store_count_delivery(ol_store *store, const ol_arena *arena,
 ol_status ol_session_login(ol_store *store, const ol_arena *arena,
                            const char *handle, size_t handle_len,
                            const char *sub, size_t sub_len, uint64_t now,
-                           ol_login_result *out) OL_NOEXCEPT;
-/* Adds client to the live session of handle.  OL_DENIED without one;
- * OL_INVALID when the client does not fit; info (may be NULL) receives the
- * session; *evicted (may be NULL) the number of other sessions forced out
+                           ol_login_result *out, char *err,
+                           size_t errlen) OL_NOEXCEPT;
+/* Adds client, which must be one of clients, to the live session of
+ * handle.  OL_DENIED without a live session; OL_INVALID for an unknown
+ * client or one the session cannot hold; OL_NOMEM when there is no room;
+ * err says which.  *evicted gets the number of other sessions forced out
  * to make room. */
-ol_status ol_session_join(ol_store *store, const ol_arena *arena,
-                          const char *handle, size_t handle_len,
-                          const char *client, size_t client_len, uint64_t now,
-                          ol_session_info *info, unsigned *evicted) OL_NOEXCEPT;
+ol_status ol_session_join_client(ol_store *store, const ol_arena *arena,
+                                 const ol_clients *clients, const char *handle,
+                                 size_t handle_len, const char *client,
+                                 size_t client_len, uint64_t now,
+                                 unsigned *evicted, char *err,
+                                 size_t errlen) OL_NOEXCEPT;
 /* The live session of handle (OL_OK) or none (OL_DENIED); touch refreshes
  * its idle timer.  info may be NULL. */
 ol_status ol_session_find(ol_store *store, const ol_arena *arena,
                           const char *handle, size_t handle_len, uint64_t now,
                           int touch, ol_session_info *info) OL_NOEXCEPT;
-/* The anti-CSRF token bound to the session of handle: base64url of an
- * HMAC-SHA256 under a secret of the zone (OL_CSRF_TEXT_LEN characters).
- * Empty (out[0] == 0) when handle is empty. */
-#define OL_CSRF_TEXT_LEN 43
-void ol_session_csrf_token(const ol_store *store, const char *handle,
-                           size_t handle_len,
-                           char out[OL_CSRF_TEXT_LEN + 1]) OL_NOEXCEPT;
-
-/* Ends the session of handle.  OL_OK when this call ended it (info, may be
- * NULL, receives it), OL_DENIED when there was none. */
-ol_status ol_session_end(ol_store *store, const ol_arena *arena,
-                         const char *handle, size_t handle_len, uint64_t now,
-                         ol_session_info *info) OL_NOEXCEPT;
-
-/*
- * The index-th client in the order of the file: its id and its
- * backchannel_logout_uri ("" when it has none), both valid as long as
- * clients.  0 past the last client.
- */
-int ol_clients_at(const ol_clients *clients, size_t index,
-                  const char **client_id,
-                  const char **backchannel_uri) OL_NOEXCEPT;
 
 /* ---- Back-channel logout ------------------------------------------------ */
 
@@ -255,30 +258,27 @@ int ol_clients_at(const ol_clients *clients, size_t index,
  * the alg it signs with ("" when none). */
 const char *ol_keys_signing_alg(const ol_keys *keys) OL_NOEXCEPT;
 
-/* The deliveries of one ended session. */
+/* The deliveries of one ended session (ol_response_take_deliveries). */
 typedef struct ol_deliveries_s ol_deliveries;
 
 /*
- * One signed logout token (typ logout+jwt: iss, aud, iat, exp = iat + 120,
+ * Signs one logout token (typ logout+jwt: iss, aud, iat, exp = iat + 120,
  * a unique jti, events, sid, sub) for each client of the ended session
- * (ended, as ol_session_end filled it) that has a backchannel_logout_uri.
- * It only reads keys and clients, so it may run in a thread while the
- * event loop goes on.  OL_DENIED when keys hold no private key; err says
- * why signing failed.
+ * that has a backchannel_logout_uri.  It only reads the configuration, so
+ * it may run in a thread while the event loop goes on.  err says why
+ * signing failed.
  */
-ol_status ol_backchannel_deliveries(const ol_keys *keys,
-                                    const ol_clients *clients,
-                                    const char *issuer, size_t issuer_len,
-                                    const ol_session_info *ended, int64_t now,
-                                    ol_deliveries **out, char *err,
-                                    size_t errlen) OL_NOEXCEPT;
+ol_status ol_deliveries_sign(ol_deliveries *deliveries, char *err,
+                             size_t errlen) OL_NOEXCEPT;
+/* The ended session's public id, for log lines. */
+const char *ol_deliveries_sid(const ol_deliveries *deliveries) OL_NOEXCEPT;
+/* How many deliveries there are once signed (0 before). */
 size_t ol_deliveries_count(const ol_deliveries *deliveries) OL_NOEXCEPT;
-/* The index-th delivery (index < ol_deliveries_count): the client, its
- * position in the registry (as ol_clients_at counts) and the
+/* The index-th delivery: its target and the
  * application/x-www-form-urlencoded body ("logout_token=..."). */
 void ol_delivery_get(const ol_deliveries *deliveries, size_t index,
-                     const char **client_id, size_t *client_index,
-                     const char **body, size_t *body_len) OL_NOEXCEPT;
+                     const ol_target **target, const char **body,
+                     size_t *body_len) OL_NOEXCEPT;
 void ol_deliveries_free(ol_deliveries *deliveries) OL_NOEXCEPT;
 
 /* How one attempt of a delivery ended, as the network showed it. */
@@ -291,14 +291,18 @@ typedef enum {
 } ol_attempt;
 
 /*
- * The delivery policy: whether an attempt delivered the token (200 or
- * 204), is to be tried again (a failure or a 5xx, while attempt <=
- * retries; *retry_in_ms gets the delay, doubling from 1 s up to 30 s), or
- * is given up (anything else).  attempt counts from 1.
+ * An attempt of the index-th delivery ended: the delivery policy says
+ * whether it delivered the token (200 or 204), is to be tried again (a
+ * failure or a 5xx, while oidc_logout_backchannel_retries allows, and
+ * unless final: nginx is exiting; *retry_in_ms gets the delay, doubling
+ * from 1 s up to 30 s), or is given up.  The zone counts the outcome;
+ * *attempt gets the attempt's number, from 1.
  */
-ol_delivery_outcome ol_delivery_judge(ol_attempt attempt_end, unsigned status,
-                                      unsigned attempt, unsigned retries,
-                                      uint64_t *retry_in_ms) OL_NOEXCEPT;
+ol_delivery_outcome ol_delivery_attempted(ol_deliveries *deliveries,
+                                          size_t index, ol_attempt attempt_end,
+                                          unsigned status, int final,
+                                          unsigned *attempt,
+                                          uint64_t *retry_in_ms) OL_NOEXCEPT;
 
 /* ---- The logout endpoint ------------------------------------------------ */
 
@@ -333,8 +337,18 @@ typedef struct {
     size_t issuer_len;
     int federated; /* oidc_logout_federated_url is set (used with an issuer) */
     int sessions;  /* the location has oidc_logout_session */
-    const ol_template *pages[3]; /* by ol_page_kind; NULL: built in */
-} ol_endpoint;
+    const ol_template *pages[3];      /* by ol_page_kind; NULL: built in */
+    unsigned frontchannel_timeout_ms; /* oidc_logout_frontchannel_timeout */
+    unsigned backchannel_retries;     /* oidc_logout_backchannel_retries */
+} ol_endpoint_conf;
+
+/* A logout endpoint, built once per location from its configuration (which
+ * must outlive it). */
+typedef struct ol_endpoint_s ol_endpoint;
+
+ol_status ol_endpoint_new(const ol_endpoint_conf *conf, ol_endpoint **out,
+                          char *err, size_t errlen) OL_NOEXCEPT;
+void ol_endpoint_free(ol_endpoint *endpoint) OL_NOEXCEPT;
 
 /* One logout request. */
 typedef struct {
@@ -349,38 +363,35 @@ typedef struct {
      * issuer's origin (no absolute URL is taken from the request) */
     const char *action;
     size_t action_len;
-    int has_cookie;  /* the request sent a session cookie */
-    int has_session; /* the request's cookie names a live session */
-    const char *session_sid;
-    size_t session_sid_len;
-    const char *session_sub;
-    size_t session_sub_len;
-    const char *csrf_token; /* bound to that session */
-    size_t csrf_token_len;
+    /* the location's session zone (NULL without oidc_logout_session) and
+     * the request's session cookie (may be empty) */
+    ol_store *store;
+    const ol_arena *arena;
+    const char *handle;
+    size_t handle_len;
     int64_t now;
+    /* for a federated logout: evaluates oidc_logout_federated_url with
+     * $oidc_logout_return_to set to return_to (percent-encoded), *url
+     * valid until the request ends; OL_OK, or the failure */
+    ol_status (*federated_url)(void *data, const char *return_to,
+                               size_t return_to_len, const char **url,
+                               size_t *url_len);
+    void *data;
 } ol_logout_request;
 
 typedef struct ol_response_s ol_response;
 
-/* Decides the response to a logout request.  Fails only with OL_NOMEM or
- * OL_INTERNAL; a refused request is a response with a 4xx status. */
-ol_status ol_logout_respond(const ol_endpoint *endpoint,
-                            const ol_logout_request *request,
-                            ol_response **out) OL_NOEXCEPT;
 /*
- * Front-channel logout: called once the session of a response that ends
- * one has ended, with that session (ended, as ol_session_end filled it).
- * When some of its clients have a frontchannel_logout_uri, replaces
- * response with the page that loads each of them in a hidden iframe (iss
- * and sid added per client) and then goes on to the redirect's Location,
- * or to next when the response is not a redirect, once every iframe has
- * loaded or after timeout_ms.  *replaced tells whether it did.
+ * Decides a logout request whole: finds its session, decides the response
+ * (a refusal is a 4xx response), and when the response ends the session,
+ * ends it, takes the federated step, makes the front-channel page of the
+ * session's clients the response, and keeps the back-channel deliveries
+ * (ol_response_take_deliveries).  The glue sends the response as it is.
+ * Fails only with OL_NOMEM or OL_INTERNAL, err saying why.
  */
-ol_status ol_frontchannel_page(ol_response *response,
-                               const ol_endpoint *endpoint,
-                               const ol_session_info *ended,
-                               unsigned timeout_ms, const char *next,
-                               size_t next_len, int *replaced) OL_NOEXCEPT;
+ol_status ol_logout_decide(const ol_endpoint *endpoint,
+                           const ol_logout_request *request, ol_response **out,
+                           char *err, size_t errlen) OL_NOEXCEPT;
 /* The public JWKS of keys, as a 200 application/json response. */
 ol_status ol_jwks_respond(const ol_keys *keys, ol_response **out) OL_NOEXCEPT;
 
@@ -402,7 +413,8 @@ ol_status ol_logout_refuse(const char *reason, size_t reason_len,
                            ol_response **out) OL_NOEXCEPT;
 void ol_response_free(ol_response *response) OL_NOEXCEPT;
 
-/* The HTTP status: 200, 302, 303 (a POST to repeat as a GET) or 400. */
+/* The HTTP status: 200, 302, 303 (a POST to repeat as a GET), 400, or 500
+ * (the log reason says why; nginx's own page is sent). */
 int ol_response_status(const ol_response *response) OL_NOEXCEPT;
 /* Body and its content type (both empty for a redirect). */
 const char *ol_response_body(const ol_response *response,
@@ -414,13 +426,12 @@ size_t ol_response_header_count(const ol_response *response) OL_NOEXCEPT;
 void ol_response_header(const ol_response *response, size_t index,
                         const char **name, size_t *name_len, const char **value,
                         size_t *value_len) OL_NOEXCEPT;
-/* 1 when the request's session must end (a signed-out page or a redirect),
- * 0 when the request was refused. */
-int ol_response_ends_session(const ol_response *response) OL_NOEXCEPT;
-/* When not NULL, redirect through oidc_logout_federated_url, giving it
- * this percent-encoded URL to return to ($oidc_logout_return_to). */
-const char *ol_response_federated_return(const ol_response *response,
-                                         size_t *len) OL_NOEXCEPT;
+/* 1 when the session cookie is to be cleared (the logout ended the
+ * request's session). */
+int ol_response_clears_cookie(const ol_response *response) OL_NOEXCEPT;
+/* The back-channel deliveries of the session the logout ended, unsigned,
+ * now the caller's to free; NULL when there are none. */
+ol_deliveries *ol_response_take_deliveries(ol_response *response) OL_NOEXCEPT;
 /* Why the request was refused (printable ASCII, no prefix), or NULL with
  * *len = 0 when there is nothing to log. */
 const char *ol_response_log_reason(const ol_response *response,

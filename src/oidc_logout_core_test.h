@@ -82,6 +82,81 @@ size_t ol_session_list_by_sub(ol_store *store, const ol_arena *arena,
                               const char *sub, size_t sub_len, uint64_t now,
                               ol_session_info *infos, size_t max) OL_NOEXCEPT;
 
+/* ---- Registry order, store counters ------------------------------------ */
+
+/* The index-th client in the order of the file: its id and its
+ * backchannel_logout_uri ("" when it has none).  0 past the last client. */
+int ol_clients_at(const ol_clients *clients, size_t index,
+                  const char **client_id,
+                  const char **backchannel_uri) OL_NOEXCEPT;
+/* Counts the outcome of a back-channel delivery attempt (ol_store_stats). */
+void ol_store_count_delivery(ol_store *store, const ol_arena *arena,
+                             ol_delivery_outcome outcome) OL_NOEXCEPT;
+/* Adds client to the live session of handle, registered or not.  OL_DENIED
+ * without one; OL_INVALID when the client does not fit; info (may be
+ * NULL) receives the session; *evicted (may be NULL) the number of other
+ * sessions forced out to make room. */
+ol_status ol_session_join(ol_store *store, const ol_arena *arena,
+                          const char *handle, size_t handle_len,
+                          const char *client, size_t client_len, uint64_t now,
+                          ol_session_info *info, unsigned *evicted) OL_NOEXCEPT;
+/* Ends the session of handle.  OL_OK when this call ended it (info, may be
+ * NULL, receives it), OL_DENIED when there was none. */
+ol_status ol_session_end(ol_store *store, const ol_arena *arena,
+                         const char *handle, size_t handle_len, uint64_t now,
+                         ol_session_info *info) OL_NOEXCEPT;
+
+/* ---- Parts of a logout decision ------------------------------------------ */
+
+/* What ol_logout_decide finds out about the request's session. */
+typedef struct {
+    const char *params;
+    size_t params_len;
+    int post;
+    const char *action;
+    size_t action_len;
+    int has_cookie;  /* the request sent a session cookie */
+    int has_session; /* the request's cookie names a live session */
+    const char *session_sid;
+    size_t session_sid_len;
+    const char *session_sub;
+    size_t session_sub_len;
+    const char *csrf_token; /* bound to that session */
+    size_t csrf_token_len;
+    int64_t now;
+} ol_logout_state;
+
+/* The response alone, the session neither ended nor notified. */
+ol_status ol_logout_respond(const ol_endpoint_conf *endpoint,
+                            const ol_logout_state *request,
+                            ol_response **out) OL_NOEXCEPT;
+/* 1 when the request's session must end (a signed-out page or a redirect),
+ * 0 when the request was refused. */
+int ol_response_ends_session(const ol_response *response) OL_NOEXCEPT;
+/* When not NULL, the percent-encoded URL a federated logout returns to. */
+const char *ol_response_federated_return(const ol_response *response,
+                                         size_t *len) OL_NOEXCEPT;
+/* Replaces response with the front-channel page of the ended session
+ * (ended, as ol_session_end filled it), going on to the redirect's
+ * Location or to next; *replaced tells whether it did. */
+ol_status ol_frontchannel_page(ol_response *response,
+                               const ol_endpoint_conf *endpoint,
+                               const ol_session_info *ended,
+                               unsigned timeout_ms, const char *next,
+                               size_t next_len, int *replaced) OL_NOEXCEPT;
+/* The signed deliveries of an ended session (ended, as ol_session_end
+ * filled it).  OL_DENIED when keys hold no private key. */
+ol_status ol_backchannel_deliveries(const ol_keys *keys,
+                                    const ol_clients *clients,
+                                    const char *issuer, size_t issuer_len,
+                                    const ol_session_info *ended, int64_t now,
+                                    ol_deliveries **out, char *err,
+                                    size_t errlen) OL_NOEXCEPT;
+/* The delivery policy alone: attempt counts from 1. */
+ol_delivery_outcome ol_delivery_judge(ol_attempt attempt_end, unsigned status,
+                                      unsigned attempt, unsigned retries,
+                                      uint64_t *retry_in_ms) OL_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

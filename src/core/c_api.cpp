@@ -1,6 +1,6 @@
 // The C ABI (src/oidc_logout_core.h, and src/oidc_logout_core_test.h for
 // the unit tests): noexcept shims over the core.
-#include "../oidc_logout_core_test.h"
+#include "c_api.hpp"
 
 #include "allowlist.hpp"
 #include "client_registry.hpp"
@@ -17,91 +17,9 @@
 #include <new>
 
 using namespace oidc_logout;
-
-struct ol_allowlist_s {
-    Allowlist list;
-};
-
-struct ol_clients_s {
-    std::unique_ptr<ClientRegistry> registry;
-};
-
-struct ol_keys_s {
-    std::unique_ptr<KeySet> keys;
-};
-
-struct ol_template_s {
-    std::unique_ptr<PageTemplate> page;
-};
-
-struct ol_response_s {
-    Response response;
-};
-
-struct ol_deliveries_s {
-    std::vector<Delivery> list;
-};
+using namespace oidc_logout::c_api;
 
 namespace {
-
-/* The client ids of a session, as views into info. */
-std::vector<std::string_view>
-client_ids(const ol_session_info *info)
-{
-    std::vector<std::string_view> ids;
-    const char *id = info->clients;
-    for (size_t i = 0; i < info->client_count; i++) {
-        ids.emplace_back(id);
-        id += ids.back().size() + 1;
-    }
-    return ids;
-}
-
-void
-set_error(char *err, size_t errlen, const std::string &text) noexcept
-{
-    if (err == nullptr || errlen == 0) {
-        return;
-    }
-    size_t n = text.size() < errlen - 1 ? text.size() : errlen - 1;
-    std::memcpy(err, text.data(), n);
-    err[n] = '\0';
-}
-
-/* Copies text that is known to fit, NUL-terminated. */
-template <size_t N>
-void
-copy_text(char (&out)[N], const std::string &text) noexcept
-{
-    size_t n = text.size() < N - 1 ? text.size() : N - 1;
-    std::memcpy(out, text.data(), n);
-    out[n] = '\0';
-}
-
-/* Runs f, turning any exception into a status and an error text. */
-template <typename F>
-ol_status
-guarded(char *err, size_t errlen, F &&f) noexcept
-{
-    try {
-        return f();
-    } catch (const std::bad_alloc &) {
-        set_error(err, errlen, "out of memory");
-        return OL_NOMEM;
-    } catch (const std::exception &e) {
-        set_error(err, errlen, e.what());
-        return OL_INTERNAL;
-    } catch (...) {
-        set_error(err, errlen, "unknown failure");
-        return OL_INTERNAL;
-    }
-}
-
-std::string_view
-view(const char *p, size_t len)
-{
-    return p == nullptr ? std::string_view() : std::string_view(p, len);
-}
 
 /* Parses a candidate URL, or says why it is refused. */
 bool
@@ -142,16 +60,27 @@ check_client_url(const ol_clients *clients, std::string_view client_id,
     });
 }
 
-SessionStore
-store_of(ol_store *store, const ol_arena *arena)
+/* The reason of a session call's status, for the error buffer. */
+void
+explain_store_status(ol_status rc, char *err, size_t errlen,
+                     const std::string &denied, const std::string &invalid)
 {
-    return SessionStore(reinterpret_cast<StoreRoot *>(store), *arena);
-}
-
-uint32_t
-seconds(uint64_t now)
-{
-    return static_cast<uint32_t>(now);
+    switch (rc) {
+    case OL_DENIED:
+        set_error(err, errlen, denied);
+        break;
+    case OL_INVALID:
+        set_error(err, errlen, invalid);
+        break;
+    case OL_NOMEM:
+        set_error(err, errlen, "no room in the zone, even after evictions");
+        break;
+    case OL_INTERNAL:
+        set_error(err, errlen, "internal failure");
+        break;
+    default:
+        break;
+    }
 }
 
 } // namespace
@@ -345,67 +274,6 @@ ol_keys_signing_alg(const ol_keys *keys) noexcept
 }
 
 ol_status
-ol_backchannel_deliveries(const ol_keys *keys, const ol_clients *clients,
-                          const char *issuer, size_t issuer_len,
-                          const ol_session_info *ended, int64_t now,
-                          ol_deliveries **out, char *err,
-                          size_t errlen) noexcept
-{
-    *out = nullptr;
-    if (!keys->keys->can_sign()) {
-        set_error(err, errlen, "no private key");
-        return OL_DENIED;
-    }
-    return guarded(err, errlen, [&]() -> ol_status {
-        EndedSession session;
-        session.sid = ended->sid;
-        session.sub = view(ended->sub, ended->sub_len);
-        session.client_ids = client_ids(ended);
-        *out = new ol_deliveries{
-            backchannel_deliveries(*keys->keys, *clients->registry,
-                                   view(issuer, issuer_len), session, now)};
-        return OL_OK;
-    });
-}
-
-size_t
-ol_deliveries_count(const ol_deliveries *deliveries) noexcept
-{
-    return deliveries->list.size();
-}
-
-void
-ol_delivery_get(const ol_deliveries *deliveries, size_t index,
-                const char **client_id, size_t *client_index, const char **body,
-                size_t *body_len) noexcept
-{
-    const Delivery &d = deliveries->list[index];
-    *client_id = d.client->id.c_str();
-    *client_index = d.client->index;
-    *body = d.body.data();
-    *body_len = d.body.size();
-}
-
-void
-ol_deliveries_free(ol_deliveries *deliveries) noexcept
-{
-    delete deliveries;
-}
-
-ol_delivery_outcome
-ol_delivery_judge(ol_attempt attempt_end, unsigned status, unsigned attempt,
-                  unsigned retries, uint64_t *retry_in_ms) noexcept
-{
-    uint64_t delay = 0;
-    ol_delivery_outcome outcome =
-        judge_delivery(attempt_end, status, attempt, retries, delay);
-    if (retry_in_ms != nullptr) {
-        *retry_in_ms = delay;
-    }
-    return outcome;
-}
-
-ol_status
 ol_clients_check_post_logout(const ol_clients *clients, const char *client_id,
                              size_t client_id_len, const char *url,
                              size_t url_len, char *err, size_t errlen) noexcept
@@ -559,13 +427,18 @@ ol_store_verify(ol_store *store, const ol_arena *arena) noexcept
 ol_status
 ol_session_login(ol_store *store, const ol_arena *arena, const char *handle,
                  size_t handle_len, const char *sub, size_t sub_len,
-                 uint64_t now, ol_login_result *out) noexcept
+                 uint64_t now, ol_login_result *out, char *err,
+                 size_t errlen) noexcept
 {
-    return guarded(nullptr, 0, [&]() {
+    ol_status rc = guarded(err, errlen, [&]() {
         return store_of(store, arena)
             .login(view(handle, handle_len), view(sub, sub_len), seconds(now),
                    *out);
     });
+    explain_store_status(rc, err, errlen, "no live session",
+                         "subject longer than " + std::to_string(OL_SUB_MAX) +
+                             " bytes or not UTF-8");
+    return rc;
 }
 
 ol_status
@@ -582,6 +455,26 @@ ol_session_join(ol_store *store, const ol_arena *arena, const char *handle,
     if (evicted != nullptr) {
         *evicted = forced_out;
     }
+    return rc;
+}
+
+ol_status
+ol_session_join_client(ol_store *store, const ol_arena *arena,
+                       const ol_clients *clients, const char *handle,
+                       size_t handle_len, const char *client, size_t client_len,
+                       uint64_t now, unsigned *evicted, char *err,
+                       size_t errlen) noexcept
+{
+    *evicted = 0;
+    if (!ol_clients_has(clients, client, client_len)) {
+        set_error(err, errlen,
+                  "unknown client " + quoted(view(client, client_len)));
+        return OL_INVALID;
+    }
+    ol_status rc = ol_session_join(store, arena, handle, handle_len, client,
+                                   client_len, now, nullptr, evicted);
+    explain_store_status(rc, err, errlen, "no live session",
+                         "the session cannot hold another client");
     return rc;
 }
 
@@ -620,29 +513,6 @@ ol_session_list_by_sub(ol_store *store, const ol_arena *arena, const char *sub,
     }
 }
 
-void
-ol_session_csrf_token(const ol_store *store, const char *handle,
-                      size_t handle_len,
-                      char out[OL_CSRF_TEXT_LEN + 1]) noexcept
-{
-    out[0] = '\0';
-    if (handle_len == 0) {
-        return;
-    }
-    try {
-        /* only the secret is read: no arena, no lock */
-        static const ol_arena none = {};
-        SessionStore s(
-            reinterpret_cast<StoreRoot *>(const_cast<ol_store *>(store)), none);
-        std::string token = s.csrf_token(view(handle, handle_len));
-        if (token.size() == OL_CSRF_TEXT_LEN) {
-            std::memcpy(out, token.data(), OL_CSRF_TEXT_LEN + 1);
-        }
-    } catch (...) {
-        out[0] = '\0';
-    }
-}
-
 ol_status
 ol_session_end(ol_store *store, const ol_arena *arena, const char *handle,
                size_t handle_len, uint64_t now, ol_session_info *info) noexcept
@@ -674,64 +544,6 @@ void
 ol_template_free(ol_template *page) noexcept
 {
     delete page;
-}
-
-ol_status
-ol_logout_respond(const ol_endpoint *endpoint, const ol_logout_request *request,
-                  ol_response **out) noexcept
-{
-    return guarded(nullptr, 0, [&]() -> ol_status {
-        Endpoint ep;
-        ep.mode = endpoint->mode == OL_MODE_AUTH0 ? Mode::auth0 : Mode::oidc;
-        ep.clients =
-            endpoint->clients ? endpoint->clients->registry.get() : nullptr;
-        ep.tenant_urls =
-            endpoint->tenant_urls ? &endpoint->tenant_urls->list : nullptr;
-        ep.keys = endpoint->keys ? endpoint->keys->keys.get() : nullptr;
-        ep.issuer = view(endpoint->issuer, endpoint->issuer_len);
-        ep.federated = endpoint->federated != 0;
-        ep.sessions = endpoint->sessions != 0;
-        for (int i = 0; i < 3; i++) {
-            ep.pages[i] =
-                endpoint->pages[i] ? endpoint->pages[i]->page.get() : nullptr;
-        }
-        Request rq;
-        rq.params = view(request->params, request->params_len);
-        rq.post = request->post != 0;
-        rq.action = view(request->action, request->action_len);
-        rq.has_cookie = request->has_cookie != 0;
-        rq.has_session = request->has_session != 0;
-        rq.session_sid = view(request->session_sid, request->session_sid_len);
-        rq.session_sub = view(request->session_sub, request->session_sub_len);
-        rq.csrf_token = view(request->csrf_token, request->csrf_token_len);
-        rq.now = request->now;
-        *out = new ol_response{respond(ep, rq)};
-        return OL_OK;
-    });
-}
-
-ol_status
-ol_frontchannel_page(ol_response *response, const ol_endpoint *endpoint,
-                     const ol_session_info *ended, unsigned timeout_ms,
-                     const char *next, size_t next_len, int *replaced) noexcept
-{
-    *replaced = 0;
-    if (endpoint->clients == nullptr || ended->client_count == 0) {
-        return OL_OK;
-    }
-    return guarded(nullptr, 0, [&]() -> ol_status {
-        FrontchannelSession session;
-        session.client_ids = client_ids(ended);
-        session.sid = ended->sid;
-        session.issuer = view(endpoint->issuer, endpoint->issuer_len);
-        session.timeout_ms = timeout_ms;
-        session.next_default = view(next, next_len);
-        *replaced = frontchannel_page(response->response,
-                                      *endpoint->clients->registry, session)
-                        ? 1
-                        : 0;
-        return OL_OK;
-    });
 }
 
 ol_status
@@ -815,20 +627,6 @@ ol_response_header(const ol_response *response, size_t index, const char **name,
     *name_len = n.size();
     *value = v.data();
     *value_len = v.size();
-}
-
-int
-ol_response_ends_session(const ol_response *response) noexcept
-{
-    return response->response.ends_session ? 1 : 0;
-}
-
-const char *
-ol_response_federated_return(const ol_response *response, size_t *len) noexcept
-{
-    const std::string &r = response->response.federated_return;
-    *len = r.size();
-    return r.empty() ? nullptr : r.data();
 }
 
 const char *

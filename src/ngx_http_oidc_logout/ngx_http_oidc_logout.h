@@ -22,13 +22,16 @@ typedef struct {
     ngx_array_t sessions; /* of ngx_http_oidc_logout_session_ref_t */
 } ngx_http_oidc_logout_main_conf_t;
 
-/* A client's backchannel_logout_uri, resolved when the registry loads. */
+/* Longest reason a core call writes into an error buffer. */
+#define NGX_HTTP_OIDC_LOGOUT_ERRLEN 2048
+
+/* Where a back-channel target's requests go (ol_target.data), resolved
+ * when the registry loads. */
 typedef struct {
-    ngx_str_t client_id;
-    ngx_url_t url; /* host, port, uri (path and query), addresses */
-    ngx_uint_t https;
-    ngx_uint_t literal; /* the host is an IP address */
-} ngx_http_oidc_logout_bc_target_t;
+    ngx_addr_t *addrs;
+    ngx_uint_t naddrs;
+    ngx_str_t host; /* for SNI and the certificate check */
+} ngx_http_oidc_logout_bc_peer_t;
 
 typedef struct {
     ol_clients *clients;                     /* oidc_logout_clients */
@@ -40,11 +43,7 @@ typedef struct {
     ngx_str_t end_session_path;
     ngx_str_t jwks_path;
     /* back-channel deliveries of the registry's clients */
-    ngx_array_t *bc_targets; /* of ngx_http_oidc_logout_bc_target_t */
-    /* by the client's position in the registry: its target's index + 1,
-     * 0 for a client without a backchannel_logout_uri */
-    ngx_uint_t *bc_slots;
-    size_t bc_nclients;
+    ngx_uint_t bc_ntargets;    /* clients with a backchannel_logout_uri */
     ngx_uint_t bc_https;       /* one of them is https */
     ngx_flag_t bc_verify;      /* oidc_logout_backchannel_ssl_verify */
     ngx_flag_t bc_server_name; /* oidc_logout_backchannel_ssl_server_name */
@@ -99,77 +98,120 @@ typedef struct {
     ngx_msec_t bc_timeout;           /* oidc_logout_backchannel_timeout */
     ngx_uint_t bc_retries;           /* oidc_logout_backchannel_retries */
     ngx_msec_t bc_wait;              /* oidc_logout_backchannel_wait */
+    ol_endpoint *endpoint; /* an "oidc_logout" location's, from the above */
 } ngx_http_oidc_logout_loc_conf_t;
 
-/* The request's session, as the logout endpoint needs it. */
+/* What the module keeps of a request (of its main request). */
 typedef struct {
-    ngx_uint_t cookie; /* the request sent the session cookie */
-    ngx_uint_t live;
-    ngx_str_t sid;
-    ngx_str_t sub;
-    u_char csrf[OL_CSRF_TEXT_LEN + 1];
-    size_t csrf_len;
-} ngx_http_oidc_logout_session_state_t;
+    ngx_str_t handle;      /* the session cookie, or the one just set */
+    ol_session_info *info; /* the session, once looked up */
+    unsigned looked_up : 1;
+    /* the request passed the location's access checks and reached its
+     * content handling (not "return", not an error page) */
+    unsigned reached_content : 1;
+    ngx_str_t return_to; /* $oidc_logout_return_to */
+} ngx_http_oidc_logout_ctx_t;
+
+typedef struct ngx_http_oidc_logout_batch_s ngx_http_oidc_logout_batch_t;
+/* Called once when a batch is over, or when its wait is. */
+typedef void (*ngx_http_oidc_logout_bc_done_pt)(void *data);
 
 extern ngx_module_t ngx_http_oidc_logout_module;
 
-/* The content handler of "oidc_logout oidc|auth0;" locations. */
+/* The logout endpoint (ngx_http_oidc_logout_endpoint.c) */
 ngx_int_t ngx_http_oidc_logout_handler(ngx_http_request_t *r);
-/* The content handler of oidc_logout_jwks and oidc_logout_metadata. */
 ngx_int_t ngx_http_oidc_logout_document_handler(ngx_http_request_t *r);
+/* Builds the endpoint object of an "oidc_logout" location. */
+char *ngx_http_oidc_logout_endpoint_init(ngx_conf_t *cf,
+                                         ngx_http_oidc_logout_loc_conf_t *olcf,
+                                         ngx_http_oidc_logout_srv_conf_t *oscf);
 
-/* Writes a response the core decided, and frees it
- * (ngx_http_oidc_logout_handler.c). */
-ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp);
-
-/* Back-channel logout (ngx_http_oidc_logout_backchannel.c) */
+/* Back-channel targets and TLS (ngx_http_oidc_logout_bc_targets.c) */
 char *ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
                                       ngx_http_oidc_logout_srv_conf_t *oscf);
 #if (NGX_HTTP_SSL)
 char *ngx_http_oidc_logout_bc_ssl(ngx_conf_t *cf,
                                   ngx_http_oidc_logout_srv_conf_t *oscf);
 #endif
-/*
- * Sends the logout tokens of the session the request ended to its
- * back-channel clients.  NGX_DECLINED when there are none; NGX_DONE when
- * the response (resp, which it then owns) waits for the deliveries
- * (oidc_logout_backchannel_wait), NGX_OK when it goes out now (as it does
- * when resp is NULL).
- */
-ngx_int_t ngx_http_oidc_logout_backchannel(ngx_http_request_t *r,
-                                           const ol_session_info *ended,
-                                           ol_response *resp);
 
-/* Adds a response header, sent as it is (ngx_http_oidc_logout_handler.c). */
-ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
-                                           ngx_str_t *name, ngx_str_t *value);
+/* One HTTP request (ngx_http_oidc_logout_bc_client.c) */
+typedef struct ngx_http_oidc_logout_post_s ngx_http_oidc_logout_post_t;
+/* How an attempt ended: failure names it when there was no HTTP answer,
+ * NULL when status is the answer's. */
+typedef void (*ngx_http_oidc_logout_post_done_pt)(
+    ngx_http_oidc_logout_post_t *p, const char *failure, ol_attempt attempt_end,
+    ngx_uint_t status);
 
-/* Directives (ngx_http_oidc_logout_zone.c, ngx_http_oidc_logout_session.c) */
+struct ngx_http_oidc_logout_post_s {
+    /* set by the caller */
+    const ol_target *target; /* its data: ngx_http_oidc_logout_bc_peer_t */
+    ngx_http_oidc_logout_srv_conf_t *oscf; /* the TLS settings */
+    ngx_msec_t timeout;                    /* of each attempt */
+    ngx_log_t *log;
+    ngx_pool_t *pool; /* lives as long as this */
+    ngx_http_oidc_logout_post_done_pt done;
+    void *data;
+    /* the client's own */
+    ngx_str_t request;
+    ngx_uint_t attempt; /* attempts so far */
+    size_t sent;
+    ngx_peer_connection_t peer;
+    ngx_event_t deadline;
+    u_char *in; /* the response so far */
+    size_t in_len;
+    unsigned connected : 1;
+};
+
+/* Makes the request: a POST of body as a form to p->target. */
+ngx_int_t ngx_http_oidc_logout_post_prepare(ngx_http_oidc_logout_post_t *p,
+                                            const char *body, size_t body_len);
+/* One attempt (a retry goes to the host's next address): p->done is
+ * called once, its connection closed. */
+void ngx_http_oidc_logout_post(ngx_http_oidc_logout_post_t *p);
+/* Closes an attempt's connection, if any, without a call of done. */
+void ngx_http_oidc_logout_post_cancel(ngx_http_oidc_logout_post_t *p);
+
+/* Back-channel batches (ngx_http_oidc_logout_bc_batch.c): starts the
+ * deliveries d of a logout (the batch owns them).  done, when not NULL, is
+ * called once: when they are over, or after wait, whichever comes first,
+ * never before this returns.  NULL on failure. */
+ngx_http_oidc_logout_batch_t *
+ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
+                              ngx_msec_t wait,
+                              ngx_http_oidc_logout_bc_done_pt done, void *data);
+/* The batch's done is not to be called any more. */
+void ngx_http_oidc_logout_bc_forget(ngx_http_oidc_logout_batch_t *b);
+
+/* The zone (ngx_http_oidc_logout_zone.c) */
 char *ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd,
-                                   void *conf);
-
 /* Logs a full zone: evictions and failed allocations, a line a second. */
 void ngx_http_oidc_logout_zone_full(ngx_http_request_t *r,
                                     ngx_http_oidc_logout_zone_t *zone,
                                     ngx_uint_t evicted, ngx_uint_t failed);
 
-/* Session layer (ngx_http_oidc_logout_session.c) */
+/* Session phases and the cookie (ngx_http_oidc_logout_session.c) */
+char *ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd,
+                                   void *conf);
 ngx_int_t ngx_http_oidc_logout_session_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 char *
 ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
                                     ngx_http_oidc_logout_loc_conf_t *conf);
-/* Ends the request's session and clears its cookie (logout); ended gets
- * the session when this request ended it, else a client_count of 0. */
-ngx_int_t ngx_http_oidc_logout_end_session(ngx_http_request_t *r,
-                                           ol_session_info *ended);
-/* Fills st with the request's live session, if any. */
-ngx_int_t
-ngx_http_oidc_logout_session_state(ngx_http_request_t *r,
-                                   ngx_http_oidc_logout_session_state_t *st);
-/* Sets $oidc_logout_return_to for the rest of the request. */
-ngx_int_t ngx_http_oidc_logout_set_return_to(ngx_http_request_t *r,
-                                             ngx_str_t *value);
+/* The request's context, its cookie read with sc (may be NULL). */
+ngx_http_oidc_logout_ctx_t *
+ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
+                             ngx_http_oidc_logout_session_conf_t *sc);
+/* Forgets the request's session and clears its cookie (it has ended). */
+ngx_int_t ngx_http_oidc_logout_session_clear(ngx_http_request_t *r);
+
+/* Variables (ngx_http_oidc_logout_variables.c) */
+ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
+
+/* Shared helpers (ngx_http_oidc_logout_util.c) */
+/* Adds a response header, sent as it is. */
+ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
+                                           ngx_str_t *name, ngx_str_t *value);
+/* Copies len bytes into the request pool (nginx keeps pointers to them). */
+ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
+                                    const char *src, size_t len);
 
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */

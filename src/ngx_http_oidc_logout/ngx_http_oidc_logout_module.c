@@ -61,7 +61,6 @@ static ngx_http_oidc_logout_bounds_t
         ngx_http_oidc_logout_check_bounds, 0, 60000, "must be 60s at most"};
 
 /* Room for the core's configuration error messages. */
-#define NGX_HTTP_OIDC_LOGOUT_ERRLEN 2048
 
 static ngx_command_t ngx_http_oidc_logout_commands[] = {
 
@@ -263,9 +262,7 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         /* the registry and the addresses of its back-channel clients */
         conf->clients =
             prev->clients == NGX_CONF_UNSET_PTR ? NULL : prev->clients;
-        conf->bc_targets = prev->bc_targets;
-        conf->bc_slots = prev->bc_slots;
-        conf->bc_nclients = prev->bc_nclients;
+        conf->bc_ntargets = prev->bc_ntargets;
         conf->bc_https = prev->bc_https;
     }
     ngx_conf_merge_ptr_value(conf->tenant_urls, prev->tenant_urls, NULL);
@@ -278,7 +275,7 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->bc_server_name, prev->bc_server_name, 1);
     ngx_conf_merge_str_value(conf->bc_trusted, prev->bc_trusted, "");
 
-    if (conf->bc_targets == NULL) {
+    if (conf->bc_ntargets == 0) {
         return NGX_CONF_OK;
     }
 
@@ -403,7 +400,7 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            client);
         return NGX_CONF_ERROR;
     }
-    if (conf->mode != 0 && conf->session != NULL && oscf->bc_targets &&
+    if (conf->mode != 0 && conf->session != NULL && oscf->bc_ntargets &&
         (oscf->keys == NULL || *ol_keys_signing_alg(oscf->keys) == '\0')) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "oidc_logout: clients with a "
@@ -420,7 +417,12 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_oidc_logout_check_sessions(cf, conf);
+    if (ngx_http_oidc_logout_check_sessions(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return conf->mode != 0 ? ngx_http_oidc_logout_endpoint_init(cf, conf, oscf)
+                           : NGX_CONF_OK;
 }
 
 /*

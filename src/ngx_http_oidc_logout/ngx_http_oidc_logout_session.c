@@ -1,27 +1,13 @@
 /*
- * ngx_http_oidc_logout_module: the session layer.
+ * ngx_http_oidc_logout_module: session phases and the cookie.
  *
- * oidc_logout_session names a location's zone and cookie;
  * oidc_logout_login and oidc_logout_join act on a successful response
  * (header filter); oidc_logout_require_session refuses requests without a
- * live session (access phase); $oidc_logout_sid, $oidc_logout_sub and
- * $oidc_logout_client_id expose the session.
+ * live session (access phase, and precontent for subrequests).  The
+ * request's session cookie is read once into the request's context.
  */
 
 #include "ngx_http_oidc_logout.h"
-
-/* Room for a quoted untrusted value in a log line. */
-#define NGX_HTTP_OIDC_LOGOUT_QUOTED 160
-
-typedef struct {
-    ngx_str_t handle;      /* the session cookie, or the one just set */
-    ol_session_info *info; /* the session, once looked up */
-    unsigned looked_up : 1;
-    /* the request passed the location's access checks and reached its
-     * content handling (not "return", not an error page) */
-    unsigned reached_content : 1;
-    ngx_str_t return_to; /* $oidc_logout_return_to */
-} ngx_http_oidc_logout_ctx_t;
 
 static ngx_http_output_header_filter_pt ngx_http_next_header_filter;
 
@@ -42,7 +28,7 @@ ngx_http_oidc_logout_cookie(ngx_http_request_t *r, ngx_str_t *name,
 #endif
 }
 
-static ngx_http_oidc_logout_ctx_t *
+ngx_http_oidc_logout_ctx_t *
 ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
                              ngx_http_oidc_logout_session_conf_t *sc)
 {
@@ -118,30 +104,25 @@ ngx_http_oidc_logout_login(ngx_http_request_t *r,
 {
     ol_status rc;
     ol_login_result res = {0};
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
     ngx_http_oidc_logout_zone_t *zone = sc->shm_zone->data;
 
     rc = ol_session_login(zone->store, &zone->arena,
                           (const char *)ctx->handle.data, ctx->handle.len,
-                          (const char *)sub->data, sub->len, ngx_time(), &res);
+                          (const char *)sub->data, sub->len, ngx_time(), &res,
+                          err, sizeof(err));
 
     if (res.evicted || rc == OL_NOMEM) {
         ngx_http_oidc_logout_zone_full(r, zone, res.evicted, rc == OL_NOMEM);
     }
 
-    if (rc == OL_INVALID) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "oidc_logout: oidc_logout_login: subject longer than "
-                      "%d bytes or not UTF-8, no session started",
-                      OL_SUB_MAX);
-        return;
-    }
-
     if (rc != OL_OK) {
         if (rc != OL_NOMEM) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "oidc_logout: oidc_logout_login: could not start "
-                          "a session: %s",
-                          ol_status_name(rc));
+            ngx_log_error((rc == OL_INVALID ? NGX_LOG_ERR : NGX_LOG_ALERT),
+                          r->connection->log, 0,
+                          "oidc_logout: oidc_logout_login: %s, no session "
+                          "started",
+                          err);
         }
         return;
     }
@@ -166,27 +147,16 @@ ngx_http_oidc_logout_join(ngx_http_request_t *r,
 {
     ol_status rc;
     unsigned evicted;
-    char quoted[NGX_HTTP_OIDC_LOGOUT_QUOTED];
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
     ngx_http_oidc_logout_zone_t *zone = sc->shm_zone->data;
     ngx_http_oidc_logout_srv_conf_t *oscf;
 
     oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
 
-    if (!ol_clients_has(oscf->clients, (const char *)client->data,
-                        client->len)) {
-        ol_quote((const char *)client->data, client->len, quoted,
-                 sizeof(quoted));
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "oidc_logout: oidc_logout_join: unknown client %s, "
-                      "not joined",
-                      quoted);
-        return;
-    }
-
-    rc = ol_session_join(zone->store, &zone->arena,
-                         (const char *)ctx->handle.data, ctx->handle.len,
-                         (const char *)client->data, client->len, ngx_time(),
-                         NULL, &evicted);
+    rc = ol_session_join_client(zone->store, &zone->arena, oscf->clients,
+                                (const char *)ctx->handle.data, ctx->handle.len,
+                                (const char *)client->data, client->len,
+                                ngx_time(), &evicted, err, sizeof(err));
 
     if (evicted || rc == OL_NOMEM) {
         ngx_http_oidc_logout_zone_full(r, zone, evicted, rc == OL_NOMEM);
@@ -196,16 +166,14 @@ ngx_http_oidc_logout_join(ngx_http_request_t *r,
     case OL_OK:
         ctx->looked_up = 0;
         return;
-    case OL_DENIED:
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "oidc_logout: oidc_logout_join: no live session");
-        return;
     case OL_NOMEM:
         return;
     default:
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "oidc_logout: oidc_logout_join: the session cannot "
-                      "hold another client");
+        /* no live session is an everyday event; an unknown client or a
+         * full session a misconfiguration */
+        ngx_log_error((rc == OL_DENIED ? NGX_LOG_INFO : NGX_LOG_WARN),
+                      r->connection->log, 0,
+                      "oidc_logout: oidc_logout_join: %s, not joined", err);
     }
 }
 
@@ -337,257 +305,21 @@ ngx_http_oidc_logout_precontent_handler(ngx_http_request_t *r)
 }
 
 ngx_int_t
-ngx_http_oidc_logout_end_session(ngx_http_request_t *r, ol_session_info *ended)
+ngx_http_oidc_logout_session_clear(ngx_http_request_t *r)
 {
     ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_loc_conf_t *lcf;
-    ngx_http_oidc_logout_zone_t *zone;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-
-    ended->client_count = 0;
-
-    if (lcf->session == NULL) {
-        return NGX_OK;
-    }
-
     ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
     if (ctx == NULL) {
         return NGX_ERROR;
-    }
-
-    if (ctx->handle.len == 0) {
-        return NGX_OK;
-    }
-
-    zone = lcf->session->shm_zone->data;
-
-    /* idempotent: no session left is not an error; only the request that
-     * ended it learns its clients, so they are notified once */
-    if (ol_session_end(zone->store, &zone->arena,
-                       (const char *)ctx->handle.data, ctx->handle.len,
-                       ngx_time(), ended) != OL_OK) {
-        ended->client_count = 0;
     }
 
     ngx_str_null(&ctx->handle);
     ctx->looked_up = 0;
 
     return ngx_http_oidc_logout_set_cookie(r, lcf->session, NULL);
-}
-
-/* ---- variables ---------------------------------------------------------- */
-
-enum { NGX_HTTP_OIDC_LOGOUT_VAR_SID, NGX_HTTP_OIDC_LOGOUT_VAR_SUB };
-
-/* A found, uncacheable variable value. */
-static ngx_int_t
-ngx_http_oidc_logout_variable_value(ngx_http_variable_value_t *v, u_char *data,
-                                    size_t len)
-{
-    v->data = data;
-    v->len = len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    return NGX_OK;
-}
-
-/* Looks the request's session up once (ctx->info; sid empty if none). */
-static ngx_int_t
-ngx_http_oidc_logout_lookup(ngx_http_request_t *r,
-                            ngx_http_oidc_logout_loc_conf_t *lcf,
-                            ngx_http_oidc_logout_ctx_t *ctx)
-{
-    ngx_http_oidc_logout_zone_t *zone;
-
-    if (ctx->looked_up) {
-        return NGX_OK;
-    }
-
-    if (ctx->info == NULL) {
-        ctx->info = ngx_palloc(r->main->pool, sizeof(ol_session_info));
-        if (ctx->info == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    zone = lcf->session->shm_zone->data;
-    if (ol_session_find(zone->store, &zone->arena,
-                        (const char *)ctx->handle.data, ctx->handle.len,
-                        ngx_time(), 0, ctx->info) != OL_OK) {
-        ctx->info->sub_len = 0;
-        ctx->info->sid[0] = '\0';
-    }
-    ctx->looked_up = 1;
-
-    return NGX_OK;
-}
-
-ngx_int_t
-ngx_http_oidc_logout_session_state(ngx_http_request_t *r,
-                                   ngx_http_oidc_logout_session_state_t *st)
-{
-    ngx_http_oidc_logout_ctx_t *ctx;
-    ngx_http_oidc_logout_loc_conf_t *lcf;
-    ngx_http_oidc_logout_zone_t *zone;
-
-    ngx_memzero(st, sizeof(*st));
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-    if (lcf->session == NULL) {
-        return NGX_OK;
-    }
-
-    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
-    if (ctx == NULL || ngx_http_oidc_logout_lookup(r, lcf, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    st->cookie = ctx->handle.len != 0;
-    if (ctx->info->sid[0] == '\0') {
-        return NGX_OK;
-    }
-
-    zone = lcf->session->shm_zone->data;
-    st->live = 1;
-    st->sid.data = (u_char *)ctx->info->sid;
-    st->sid.len = OL_ID_TEXT_LEN;
-    st->sub.data = (u_char *)ctx->info->sub;
-    st->sub.len = ctx->info->sub_len;
-    ol_session_csrf_token(zone->store, (const char *)ctx->handle.data,
-                          ctx->handle.len, (char *)st->csrf);
-    st->csrf_len = ngx_strlen(st->csrf);
-
-    return NGX_OK;
-}
-
-ngx_int_t
-ngx_http_oidc_logout_set_return_to(ngx_http_request_t *r, ngx_str_t *value)
-{
-    ngx_http_oidc_logout_ctx_t *ctx;
-    ngx_http_oidc_logout_loc_conf_t *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->return_to = *value;
-    return NGX_OK;
-}
-
-static ngx_int_t
-ngx_http_oidc_logout_return_to_variable(ngx_http_request_t *r,
-                                        ngx_http_variable_value_t *v,
-                                        uintptr_t data)
-{
-    ngx_http_oidc_logout_ctx_t *ctx;
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_oidc_logout_module);
-    if (ctx == NULL || ctx->return_to.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    return ngx_http_oidc_logout_variable_value(v, ctx->return_to.data,
-                                               ctx->return_to.len);
-}
-
-static ngx_int_t
-ngx_http_oidc_logout_session_variable(ngx_http_request_t *r,
-                                      ngx_http_variable_value_t *v,
-                                      uintptr_t data)
-{
-    ngx_http_oidc_logout_ctx_t *ctx;
-    ngx_http_oidc_logout_loc_conf_t *lcf;
-
-    v->not_found = 1;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-    if (lcf->session == NULL) {
-        return NGX_OK;
-    }
-
-    ctx = ngx_http_oidc_logout_get_ctx(r, lcf->session);
-    if (ctx == NULL || ngx_http_oidc_logout_lookup(r, lcf, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->info->sid[0] == '\0') {
-        return NGX_OK;
-    }
-
-    if (data == NGX_HTTP_OIDC_LOGOUT_VAR_SID) {
-        return ngx_http_oidc_logout_variable_value(v, (u_char *)ctx->info->sid,
-                                                   OL_ID_TEXT_LEN);
-    }
-    return ngx_http_oidc_logout_variable_value(v, (u_char *)ctx->info->sub,
-                                               ctx->info->sub_len);
-}
-
-/* The client the location joins (oidc_logout_join), when registered. */
-static ngx_int_t
-ngx_http_oidc_logout_client_variable(ngx_http_request_t *r,
-                                     ngx_http_variable_value_t *v,
-                                     uintptr_t data)
-{
-    ngx_str_t client;
-    ngx_http_oidc_logout_loc_conf_t *lcf;
-    ngx_http_oidc_logout_srv_conf_t *oscf;
-
-    v->not_found = 1;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-    if (lcf->join == NULL) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_complex_value(r, lcf->join, &client) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
-    if (client.len == 0 ||
-        !ol_clients_has(oscf->clients, (const char *)client.data, client.len)) {
-        return NGX_OK;
-    }
-
-    return ngx_http_oidc_logout_variable_value(v, client.data, client.len);
-}
-
-static ngx_http_variable_t ngx_http_oidc_logout_vars[] = {
-
-    {ngx_string("oidc_logout_sid"), NULL, ngx_http_oidc_logout_session_variable,
-     NGX_HTTP_OIDC_LOGOUT_VAR_SID, NGX_HTTP_VAR_NOCACHEABLE, 0},
-
-    {ngx_string("oidc_logout_sub"), NULL, ngx_http_oidc_logout_session_variable,
-     NGX_HTTP_OIDC_LOGOUT_VAR_SUB, NGX_HTTP_VAR_NOCACHEABLE, 0},
-
-    {ngx_string("oidc_logout_return_to"), NULL,
-     ngx_http_oidc_logout_return_to_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
-
-    {ngx_string("oidc_logout_client_id"), NULL,
-     ngx_http_oidc_logout_client_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
-
-    ngx_http_null_variable};
-
-ngx_int_t
-ngx_http_oidc_logout_add_variables(ngx_conf_t *cf)
-{
-    ngx_http_variable_t *var, *v;
-
-    for (v = ngx_http_oidc_logout_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
 }
 
 /* ---- configuration ------------------------------------------------------ */

@@ -88,15 +88,16 @@ static void
 open_token(const ol_deliveries *d, size_t i, cjose_jwk_t *key, json_t **header,
            json_t **claims)
 {
-    const char *id, *body;
-    size_t len, plain_len, index;
+    const char *body;
+    const ol_target *target;
+    size_t len, plain_len;
     uint8_t *plain;
     cjose_err err;
     cjose_jws_t *jws;
     char *pub = cjose_jwk_to_json(key, false, &err);
     cjose_jwk_t *public_key = cjose_jwk_import(pub, strlen(pub), &err);
 
-    ol_delivery_get(d, i, &id, &index, &body, &len);
+    ol_delivery_get(d, i, &target, &body, &len);
     ck_assert_int_eq(strncmp(body, "logout_token=", 13), 0);
     /* base64url and dots only: the form body needs no escaping */
     ck_assert_uint_eq(strspn(body + 13, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
@@ -128,8 +129,10 @@ START_TEST(test_backchannel_token_header_and_claims)
     ol_session_info info;
     ol_deliveries *d;
     json_t *header, *claims, *events;
-    const char *id, *uri, *body, *listed;
-    size_t len, i, index;
+    const char *body;
+    const ol_target *target;
+    char url[128];
+    size_t len, i;
     const char *expect_id[] = {"app1", "app2", "app3"};
     const char *expect_uri[] = {"https://app1.example.com/bc?x=1",
                                 "http://app2.example.com:8080/bc",
@@ -141,13 +144,15 @@ START_TEST(test_backchannel_token_header_and_claims)
     ck_assert_uint_eq(ol_deliveries_count(d), 3);
     for (i = 0; i < 3; i++) {
         size_t want = i == 0 ? 2 : i - 1;
-        ol_delivery_get(d, i, &id, &index, &body, &len);
-        ck_assert_str_eq(id, expect_id[want]);
-        /* the position of the client in the registry, which has its URI */
-        ck_assert_uint_eq(index, want);
-        ck_assert(ol_clients_at(clients, index, &listed, &uri));
-        ck_assert_str_eq(listed, expect_id[want]);
-        ck_assert_str_eq(uri, expect_uri[want]);
+        ol_delivery_get(d, i, &target, &body, &len);
+        ck_assert_str_eq(target->client_id, expect_id[want]);
+        /* the client's own target, parsed from its URI */
+        ck_assert_int_eq(target->https,
+                         strncmp(expect_uri[want], "https:", 6) == 0);
+        snprintf(url, sizeof(url), "%s://%.*s%.*s",
+                 target->https ? "https" : "http", (int)target->authority_len,
+                 target->authority, (int)target->target_len, target->target);
+        ck_assert_str_eq(url, expect_uri[want]);
 
         /* every flag combination: sid and sub are always there */
         open_token(d, i, rsa, &header, &claims);

@@ -357,9 +357,9 @@ END_TEST
 
 START_TEST(test_endpoint_without_registry)
 {
-    ol_endpoint ep = {.mode = OL_MODE_AUTH0};
+    ol_endpoint_conf ep = {.mode = OL_MODE_AUTH0};
     const char *params = "returnTo=https://portal.example.com/";
-    ol_logout_request req = {.params = params, .params_len = strlen(params)};
+    ol_logout_state req = {.params = params, .params_len = strlen(params)};
     ol_response *r;
 
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &r), OL_OK);

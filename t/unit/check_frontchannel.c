@@ -53,7 +53,7 @@ static int
 page(ol_response *resp, const ol_session_info *info, const char *next)
 {
     int replaced = -1;
-    ol_endpoint ep = {.mode = OL_MODE_OIDC,
+    ol_endpoint_conf ep = {.mode = OL_MODE_OIDC,
                       .clients = clients,
                       .issuer = ISSUER,
                       .issuer_len = strlen(ISSUER)};
@@ -248,12 +248,12 @@ START_TEST(test_frontchannel_federated_goes_to_next)
     ol_allowlist *tenant;
     char e[256];
     const char *url = "https://portal.example.com/";
-    ol_endpoint ep = {.mode = OL_MODE_AUTH0,
+    ol_endpoint_conf ep = {.mode = OL_MODE_AUTH0,
                       .clients = clients,
                       .issuer = ISSUER,
                       .issuer_len = strlen(ISSUER),
                       .federated = 1};
-    ol_logout_request req = {
+    ol_logout_state req = {
         .params = "returnTo=https%3A%2F%2Fportal.example.com%2F&federated",
         .action = "/v2/logout"};
     ol_response *resp = NULL;

@@ -20,7 +20,7 @@ static cjose_jwk_t *key;
 static ol_keys *keys;
 static ol_clients *clients;
 static ol_allowlist *tenant;
-static ol_endpoint ep;
+static ol_endpoint_conf ep;
 
 static void
 setup(void)
@@ -88,7 +88,7 @@ hint(const char *sub, const char *sid, long iat)
 static ol_response *
 respond(const char *params, int post, int session)
 {
-    ol_logout_request rq = {.params = params,
+    ol_logout_state rq = {.params = params,
                             .params_len = strlen(params),
                             .post = post,
                             .action = "/logout",

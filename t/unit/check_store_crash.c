@@ -124,7 +124,7 @@ login(const char *sub, uint64_t now)
     ol_login_result r;
 
     ck_assert_int_eq(
-        ol_session_login(store, &arena, NULL, 0, sub, strlen(sub), now, &r),
+        ol_session_login(store, &arena, NULL, 0, sub, strlen(sub), now, &r, NULL, 0),
         OL_OK);
     remember(r.handle);
     return r;
@@ -287,15 +287,15 @@ run(operation op, const ol_session_info *info)
     case OP_LOGIN_NEW:
     case OP_LOGIN_EVICT:
         ol_session_login(store, &arena, NULL, 0, op_subject, strlen(op_subject),
-                         NOW, &r);
+                         NOW, &r, NULL, 0);
         break;
     case OP_LOGIN_SAME:
         ol_session_login(store, &arena, live, OL_ID_TEXT_LEN, info->sub,
-                         info->sub_len, NOW, &r);
+                         info->sub_len, NOW, &r, NULL, 0);
         break;
     case OP_LOGIN_OTHER:
         ol_session_login(store, &arena, live, OL_ID_TEXT_LEN, op_subject,
-                         strlen(op_subject), NOW, &r);
+                         strlen(op_subject), NOW, &r, NULL, 0);
         break;
     case OP_JOIN_GROW:
     case OP_JOIN_EVICT:

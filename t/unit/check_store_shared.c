@@ -107,7 +107,7 @@ worker(ol_store *store, int me)
     for (i = 0; i < PER_PROC; i++) {
         snprintf(sub, sizeof(sub), "proc%d-user%02d", me, i % 50);
         expect(ol_session_login(store, &arena, NULL, 0, sub, strlen(sub), 1000,
-                                &r) == OL_OK);
+                                &r, NULL, 0) == OL_OK);
         memcpy(shared->handle[me][i], r.handle, OL_ID_TEXT_LEN + 1);
         expect(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN, "app1",
                                4, 1000, NULL, NULL) == OL_OK);

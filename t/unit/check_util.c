@@ -37,8 +37,8 @@ ol_response *
 logout(ol_mode mode, const ol_clients *clients, const ol_allowlist *tenant,
        const char *params)
 {
-    ol_endpoint ep = {.mode = mode, .clients = clients, .tenant_urls = tenant};
-    ol_logout_request req = {.params = params, .params_len = strlen(params)};
+    ol_endpoint_conf ep = {.mode = mode, .clients = clients, .tenant_urls = tenant};
+    ol_logout_state req = {.params = params, .params_len = strlen(params)};
     ol_response *resp = NULL;
 
     ck_assert_int_eq(ol_logout_respond(&ep, &req, &resp), OL_OK);

@@ -1,24 +1,83 @@
 /*
- * ngx_http_oidc_logout_module: the logout endpoint's content handler.
+ * ngx_http_oidc_logout_module: the logout endpoint.
  *
- * The core decides the response; this file reads the request's parameters
- * (query string or form body) and writes what the core decided.
+ * Reads a logout request's parameters (query string or form body) and
+ * hands them, with the session cookie, to the core, which decides the
+ * request whole.  Then performs the outcome: clears the cookie, starts the
+ * back-channel deliveries, and sends the response, now or once the
+ * deliveries are over (oidc_logout_backchannel_wait).  Also serves the
+ * JWKS and the discovery fragment.
  */
 
 #include "ngx_http_oidc_logout.h"
+
+/* A response held until the back-channel deliveries are over. */
+typedef struct {
+    ngx_http_request_t *r;
+    ol_response *resp;
+    ngx_http_oidc_logout_batch_t *batch;
+} ngx_http_oidc_logout_held_t;
 
 static void ngx_http_oidc_logout_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_oidc_logout_respond(ngx_http_request_t *r,
                                               ngx_str_t *params);
 static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
                                              const char *reason);
-static ngx_int_t ngx_http_oidc_logout_send(ngx_http_request_t *r,
-                                           ol_response *resp);
-static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
-static ngx_int_t ngx_http_oidc_logout_finish(ngx_http_request_t *r,
+static ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r,
                                              ol_response *resp);
+static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
 static ngx_int_t ngx_http_oidc_logout_own_path(ngx_http_request_t *r,
                                                ngx_str_t *path);
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void
+ngx_http_oidc_logout_endpoint_cleanup(void *data)
+{
+    ol_endpoint_free(data);
+}
+
+char *
+ngx_http_oidc_logout_endpoint_init(ngx_conf_t *cf,
+                                   ngx_http_oidc_logout_loc_conf_t *olcf,
+                                   ngx_http_oidc_logout_srv_conf_t *oscf)
+{
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    ol_endpoint_conf conf;
+    ngx_pool_cleanup_t *cln;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&conf, sizeof(conf));
+    conf.mode = (ol_mode)olcf->mode;
+    conf.clients = oscf->clients;
+    conf.tenant_urls = oscf->tenant_urls;
+    conf.keys = oscf->keys;
+    conf.issuer = (const char *)oscf->issuer.data;
+    conf.issuer_len = oscf->issuer.len;
+    conf.federated = oscf->federated_url != NULL;
+    conf.sessions = olcf->session != NULL;
+    conf.pages[0] = olcf->pages[0];
+    conf.pages[1] = olcf->pages[1];
+    conf.pages[2] = olcf->pages[2];
+    conf.frontchannel_timeout_ms = (unsigned)olcf->frontchannel_timeout;
+    conf.backchannel_retries = (unsigned)olcf->bc_retries;
+
+    if (ol_endpoint_new(&conf, &olcf->endpoint, err, sizeof(err)) != OL_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "oidc_logout: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_oidc_logout_endpoint_cleanup;
+    cln->data = olcf->endpoint;
+
+    return NGX_CONF_OK;
+}
+
+/* ---- the request -------------------------------------------------------- */
 
 ngx_int_t
 ngx_http_oidc_logout_handler(ngx_http_request_t *r)
@@ -139,95 +198,30 @@ ngx_http_oidc_logout_is_form(ngx_http_request_t *r)
     return p == end || *p == ';';
 }
 
-static ngx_int_t
-ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
+/* oidc_logout_federated_url, with $oidc_logout_return_to set to back. */
+static ol_status
+ngx_http_oidc_logout_federated_url(void *data, const char *back, size_t len,
+                                   const char **url, size_t *url_len)
 {
-    ngx_str_t action;
-    ol_endpoint endpoint;
-    ol_response *resp;
-    ol_logout_request req;
+    ngx_str_t value;
+    ngx_http_request_t *r = data;
+    ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_srv_conf_t *oscf;
     ngx_http_oidc_logout_loc_conf_t *olcf;
-    ngx_http_oidc_logout_session_state_t st;
 
     oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
 
-    if (ngx_http_oidc_logout_session_state(r, &st) != NGX_OK ||
-        ngx_http_oidc_logout_own_path(r, &action) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ctx = ngx_http_oidc_logout_get_ctx(r, olcf->session);
+    if (ctx == NULL ||
+        ngx_http_oidc_logout_copy(r, &ctx->return_to, back, len) != NGX_OK ||
+        ngx_http_complex_value(r, oscf->federated_url, &value) != NGX_OK) {
+        return OL_NOMEM;
     }
 
-    ngx_memzero(&endpoint, sizeof(endpoint));
-    endpoint.mode = (ol_mode)olcf->mode;
-    endpoint.clients = oscf->clients;
-    endpoint.tenant_urls = oscf->tenant_urls;
-    endpoint.keys = oscf->keys;
-    endpoint.issuer = (const char *)oscf->issuer.data;
-    endpoint.issuer_len = oscf->issuer.len;
-    endpoint.federated = oscf->federated_url != NULL;
-    endpoint.sessions = olcf->session != NULL;
-    endpoint.pages[0] = olcf->pages[0];
-    endpoint.pages[1] = olcf->pages[1];
-    endpoint.pages[2] = olcf->pages[2];
-
-    ngx_memzero(&req, sizeof(req));
-    req.params = (const char *)params->data;
-    req.params_len = params->len;
-    req.post = (r->method & NGX_HTTP_POST) ? 1 : 0;
-    req.action = (const char *)action.data;
-    req.action_len = action.len;
-    req.has_cookie = st.cookie;
-    req.has_session = st.live;
-    req.session_sid = (const char *)st.sid.data;
-    req.session_sid_len = st.sid.len;
-    req.session_sub = (const char *)st.sub.data;
-    req.session_sub_len = st.sub.len;
-    req.csrf_token = (const char *)st.csrf;
-    req.csrf_token_len = st.csrf_len;
-    req.now = ngx_time();
-
-    if (ol_logout_respond(&endpoint, &req, &resp) != OL_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "oidc_logout: could not decide the logout response");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_oidc_logout_send(r, resp);
-}
-
-/* The federated URL, which gets $oidc_logout_return_to; empty when the
- * response does not go through it. */
-static ngx_int_t
-ngx_http_oidc_logout_federated_location(ngx_http_request_t *r,
-                                        ol_response *resp, ngx_str_t *location)
-{
-    size_t len;
-    const char *back;
-    ngx_str_t value;
-    ngx_http_oidc_logout_srv_conf_t *oscf;
-
-    ngx_str_null(location);
-
-    back = ol_response_federated_return(resp, &len);
-    if (back == NULL) {
-        return NGX_OK;
-    }
-
-    value.len = len;
-    value.data = ngx_pnalloc(r->pool, len);
-    if (value.data == NULL) {
-        return NGX_ERROR;
-    }
-    ngx_memcpy(value.data, back, len);
-
-    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
-    if (ngx_http_oidc_logout_set_return_to(r, &value) != NGX_OK ||
-        ngx_http_complex_value(r, oscf->federated_url, location) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    *url = (const char *)value.data;
+    *url_len = value.len;
+    return OL_OK;
 }
 
 /*
@@ -262,67 +256,155 @@ ngx_http_oidc_logout_own_path(ngx_http_request_t *r, ngx_str_t *path)
     return NGX_OK;
 }
 
-/*
- * A response that ends the session: ends it, then either turns the response
- * into the front-channel page of the session's clients or, for a federated
- * logout, sends the browser through the federated URL, and starts the
- * back-channel deliveries.  NGX_DONE when the response waits for them (it
- * then belongs to them).
- */
-static ngx_int_t
-ngx_http_oidc_logout_finish(ngx_http_request_t *r, ol_response *resp)
+/* The deliveries are over, or the wait is: the held response goes out. */
+static void
+ngx_http_oidc_logout_release(void *data)
 {
-    int replaced = 0;
-    ngx_int_t rc;
-    ngx_str_t location, next;
-    ol_endpoint endpoint;
-    ol_session_info ended;
-    static ngx_str_t name = ngx_string("Location");
-    ngx_http_oidc_logout_srv_conf_t *oscf;
+    ngx_connection_t *c;
+    ngx_http_oidc_logout_held_t *held = data;
+    ngx_http_request_t *r = held->r;
+    ol_response *resp = held->resp;
+
+    held->resp = NULL;
+    held->batch = NULL;
+
+    /* the handler's NGX_DONE already took back the reference it held; an
+     * error may leave the request posted, to be finalized now */
+    c = r->connection;
+    ngx_http_finalize_request(r, ngx_http_oidc_logout_output(r, resp));
+    ngx_http_run_posted_requests(c);
+}
+
+/* nginx frees the waiting request first (a timeout, a shutdown): the
+ * deliveries go on without it. */
+static void
+ngx_http_oidc_logout_held_cleanup(void *data)
+{
+    ngx_http_oidc_logout_held_t *held = data;
+
+    if (held->batch != NULL) {
+        ngx_http_oidc_logout_bc_forget(held->batch);
+    }
+    ol_response_free(held->resp);
+    held->resp = NULL;
+}
+
+/* Starts the deliveries d of resp: NGX_DONE when resp waits for them
+ * (oidc_logout_backchannel_wait), and then belongs to them. */
+static ngx_int_t
+ngx_http_oidc_logout_notify(ngx_http_request_t *r, ol_response *resp,
+                            ol_deliveries *d)
+{
+    ngx_http_cleanup_t *cln;
+    ngx_http_oidc_logout_held_t *held;
     ngx_http_oidc_logout_loc_conf_t *olcf;
 
-    if (ngx_http_oidc_logout_end_session(r, &ended) != NGX_OK) {
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+
+    cln = NULL;
+    if (olcf->bc_wait && resp != NULL) {
+        cln = ngx_http_cleanup_add(r, sizeof(ngx_http_oidc_logout_held_t));
+    }
+
+    if (cln == NULL) {
+        /* no wait, or none possible: the response goes out now */
+        return ngx_http_oidc_logout_bc_start(r, d, 0, NULL, NULL) ? NGX_OK
+                                                                  : NGX_ERROR;
+    }
+
+    held = cln->data;
+    held->r = r;
+    held->resp = NULL;
+    held->batch = ngx_http_oidc_logout_bc_start(
+        r, d, olcf->bc_wait, ngx_http_oidc_logout_release, held);
+    if (held->batch == NULL) {
         return NGX_ERROR;
     }
+    held->resp = resp;
+    cln->handler = ngx_http_oidc_logout_held_cleanup;
+    r->main->count++;
 
-    rc = ngx_http_oidc_logout_federated_location(r, resp, &location);
+    return NGX_DONE;
+}
 
-    if (rc == NGX_OK && ended.client_count) {
-        oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
-        olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+static ngx_int_t
+ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
+{
+    ngx_int_t rc, nrc;
+    ngx_str_t action;
+    ol_response *resp;
+    ol_deliveries *d;
+    ol_logout_request req;
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_zone_t *zone;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+    ngx_http_oidc_logout_loc_conf_t *olcf;
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
 
-        ngx_memzero(&endpoint, sizeof(endpoint));
-        endpoint.clients = oscf->clients;
-        endpoint.issuer = (const char *)oscf->issuer.data;
-        endpoint.issuer_len = oscf->issuer.len;
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
 
-        next = location;
-        if (next.len == 0) {
-            rc = ngx_http_oidc_logout_own_path(r, &next);
-        }
-
-        if (rc == NGX_OK &&
-            ol_frontchannel_page(
-                resp, &endpoint, &ended, (unsigned)olcf->frontchannel_timeout,
-                (const char *)next.data, next.len, &replaced) != OL_OK) {
-            rc = NGX_ERROR;
-        }
+    ctx = ngx_http_oidc_logout_get_ctx(r, olcf->session);
+    if (ctx == NULL || ngx_http_oidc_logout_own_path(r, &action) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_OK && location.len && !replaced) {
-        rc = ngx_http_oidc_logout_push_header(r, &name, &location);
+    ngx_memzero(&req, sizeof(req));
+    req.params = (const char *)params->data;
+    req.params_len = params->len;
+    req.post = (r->method & NGX_HTTP_POST) ? 1 : 0;
+    req.action = (const char *)action.data;
+    req.action_len = action.len;
+    if (olcf->session != NULL) {
+        zone = olcf->session->shm_zone->data;
+        req.store = zone->store;
+        req.arena = &zone->arena;
+        req.handle = (const char *)ctx->handle.data;
+        req.handle_len = ctx->handle.len;
+    }
+    req.now = ngx_time();
+    if (oscf->federated_url != NULL) {
+        req.federated_url = ngx_http_oidc_logout_federated_url;
+        req.data = r;
+    }
+
+    if (ol_logout_decide(olcf->endpoint, &req, &resp, err, sizeof(err)) !=
+        OL_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "oidc_logout: could not decide the logout response: %s",
+                      err);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the order of DESIGN §6, as decided: the session has ended, its
+     * cookie goes, its clients are notified, then the browser moves on */
+    rc = NGX_OK;
+    if (ol_response_clears_cookie(resp)) {
+        rc = ngx_http_oidc_logout_session_clear(r);
+    }
+
+    d = ol_response_take_deliveries(resp);
+    if (d != NULL) {
+        /* its clients hear of it whatever happens to the response */
+        nrc = ngx_http_oidc_logout_notify(
+            r, rc == NGX_OK && ol_response_status(resp) < 500 ? resp : NULL, d);
+        if (nrc == NGX_DONE) {
+            return NGX_DONE;
+        }
+        if (rc == NGX_OK) {
+            rc = nrc;
+        }
     }
 
     if (rc != NGX_OK) {
-        /* the session has ended: its clients hear of it all the same */
-        (void)ngx_http_oidc_logout_backchannel(r, &ended, NULL);
-        return NGX_ERROR;
+        ol_response_free(resp);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_oidc_logout_backchannel(r, &ended, resp);
-
-    return rc == NGX_DECLINED ? NGX_OK : rc;
+    return ngx_http_oidc_logout_output(r, resp);
 }
+
+/* ---- documents ---------------------------------------------------------- */
 
 ngx_int_t
 ngx_http_oidc_logout_document_handler(ngx_http_request_t *r)
@@ -361,7 +443,7 @@ ngx_http_oidc_logout_document_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_oidc_logout_send(r, resp);
+    return ngx_http_oidc_logout_output(r, resp);
 }
 
 static ngx_int_t
@@ -373,72 +455,11 @@ ngx_http_oidc_logout_refuse(ngx_http_request_t *r, const char *reason)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_oidc_logout_send(r, resp);
-}
-
-/* Copies len bytes into the request pool (nginx keeps pointers to them). */
-static ngx_int_t
-ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
-                          const char *src, size_t len)
-{
-    dst->len = len;
-    dst->data = ngx_pnalloc(r->pool, len ? len : 1);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(dst->data, src, len);
-    return NGX_OK;
-}
-
-ngx_int_t
-ngx_http_oidc_logout_push_header(ngx_http_request_t *r, ngx_str_t *name,
-                                 ngx_str_t *value)
-{
-    ngx_table_elt_t *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    /* a Location is never r->headers_out.location: nginx would make a
-     * relative one (this endpoint's own path) absolute with the request's
-     * Host (absolute_redirect) */
-    return NGX_OK;
-}
-
-/* Writes the core's response, after ending the session when it says so,
- * and frees it. */
-static ngx_int_t
-ngx_http_oidc_logout_send(ngx_http_request_t *r, ol_response *resp)
-{
-    ngx_int_t rc;
-
-    if (ol_response_ends_session(resp)) {
-        rc = ngx_http_oidc_logout_finish(r, resp);
-
-        if (rc == NGX_DONE) {
-            return NGX_DONE;
-        }
-
-        if (rc != NGX_OK) {
-            ol_response_free(resp);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
     return ngx_http_oidc_logout_output(r, resp);
 }
 
-ngx_int_t
+/* Writes a response the core decided, and frees it. */
+static ngx_int_t
 ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp)
 {
     size_t i, n, len, value_len;
@@ -453,10 +474,20 @@ ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp)
 
     p = ol_response_log_reason(resp, &len);
     if (p != NULL) {
-        /* a refusal is an error; a note on an answered request a warning */
-        level = r->headers_out.status >= NGX_HTTP_BAD_REQUEST ? NGX_LOG_ERR
-                                                              : NGX_LOG_WARN;
+        /* a failure is an alert, a refusal an error, a note on an answered
+         * request a warning */
+        level = r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR
+                    ? NGX_LOG_ALERT
+                : r->headers_out.status >= NGX_HTTP_BAD_REQUEST ? NGX_LOG_ERR
+                                                                : NGX_LOG_WARN;
         ngx_log_error(level, r->connection->log, 0, "oidc_logout: %*s", len, p);
+    }
+
+    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        /* nginx's own page */
+        r->headers_out.status = 0;
+        ol_response_free(resp);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     n = ol_response_header_count(resp);

@@ -1,0 +1,404 @@
+// The C ABI of a logout: the endpoint object, the one call that decides a
+// request, its response, and the back-channel deliveries it leaves.
+#include "c_api.hpp"
+
+#include "frontchannel.hpp"
+#include "logout_endpoint.hpp"
+#include "url.hpp"
+
+#include <arpa/inet.h>
+#include <optional>
+
+using namespace oidc_logout;
+using namespace oidc_logout::c_api;
+
+namespace {
+
+Endpoint
+endpoint_of(const ol_endpoint_conf &conf)
+{
+    Endpoint ep;
+    ep.mode = conf.mode == OL_MODE_AUTH0 ? Mode::auth0 : Mode::oidc;
+    ep.clients = conf.clients ? conf.clients->registry.get() : nullptr;
+    ep.tenant_urls = conf.tenant_urls ? &conf.tenant_urls->list : nullptr;
+    ep.keys = conf.keys ? conf.keys->keys.get() : nullptr;
+    ep.issuer = view(conf.issuer, conf.issuer_len);
+    ep.federated = conf.federated != 0;
+    ep.sessions = conf.sessions != 0;
+    for (int i = 0; i < 3; i++) {
+        ep.pages[i] = conf.pages[i] ? conf.pages[i]->page.get() : nullptr;
+    }
+    return ep;
+}
+
+EndedRecord
+ended_of(const ol_session_info &info)
+{
+    EndedRecord ended;
+    ended.sid = info.sid;
+    ended.sub.assign(info.sub, info.sub_len);
+    const char *id = info.clients;
+    for (size_t i = 0; i < info.client_count; i++) {
+        ended.client_ids.emplace_back(id);
+        id += ended.client_ids.back().size() + 1;
+    }
+    return ended;
+}
+
+} // namespace
+
+namespace oidc_logout::c_api {
+
+void
+make_targets(ol_clients *clients)
+{
+    std::call_once(clients->targets_made, [clients]() {
+        const auto &order = clients->registry->in_order();
+        size_t n = 0;
+        for (const Client *c : order) {
+            n += c->backchannel_logout_uri.empty() ? 0 : 1;
+        }
+        /* the targets point into these strings: no reallocation */
+        clients->target_text.reserve(3 * n);
+        clients->targets.reserve(n);
+        for (const Client *c : order) {
+            Url u;
+            std::string reason;
+            if (c->backchannel_logout_uri.empty() ||
+                !parse_url(c->backchannel_logout_uri, UrlKind::candidate, u,
+                           reason)) {
+                continue; /* the registry has checked every URI */
+            }
+            auto &text = clients->target_text;
+            text.push_back(u.host);
+            const std::string &host = text.back();
+            text.push_back(u.origin().substr(u.scheme.size() + 3));
+            const std::string &authority = text.back();
+            text.push_back(u.path + (u.has_query ? "?" + u.query : ""));
+            const std::string &target = text.back();
+
+            ol_target t{};
+            t.client_id = c->id.c_str();
+            t.uri = c->backchannel_logout_uri.c_str();
+            t.https = u.scheme == "https";
+            t.host = host.data();
+            t.host_len = host.size();
+            /* an IPv6 literal, or an IPv4 address (no certificate names
+             * it as a DNS name, nor does SNI) */
+            in_addr v4;
+            t.host_is_literal =
+                u.host_is_literal ||
+                inet_pton(AF_INET, u.host.c_str(), &v4) == 1;
+            t.port = static_cast<unsigned>(u.port);
+            t.authority = authority.data();
+            t.authority_len = authority.size();
+            t.target = target.data();
+            t.target_len = target.size();
+            clients->target_of[c->id] = clients->targets.size();
+            clients->targets.push_back(t);
+        }
+    });
+}
+
+} // namespace oidc_logout::c_api
+
+extern "C" {
+
+size_t
+ol_clients_targets(ol_clients *clients, ol_target **targets) noexcept
+{
+    *targets = nullptr;
+    if (clients == nullptr) {
+        return 0;
+    }
+    try {
+        make_targets(clients);
+    } catch (...) {
+        return 0;
+    }
+    *targets = clients->targets.data();
+    return clients->targets.size();
+}
+
+/* ---- the endpoint ------------------------------------------------------- */
+
+ol_status
+ol_endpoint_new(const ol_endpoint_conf *conf, ol_endpoint **out, char *err,
+                size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        auto ep = std::make_unique<ol_endpoint>();
+        ep->config.issuer.assign(view(conf->issuer, conf->issuer_len));
+        ep->config.endpoint = endpoint_of(*conf);
+        ep->config.endpoint.issuer = ep->config.issuer;
+        ep->config.frontchannel_timeout_ms = conf->frontchannel_timeout_ms;
+        ep->config.backchannel_retries = conf->backchannel_retries;
+        ep->clients = const_cast<ol_clients *>(conf->clients);
+        ep->keys = conf->keys;
+        if (ep->clients != nullptr) {
+            make_targets(ep->clients);
+        }
+        *out = ep.release();
+        return OL_OK;
+    });
+}
+
+void
+ol_endpoint_free(ol_endpoint *endpoint) noexcept
+{
+    delete endpoint;
+}
+
+ol_status
+ol_logout_decide(const ol_endpoint *endpoint, const ol_logout_request *request,
+                 ol_response **out, char *err, size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        LogoutCall call;
+        call.params = view(request->params, request->params_len);
+        call.post = request->post != 0;
+        call.action = view(request->action, request->action_len);
+        call.handle = view(request->handle, request->handle_len);
+        call.now = request->now;
+        std::optional<SessionStore> store;
+        if (request->store != nullptr) {
+            store.emplace(store_of(request->store, request->arena));
+            call.store = &*store;
+        }
+        if (request->federated_url != nullptr) {
+            call.federated_url = [request](std::string_view back,
+                                           std::string &url) {
+                const char *p = nullptr;
+                size_t len = 0;
+                if (request->federated_url(request->data, back.data(),
+                                           back.size(), &p, &len) != OL_OK) {
+                    return false;
+                }
+                url.assign(view(p, len));
+                return true;
+            };
+        }
+
+        LogoutOutcome outcome = decide_logout(endpoint->config, call);
+
+        auto resp = std::make_unique<ol_response>();
+        resp->response = std::move(outcome.response);
+        resp->clear_cookie = outcome.clear_cookie;
+        if (outcome.notify) {
+            auto d = std::make_unique<ol_deliveries>();
+            d->keys = endpoint->keys;
+            d->clients = endpoint->clients;
+            d->issuer = endpoint->config.issuer;
+            d->ended = std::move(outcome.ended);
+            d->ended_at = request->now;
+            d->store = request->store;
+            if (request->arena != nullptr) {
+                d->arena = *request->arena;
+            }
+            d->retries = endpoint->config.backchannel_retries;
+            resp->deliveries = std::move(d);
+        }
+        *out = resp.release();
+        return OL_OK;
+    });
+}
+
+int
+ol_response_clears_cookie(const ol_response *response) noexcept
+{
+    return response->clear_cookie ? 1 : 0;
+}
+
+ol_deliveries *
+ol_response_take_deliveries(ol_response *response) noexcept
+{
+    return response->deliveries.release();
+}
+
+/* ---- the deliveries ----------------------------------------------------- */
+
+ol_status
+ol_deliveries_sign(ol_deliveries *d, char *err, size_t errlen) noexcept
+{
+    if (d->keys == nullptr || !d->keys->keys->can_sign()) {
+        set_error(err, errlen, "no private key");
+        return OL_DENIED;
+    }
+    return guarded(err, errlen, [&]() -> ol_status {
+        EndedSession session;
+        session.sid = d->ended.sid;
+        session.sub = d->ended.sub;
+        session.client_ids.assign(d->ended.client_ids.begin(),
+                                  d->ended.client_ids.end());
+        make_targets(d->clients);
+        std::vector<Delivery> list =
+            backchannel_deliveries(*d->keys->keys, *d->clients->registry,
+                                   d->issuer, session, d->ended_at);
+        d->targets.clear();
+        d->bodies.clear();
+        for (Delivery &one : list) {
+            auto t = d->clients->target_of.find(one.client->id);
+            if (t == d->clients->target_of.end()) {
+                continue;
+            }
+            d->targets.push_back(&d->clients->targets[t->second]);
+            d->bodies.push_back(std::move(one.body));
+        }
+        d->attempts.assign(d->targets.size(), 0);
+        return OL_OK;
+    });
+}
+
+const char *
+ol_deliveries_sid(const ol_deliveries *deliveries) noexcept
+{
+    return deliveries->ended.sid.c_str();
+}
+
+size_t
+ol_deliveries_count(const ol_deliveries *deliveries) noexcept
+{
+    return deliveries->targets.size();
+}
+
+void
+ol_delivery_get(const ol_deliveries *deliveries, size_t index,
+                const ol_target **target, const char **body,
+                size_t *body_len) noexcept
+{
+    *target = deliveries->targets[index];
+    *body = deliveries->bodies[index].data();
+    *body_len = deliveries->bodies[index].size();
+}
+
+ol_delivery_outcome
+ol_delivery_attempted(ol_deliveries *deliveries, size_t index,
+                      ol_attempt attempt_end, unsigned status, int final,
+                      unsigned *attempt, uint64_t *retry_in_ms) noexcept
+{
+    unsigned n = ++deliveries->attempts[index];
+    uint64_t delay = 0;
+    ol_delivery_outcome outcome = judge_delivery(
+        attempt_end, status, n, final ? 0 : deliveries->retries, delay);
+    if (deliveries->store != nullptr) {
+        store_of(deliveries->store, &deliveries->arena).count_delivery(outcome);
+    }
+    *attempt = n;
+    *retry_in_ms = delay;
+    return outcome;
+}
+
+void
+ol_deliveries_free(ol_deliveries *deliveries) noexcept
+{
+    delete deliveries;
+}
+
+/* ---- parts of a decision, for the unit tests ---------------------------- */
+
+ol_status
+ol_logout_respond(const ol_endpoint_conf *endpoint,
+                  const ol_logout_state *request, ol_response **out) noexcept
+{
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        Request rq;
+        rq.params = view(request->params, request->params_len);
+        rq.post = request->post != 0;
+        rq.action = view(request->action, request->action_len);
+        rq.has_cookie = request->has_cookie != 0;
+        rq.has_session = request->has_session != 0;
+        rq.session_sid = view(request->session_sid, request->session_sid_len);
+        rq.session_sub = view(request->session_sub, request->session_sub_len);
+        rq.csrf_token = view(request->csrf_token, request->csrf_token_len);
+        rq.now = request->now;
+        auto resp = std::make_unique<ol_response>();
+        resp->response = respond(endpoint_of(*endpoint), rq);
+        *out = resp.release();
+        return OL_OK;
+    });
+}
+
+int
+ol_response_ends_session(const ol_response *response) noexcept
+{
+    return response->response.ends_session ? 1 : 0;
+}
+
+const char *
+ol_response_federated_return(const ol_response *response, size_t *len) noexcept
+{
+    const std::string &r = response->response.federated_return;
+    *len = r.size();
+    return r.empty() ? nullptr : r.data();
+}
+
+ol_status
+ol_frontchannel_page(ol_response *response, const ol_endpoint_conf *endpoint,
+                     const ol_session_info *ended, unsigned timeout_ms,
+                     const char *next, size_t next_len, int *replaced) noexcept
+{
+    *replaced = 0;
+    if (endpoint->clients == nullptr || ended->client_count == 0) {
+        return OL_OK;
+    }
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        EndedRecord record = ended_of(*ended);
+        FrontchannelSession session;
+        session.client_ids.assign(record.client_ids.begin(),
+                                  record.client_ids.end());
+        session.sid = record.sid;
+        session.issuer = view(endpoint->issuer, endpoint->issuer_len);
+        session.timeout_ms = timeout_ms;
+        session.next_default = view(next, next_len);
+        *replaced = frontchannel_page(response->response,
+                                      *endpoint->clients->registry, session)
+                        ? 1
+                        : 0;
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_backchannel_deliveries(const ol_keys *keys, const ol_clients *clients,
+                          const char *issuer, size_t issuer_len,
+                          const ol_session_info *ended, int64_t now,
+                          ol_deliveries **out, char *err,
+                          size_t errlen) noexcept
+{
+    *out = nullptr;
+    ol_status rc = guarded(err, errlen, [&]() -> ol_status {
+        auto d = std::make_unique<ol_deliveries>();
+        d->keys = keys;
+        d->clients = const_cast<ol_clients *>(clients);
+        d->issuer.assign(view(issuer, issuer_len));
+        d->ended = ended_of(*ended);
+        d->ended_at = now;
+        *out = d.release();
+        return OL_OK;
+    });
+    if (rc == OL_OK) {
+        rc = ol_deliveries_sign(*out, err, errlen);
+        if (rc != OL_OK) {
+            ol_deliveries_free(*out);
+            *out = nullptr;
+        }
+    }
+    return rc;
+}
+
+ol_delivery_outcome
+ol_delivery_judge(ol_attempt attempt_end, unsigned status, unsigned attempt,
+                  unsigned retries, uint64_t *retry_in_ms) noexcept
+{
+    uint64_t delay = 0;
+    ol_delivery_outcome outcome =
+        judge_delivery(attempt_end, status, attempt, retries, delay);
+    if (retry_in_ms != nullptr) {
+        *retry_in_ms = delay;
+    }
+    return outcome;
+}
+
+} // extern "C"

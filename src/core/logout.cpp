@@ -1,0 +1,116 @@
+// One logout request, decided whole (see logout.hpp).
+#include "logout.hpp"
+
+#include "frontchannel.hpp"
+
+namespace oidc_logout {
+
+namespace {
+
+std::vector<std::string>
+client_ids_of(const ol_session_info &info)
+{
+    std::vector<std::string> ids;
+    const char *id = info.clients;
+    for (size_t i = 0; i < info.client_count; i++) {
+        ids.emplace_back(id);
+        id += ids.back().size() + 1;
+    }
+    return ids;
+}
+
+bool
+has_backchannel_client(const ClientRegistry *clients,
+                       const std::vector<std::string> &ids)
+{
+    for (const std::string &id : ids) {
+        const Client *c = clients ? clients->find(id) : nullptr;
+        if (c != nullptr && !c->backchannel_logout_uri.empty()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+LogoutOutcome
+decide_logout(const EndpointConfig &config, const LogoutCall &call)
+{
+    const Endpoint &ep = config.endpoint;
+    uint32_t now = static_cast<uint32_t>(call.now);
+
+    /* the request's session: the confirmation and the hint's sid need it */
+    ol_session_info live;
+    std::string csrf;
+    Request rq;
+    rq.params = call.params;
+    rq.post = call.post;
+    rq.action = call.action;
+    rq.has_cookie = !call.handle.empty();
+    rq.now = call.now;
+    if (call.store != nullptr && rq.has_cookie &&
+        call.store->find(call.handle, now, false, &live) == OL_OK) {
+        csrf = call.store->csrf_token(call.handle);
+        rq.has_session = true;
+        rq.session_sid = live.sid;
+        rq.session_sub = std::string_view(live.sub, live.sub_len);
+        rq.csrf_token = csrf;
+    }
+
+    LogoutOutcome out;
+    out.response = respond(ep, rq);
+    Response &r = out.response;
+    if (!r.ends_session) {
+        return out;
+    }
+
+    /* DESIGN §6: end, notify, redirect */
+    ol_session_info ended;
+    ended.client_count = 0;
+    if (call.store != nullptr && rq.has_cookie) {
+        /* idempotent: only the request that ended it learns its clients,
+         * so they are notified once */
+        if (call.store->end(call.handle, now, &ended) != OL_OK) {
+            ended.client_count = 0;
+        }
+        out.clear_cookie = true;
+    }
+    std::vector<std::string> ids = client_ids_of(ended);
+    if (has_backchannel_client(ep.clients, ids)) {
+        out.notify = true;
+        out.ended.sid = ended.sid;
+        out.ended.sub.assign(ended.sub, ended.sub_len);
+        out.ended.client_ids = ids;
+    }
+
+    std::string location;
+    if (!r.federated_return.empty()) {
+        if (!call.federated_url ||
+            !call.federated_url(r.federated_return, location)) {
+            r = Response();
+            r.status = 500;
+            r.log_reason = "oidc_logout_federated_url could not be evaluated";
+            return out;
+        }
+    }
+
+    bool replaced = false;
+    if (!ids.empty() && ep.clients != nullptr) {
+        FrontchannelSession session;
+        session.client_ids.assign(ids.begin(), ids.end());
+        session.sid = ended.sid;
+        session.issuer = ep.issuer;
+        session.timeout_ms = config.frontchannel_timeout_ms;
+        session.next_default =
+            location.empty() ? call.action : std::string_view(location);
+        replaced = frontchannel_page(r, *ep.clients, session);
+    }
+    if (!location.empty() && !replaced) {
+        r.headers.insert(r.headers.begin(), {"Location", location});
+    }
+    r.federated_return.clear();
+    return out;
+}
+
+} // namespace oidc_logout
