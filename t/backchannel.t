@@ -15,6 +15,7 @@ use JSON::PP;
 
 my $dir = tempdir(CLEANUP => 1);
 $ENV{TEST_NGINX_BC_DIR} = $dir;
+$ENV{TEST_NGINX_CONF_DIR} = abs_path(dirname(__FILE__)) . '/conf';
 
 sub write_file {
     my ($name, $text) = @_;
@@ -141,7 +142,8 @@ _EOC_
         # /flow/A/B/C signs alice in to the clients A, B and C ("-" for
         # none), then out through /end (Auth0 mode: no confirmation). Each
         # hop's auth_request proxies a request of its own through the
-        # loopback; the session cookie passes on.
+        # loopback to /authorize (t/conf/login_and_join.conf); the session
+        # cookie passes on.
         $block->set_value('config', <<'_EOC_' . ($block->end_config // 'location = /end { oidc_logout auth0; oidc_logout_backchannel_wait 10s; }'));
 location ~ ^/flow/[^/]+/[^/]+/[^/]+$ {
     auth_request /hop/login;
@@ -165,12 +167,7 @@ location ~ ^/hop/(?<step>login|join)$ {
     proxy_set_header Content-Length "";
     proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/authorize?user=$user&client_id=$hop_client;
 }
-location = /authorize {
-    oidc_logout_login $arg_user;
-    oidc_logout_join $arg_client_id;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/granted;
-}
-location = /granted { return 204; }
+include $TEST_NGINX_CONF_DIR/login_and_join.conf;
 _EOC_
     }
 });
@@ -333,12 +330,7 @@ server {
         internal;
         proxy_pass http://127.0.0.1:1985/authorize?user=alice&client_id=tls;
     }
-    location = /authorize {
-        oidc_logout_login $arg_user;
-        oidc_logout_join $arg_client_id;
-        proxy_pass http://127.0.0.1:1985/granted;
-    }
-    location = /granted { return 204; }
+    include $TEST_NGINX_CONF_DIR/login_and_join.conf;
     location = /end { oidc_logout auth0; oidc_logout_backchannel_wait 10s; }
 }
 --- config

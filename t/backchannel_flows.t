@@ -22,6 +22,7 @@ use Time::HiRes qw(time);
 
 module_path();    # stops the run at once when the module is not named
 my $root     = abs_path(dirname(__FILE__)) . '/servroot-bcflows';
+my $t_conf   = abs_path(dirname(__FILE__)) . '/conf';
 my $sso      = 2010;
 my $receiver = 2011;
 my $silent_port = 2012;
@@ -71,14 +72,7 @@ http {
     server {
         listen 127.0.0.1:$sso;
         oidc_logout_session zone=sso;
-        location = /login {
-            oidc_logout_login \$arg_user;
-            proxy_pass http://127.0.0.1:$sso/ok;
-        }
-        location = /authorize {
-            oidc_logout_join \$arg_client_id;
-            proxy_pass http://127.0.0.1:$sso/ok;
-        }
+        include $t_conf/session_steps.conf;
         location = /whoami { return 200 "\$oidc_logout_sid"; }
         location = /account {
             oidc_logout_require_session on;

@@ -207,15 +207,7 @@ http {
 
     server {                # the SSO server
         listen 127.0.0.1:$port{sso};
-        location = /login {
-            oidc_logout_login \$arg_user;
-            proxy_pass http://127.0.0.1:$port{sso}/backend/ok;
-        }
-        location = /authorize {
-            oidc_logout_join \$arg_client_id;
-            proxy_pass http://127.0.0.1:$port{sso}/backend/ok;
-        }
-        location = /backend/ok { return 200 "ok\\n"; }
+        include $here/conf/session_steps.conf;
         location = /whoami { return 200 "\$oidc_logout_sid \$oidc_logout_sub\\n"; }
         location = /logout {
             oidc_logout auth0;

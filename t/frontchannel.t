@@ -11,6 +11,7 @@ use Crypt::PK::RSA;
 use JSON::PP;
 
 $ENV{TEST_NGINX_DATA_DIR} = abs_path(dirname(__FILE__)) . '/data';
+$ENV{TEST_NGINX_CONF_DIR} = abs_path(dirname(__FILE__)) . '/conf';
 
 # a key generated for this run, and id_token_hints of alice (app1) and bob
 # (app4) signed with it
@@ -60,7 +61,8 @@ _EOC_
         # /flow/MODE signs alice in to app1, app2 and app3, then out through
         # the endpoint of MODE with the request's query; /quiet/MODE does
         # the same for bob and app4. Each hop's auth_request is a request of
-        # its own through the loopback; the session cookie passes on.
+        # its own through the loopback to /authorize
+        # (t/conf/login_and_join.conf); the session cookie passes on.
         # "--- server_directives" and "--- auth0_directives" go in the
         # server and in the Auth0 endpoint's location
         my $config = ($block->server_directives // '') . <<'_EOC_';
@@ -93,12 +95,7 @@ location ~ ^/hop/(?<client>app[1-4])$ {
     proxy_set_header Content-Length "";
     proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/authorize?user=$user&client_id=$client;
 }
-location = /authorize {
-    oidc_logout_login $arg_user;
-    oidc_logout_join $arg_client_id;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/granted;
-}
-location = /granted { return 204; }
+include $TEST_NGINX_CONF_DIR/login_and_join.conf;
 location = /end/oidc { oidc_logout oidc; }
 location = /end/auth0 {
     oidc_logout auth0;

@@ -23,6 +23,7 @@ use Test::More;
 
 module_path();    # stops the run at once when the module is not named
 my $root   = abs_path(dirname(__FILE__)) . '/servroot-logout';
+my $t_conf = abs_path(dirname(__FILE__)) . '/conf';
 my $issuer = 'https://sso.example.com';
 my $json   = JSON::PP->new->canonical;
 
@@ -71,7 +72,6 @@ sub query { join '&', map { "$_[$_*2]=" . enc($_[$_*2+1]) } 0 .. $#_/2 }
 
 sub config {
     my ($root, $port) = @_;
-    my $b = "http://127.0.0.1:$port/backend";
     return main_context($root, 2) . <<"_EOC_";
 http {
     access_log off;
@@ -84,18 +84,11 @@ http {
     oidc_logout_session zone=sso secure=off;
     server {
         listen 127.0.0.1:$port;
-        location = /login { oidc_logout_login \$arg_user; proxy_pass $b; }
-        location = /authorize { oidc_logout_join \$arg_client_id; proxy_pass $b; }
-        location = /app {
-            oidc_logout_require_session on;
-            add_header X-Sid \$oidc_logout_sid;
-            proxy_pass $b;
-        }
+        include $t_conf/session_steps.conf;
         location = /logout { oidc_logout oidc; }
         location = /v2/logout { oidc_logout auth0; }
         location = /jwks { oidc_logout_jwks; }
         location = /.well-known/openid-configuration { oidc_logout_metadata; }
-        location = /backend { return 200 "ok\\n"; }
     }
 }
 _EOC_

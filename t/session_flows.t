@@ -26,6 +26,7 @@ use Time::HiRes qw(sleep time);
 
 module_path();    # stops the run at once when the module is not named
 my $data   = abs_path(dirname(__FILE__)) . '/data';
+my $t_conf = abs_path(dirname(__FILE__)) . '/conf';
 my $root   = abs_path(dirname(__FILE__)) . '/servroot-flows';
 my $soak   = $ENV{OIDC_LOGOUT_SOAK_SECONDS} // 60;
 
@@ -35,7 +36,6 @@ sub config {
     my $idle = $o{idle} || '30m';
     return sub {
         my ($root, $port) = @_;
-        my $b = "http://127.0.0.1:$port/backend";
         return main_context($root, 2) . <<"_EOC_";
 http {
     access_log off;
@@ -44,32 +44,8 @@ http {
     oidc_logout_session zone=sso secure=off;
     server {
         listen 127.0.0.1:$port;
-        location = /login { oidc_logout_login \$arg_user; proxy_pass $b; }
-        location = /authorize { oidc_logout_join \$arg_client_id; proxy_pass $b; }
-        location = /app {
-            oidc_logout_require_session on;
-            add_header X-Pid \$pid always;
-            add_header X-Sub \$oidc_logout_sub;
-            add_header X-Sid \$oidc_logout_sid;
-            proxy_pass $b;
-        }
-        location = /protected {
-            auth_request /session-check;
-            proxy_pass $b;
-        }
-        location = /session-check {
-            internal;
-            oidc_logout_require_session on;
-            proxy_pass $b;
-        }
-        location = /any {
-            satisfy any;
-            deny all;
-            oidc_logout_require_session on;
-            proxy_pass $b;
-        }
+        include $t_conf/session_steps.conf;
         location = /logout { oidc_logout oidc; }
-        location = /backend { return 200 "ok\\n"; }
     }
 }
 _EOC_

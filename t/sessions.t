@@ -6,6 +6,7 @@ use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 
 $ENV{TEST_NGINX_DATA_DIR} = abs_path(dirname(__FILE__)) . '/data';
+$ENV{TEST_NGINX_CONF_DIR} = abs_path(dirname(__FILE__)) . '/conf';
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -17,25 +18,13 @@ oidc_logout_session zone=sso;
 _EOC_
     }
     if (!defined $block->config) {
+        # /login, /authorize, /app, /protected and /any: t/conf/session_steps.conf
         $block->set_value('config', <<'_EOC_');
-location = /login {
-    oidc_logout_login $arg_user;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
-}
-location = /authorize {
-    oidc_logout_join $arg_client_id;
-    add_header X-Client $oidc_logout_client_id;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
-}
-location = /app {
-    oidc_logout_require_session on;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
-}
+include $TEST_NGINX_CONF_DIR/session_steps.conf;
 location = /whoami {
     return 200 "sid=[$oidc_logout_sid] sub=[$oidc_logout_sub]\n";
 }
 location = /logout { oidc_logout oidc; }
-location = /backend { return 200 "backend\n"; }
 location = /denied { return 403; }
 _EOC_
     }
@@ -177,17 +166,6 @@ Set-Cookie: ^oidc_session=[A-Za-z0-9_-]{22}; Path=/; HttpOnly; .*
 
 
 === TEST 6d: require_session in an auth_request subrequest
---- config
-location = /protected {
-    auth_request /session-check;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
-}
-location = /session-check {
-    internal;
-    oidc_logout_require_session on;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
-}
-location = /backend { return 200 "backend\n"; }
 --- request
 GET /protected
 --- more_headers
@@ -199,14 +177,6 @@ oidc_logout: no live session: it ended or expired
 
 
 === TEST 6e: with "satisfy any", no session and a denied address: refused
---- config
-location = /any {
-    satisfy any;
-    deny all;
-    oidc_logout_require_session on;
-    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
-}
-location = /backend { return 200 "backend\n"; }
 --- request
 GET /any
 --- error_code: 401
