@@ -4,7 +4,9 @@
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
-[ -f build/ngx_http_oidc_logout_module.so ] || ./build.sh >/dev/null
+# MODULE: the module to measure (another build, to compare in one run)
+MODULE=${MODULE:-$PWD/build/ngx_http_oidc_logout_module.so}
+[ -f "$MODULE" ] || ./build.sh >/dev/null
 
 DURATION=${DURATION:-10}
 

@@ -20,7 +20,7 @@ daemon off;
 worker_processes 1;
 pid $B/nginx.pid;
 error_log $B/error.log warn;
-load_module $ROOT/build/ngx_http_oidc_logout_module.so;
+load_module $MODULE;
 events { worker_connections 1024; }
 http {
     access_log off;
