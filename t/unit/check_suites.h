@@ -21,6 +21,7 @@ Suite *jose_suite(void);
 Suite *logout_suite(void);
 Suite *frontchannel_suite(void);
 Suite *backchannel_suite(void);
+Suite *decide_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
