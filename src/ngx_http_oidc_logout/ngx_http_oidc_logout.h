@@ -219,13 +219,23 @@ ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
  * ngx_http_oidc_logout_module.c; ngx_http_oidc_logout_session and
  * ngx_http_oidc_logout_check_sessions, declared above, are there too.
  */
-char *ngx_http_oidc_logout_clients(ngx_conf_t *cf, ngx_command_t *cmd,
-                                   void *conf);
+
+/* What the configuration holds of the core, freed with its pool. */
+enum {
+    NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS = 0,
+    NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS,
+    NGX_HTTP_OIDC_LOGOUT_HOLD_PAGE,
+    NGX_HTTP_OIDC_LOGOUT_HOLD_ALLOWLIST
+};
+
+/* oidc_logout_clients and oidc_logout_keys: cmd->offset is
+ * NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS or NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS. */
+char *ngx_http_oidc_logout_srv_file(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
 char *ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
                                         void *conf);
 char *ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
                                   void *conf);
-char *ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd,
                                     void *conf);

@@ -8,74 +8,147 @@
 
 #include "ngx_http_oidc_logout.h"
 
-static void ngx_http_oidc_logout_record_path(ngx_conf_t *cf,
-                                             ngx_http_core_loc_conf_t *clcf,
-                                             ngx_str_t *path);
+static void ngx_http_oidc_logout_serve(ngx_conf_t *cf,
+                                       ngx_http_handler_pt handler,
+                                       ngx_str_t *path);
 
-/*
- * The file argument of a directive, relative to the configuration's
- * directory, and a pool cleanup for what the caller loads from it (the
- * caller sets its handler and data once the load succeeds).
- */
-static ngx_pool_cleanup_t *
-ngx_http_oidc_logout_conf_file(ngx_conf_t *cf, ngx_str_t *arg, ngx_str_t *path)
+/* What the configuration holds of the core: freed with its pool. */
+typedef struct {
+    ngx_uint_t type;
+    void *object; /* NULL until the caller has made it */
+} ngx_http_oidc_logout_held_t;
+
+static void
+ngx_http_oidc_logout_held_cleanup(void *data)
 {
-    *path = *arg;
+    ngx_http_oidc_logout_held_t *held = data;
 
-    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+    /* every _free of the core accepts NULL */
+    switch (held->type) {
+    case NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS:
+        ol_clients_free(held->object);
+        break;
+    case NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS:
+        ol_keys_free(held->object);
+        break;
+    case NGX_HTTP_OIDC_LOGOUT_HOLD_PAGE:
+        ol_template_free(held->object);
+        break;
+    default:
+        ol_allowlist_free(held->object);
+    }
+}
+
+/* A pool cleanup of the configuration for an object of the core, registered
+ * before the object is made so that no failure leaks it. */
+static ngx_http_oidc_logout_held_t *
+ngx_http_oidc_logout_hold(ngx_conf_t *cf, ngx_uint_t type)
+{
+    ngx_pool_cleanup_t *cln;
+    ngx_http_oidc_logout_held_t *held;
+
+    cln = ngx_pool_cleanup_add(cf->pool, sizeof(ngx_http_oidc_logout_held_t));
+    if (cln == NULL) {
         return NULL;
     }
 
-    return ngx_pool_cleanup_add(cf->pool, 0);
+    held = cln->data;
+    held->type = type;
+    held->object = NULL;
+    cln->handler = ngx_http_oidc_logout_held_cleanup;
+
+    return held;
 }
 
-static void
-ngx_http_oidc_logout_clients_cleanup(void *data)
+/*
+ * Loads what the directive's last argument names (a file, relative to the
+ * configuration's directory): the client registry, the keys or the page
+ * template of kind (an ol_page_kind, oidc_logout_page only).  NULL when it
+ * cannot, after logging the core's reason behind the directive's other
+ * arguments.
+ */
+static void *
+ngx_http_oidc_logout_load(ngx_conf_t *cf, ngx_uint_t type, ngx_uint_t kind)
 {
-    ol_clients_free(data);
-}
-
-static void
-ngx_http_oidc_logout_allowlist_cleanup(void *data)
-{
-    ol_allowlist_free(data);
-}
-
-char *
-ngx_http_oidc_logout_clients(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
-
-    u_char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    const char *name;
     ngx_str_t *value, path;
     ol_status rc;
-    ol_clients *clients;
-    ngx_pool_cleanup_t *cln;
-
-    if (oscf->clients != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
+    ol_clients *clients = NULL;
+    ol_keys *keys = NULL;
+    ol_template *page = NULL;
+    ngx_http_oidc_logout_held_t *held;
 
     value = cf->args->elts;
+    path = value[cf->args->nelts - 1];
 
-    cln = ngx_http_oidc_logout_conf_file(cf, &value[1], &path);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NULL;
+    }
+
+    held = ngx_http_oidc_logout_hold(cf, type);
+    if (held == NULL) {
+        return NULL;
     }
 
     /* ngx_conf_full_name() leaves the name NUL-terminated */
-    rc = ol_clients_load((const char *)path.data, &clients, (char *)err,
-                         sizeof(err));
-    if (rc != OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_clients %s", err);
+    name = (const char *)path.data;
+
+    switch (type) {
+    case NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS:
+        rc = ol_clients_load(name, &clients, err, sizeof(err));
+        held->object = clients;
+        break;
+    case NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS:
+        rc = ol_keys_load(name, &keys, err, sizeof(err));
+        held->object = keys;
+        break;
+    default:
+        rc =
+            ol_template_load(name, (ol_page_kind)kind, &page, err, sizeof(err));
+        held->object = page;
+    }
+
+    if (rc == OL_OK) {
+        return held->object;
+    }
+
+    if (cf->args->nelts == 3) { /* oidc_logout_page KIND FILE */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "oidc_logout: %V %V %s",
+                           &value[0], &value[1], err);
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "oidc_logout: %V %s",
+                           &value[0], err);
+    }
+
+    return NULL;
+}
+
+/* oidc_logout_clients and oidc_logout_keys (cmd->offset says which). */
+char *
+ngx_http_oidc_logout_srv_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
+
+    void *loaded;
+    ngx_uint_t keys = cmd->offset == NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS;
+
+    if ((keys ? (void *)oscf->keys : (void *)oscf->clients) !=
+        NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    loaded = ngx_http_oidc_logout_load(cf, cmd->offset, 0);
+    if (loaded == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    cln->handler = ngx_http_oidc_logout_clients_cleanup;
-    cln->data = clients;
-    oscf->clients = clients;
+    if (keys) {
+        oscf->keys = loaded;
+        return NGX_CONF_OK;
+    }
 
+    oscf->clients = loaded;
     return ngx_http_oidc_logout_bc_targets(cf, oscf);
 }
 
@@ -89,14 +162,14 @@ ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t *value;
     ngx_uint_t i;
     ol_allowlist *list;
-    ngx_pool_cleanup_t *cln;
+    ngx_http_oidc_logout_held_t *held;
 
     if (oscf->tenant_urls != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
+    held = ngx_http_oidc_logout_hold(cf, NGX_HTTP_OIDC_LOGOUT_HOLD_ALLOWLIST);
+    if (held == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -104,8 +177,7 @@ ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    cln->handler = ngx_http_oidc_logout_allowlist_cleanup;
-    cln->data = list;
+    held->object = list;
     oscf->tenant_urls = list;
 
     value = cf->args->elts;
@@ -130,7 +202,6 @@ ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_oidc_logout_loc_conf_t *olcf = conf;
 
     ngx_str_t *value;
-    ngx_http_core_loc_conf_t *clcf;
     ngx_http_oidc_logout_srv_conf_t *oscf;
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
@@ -155,20 +226,24 @@ ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_oidc_logout_handler;
-
-    ngx_http_oidc_logout_record_path(
-        cf, clcf, OL_MODE_OIDC == olcf->mode ? &oscf->end_session_path : NULL);
+    ngx_http_oidc_logout_serve(
+        cf, ngx_http_oidc_logout_handler,
+        OL_MODE_OIDC == olcf->mode ? &oscf->end_session_path : NULL);
 
     return NGX_CONF_OK;
 }
 
-/* Keeps the first plain location path of a kind, for the metadata. */
+/* Makes the location's content handler handler, and keeps in path the first
+ * plain location path of a kind, for the metadata. */
 static void
-ngx_http_oidc_logout_record_path(ngx_conf_t *cf, ngx_http_core_loc_conf_t *clcf,
-                                 ngx_str_t *path)
+ngx_http_oidc_logout_serve(ngx_conf_t *cf, ngx_http_handler_pt handler,
+                           ngx_str_t *path)
 {
+    ngx_http_core_loc_conf_t *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = handler;
+
     if (path == NULL || path->len != 0 || clcf->named
 #if (NGX_PCRE)
         || clcf->regex != NULL
@@ -208,64 +283,15 @@ ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
-static void
-ngx_http_oidc_logout_keys_cleanup(void *data)
-{
-    ol_keys_free(data);
-}
-
-char *
-ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
-
-    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    ngx_str_t *value, path;
-    ol_keys *keys;
-    ngx_pool_cleanup_t *cln;
-
-    if (oscf->keys != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    cln = ngx_http_oidc_logout_conf_file(cf, &value[1], &path);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ol_keys_load((const char *)path.data, &keys, err, sizeof(err)) !=
-        OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_keys %s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_oidc_logout_keys_cleanup;
-    cln->data = keys;
-    oscf->keys = keys;
-
-    return NGX_CONF_OK;
-}
-
-static void
-ngx_http_oidc_logout_template_cleanup(void *data)
-{
-    ol_template_free(data);
-}
-
 char *
 ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_oidc_logout_loc_conf_t *olcf = conf;
 
     static const char *const kinds[] = {"logged_out", "error", "confirm"};
-    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    ngx_str_t *value, path;
+    ngx_str_t *value;
     ngx_uint_t kind;
     ol_template *page;
-    ngx_pool_cleanup_t *cln;
 
     value = cf->args->elts;
 
@@ -286,21 +312,10 @@ ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    cln = ngx_http_oidc_logout_conf_file(cf, &value[2], &path);
-    if (cln == NULL) {
+    page = ngx_http_oidc_logout_load(cf, NGX_HTTP_OIDC_LOGOUT_HOLD_PAGE, kind);
+    if (page == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (ol_template_load((const char *)path.data, (ol_page_kind)kind, &page,
-                         err, sizeof(err)) != OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_page %V %s", &value[1],
-                           err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_oidc_logout_template_cleanup;
-    cln->data = page;
     olcf->pages[kind] = page;
 
     return NGX_CONF_OK;
@@ -311,7 +326,6 @@ ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_oidc_logout_loc_conf_t *olcf = conf;
 
-    ngx_http_core_loc_conf_t *clcf;
     ngx_http_oidc_logout_srv_conf_t *oscf;
 
     if (olcf->document != NGX_CONF_UNSET_UINT) {
@@ -320,12 +334,9 @@ ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     olcf->document = cmd->offset;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_oidc_logout_document_handler;
-
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
-    ngx_http_oidc_logout_record_path(
-        cf, clcf,
+    ngx_http_oidc_logout_serve(
+        cf, ngx_http_oidc_logout_document_handler,
         cmd->offset == NGX_HTTP_OIDC_LOGOUT_JWKS ? &oscf->jwks_path : NULL);
 
     return NGX_CONF_OK;

@@ -38,7 +38,8 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
 
     {ngx_string("oidc_logout_clients"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-     ngx_http_oidc_logout_clients, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+     ngx_http_oidc_logout_srv_file, NGX_HTTP_SRV_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS, NULL},
 
     {ngx_string("oidc_logout_allowed_urls"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
@@ -50,7 +51,8 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
 
     {ngx_string("oidc_logout_keys"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-     ngx_http_oidc_logout_keys, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+     ngx_http_oidc_logout_srv_file, NGX_HTTP_SRV_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS, NULL},
 
     {ngx_string("oidc_logout_federated_url"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
