@@ -251,4 +251,11 @@ typedef struct {
 
 char *ngx_http_oidc_logout_check_bounds(ngx_conf_t *cf, void *post, void *data);
 
+/* Refusals of a directive's parameters, for the directives' parsers: "invalid
+ * parameter", and a parameter the directive cannot do without. */
+char *ngx_http_oidc_logout_invalid_parameter(ngx_conf_t *cf, ngx_command_t *cmd,
+                                             ngx_str_t *arg);
+char *ngx_http_oidc_logout_needs(ngx_conf_t *cf, ngx_command_t *cmd,
+                                 const char *what);
+
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */

@@ -8,10 +8,6 @@
 
 #include "ngx_http_oidc_logout.h"
 
-static void ngx_http_oidc_logout_serve(ngx_conf_t *cf,
-                                       ngx_http_handler_pt handler,
-                                       ngx_str_t *path);
-
 /* What the configuration holds of the core: freed with its pool. */
 typedef struct {
     ngx_uint_t type;
@@ -196,6 +192,27 @@ ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
+/* Makes the location's content handler handler, and keeps in path the first
+ * plain location path of a kind, for the metadata. */
+static void
+ngx_http_oidc_logout_serve(ngx_conf_t *cf, ngx_http_handler_pt handler,
+                           ngx_str_t *path)
+{
+    ngx_http_core_loc_conf_t *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = handler;
+
+    if (path == NULL || path->len != 0 || clcf->named
+#if (NGX_PCRE)
+        || clcf->regex != NULL
+#endif
+    ) {
+        return;
+    }
+    *path = clcf->name;
+}
+
 char *
 ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -231,27 +248,6 @@ ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         OL_MODE_OIDC == olcf->mode ? &oscf->end_session_path : NULL);
 
     return NGX_CONF_OK;
-}
-
-/* Makes the location's content handler handler, and keeps in path the first
- * plain location path of a kind, for the metadata. */
-static void
-ngx_http_oidc_logout_serve(ngx_conf_t *cf, ngx_http_handler_pt handler,
-                           ngx_str_t *path)
-{
-    ngx_http_core_loc_conf_t *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = handler;
-
-    if (path == NULL || path->len != 0 || clcf->named
-#if (NGX_PCRE)
-        || clcf->regex != NULL
-#endif
-    ) {
-        return;
-    }
-    *path = clcf->name;
 }
 
 char *
@@ -446,18 +442,11 @@ ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: invalid parameter \"%V\" in "
-                           "\"oidc_logout_session\"",
-                           &arg);
-        return NGX_CONF_ERROR;
+        return ngx_http_oidc_logout_invalid_parameter(cf, cmd, &arg);
     }
 
     if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: \"oidc_logout_session\" needs "
-                           "zone=NAME");
-        return NGX_CONF_ERROR;
+        return ngx_http_oidc_logout_needs(cf, cmd, "zone=NAME");
     }
 
     if (!sc->secure && ngx_strcmp(sc->samesite.data, "None") == 0) {
@@ -514,4 +503,22 @@ ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
     }
 
     return NGX_CONF_OK;
+}
+
+char *
+ngx_http_oidc_logout_invalid_parameter(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       ngx_str_t *arg)
+{
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "oidc_logout: invalid parameter \"%V\" in \"%V\"", arg,
+                       &cmd->name);
+    return NGX_CONF_ERROR;
+}
+
+char *
+ngx_http_oidc_logout_needs(ngx_conf_t *cf, ngx_command_t *cmd, const char *what)
+{
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "oidc_logout: \"%V\" needs %s",
+                       &cmd->name, what);
+    return NGX_CONF_ERROR;
 }
