@@ -15,11 +15,32 @@
 
 #include <cstring>
 #include <new>
+#include <utility>
 
 using namespace oidc_logout;
 using namespace oidc_logout::c_api;
 
 namespace {
+
+/* Runs fn(args..., error), the core's loader of a file or text, and hands
+ * what it made to the caller as a new Handle; a refusal is OL_INVALID with
+ * the loader's reason. */
+template <typename Handle, typename Load, typename... Args>
+ol_status
+load_into(Handle **out, char *err, size_t errlen, Load &&fn,
+          Args &&...args) noexcept
+{
+    return guarded(err, errlen, [&]() -> ol_status {
+        std::string error;
+        auto made = fn(std::forward<Args>(args)..., error);
+        if (!made) {
+            set_error(err, errlen, error);
+            return OL_INVALID;
+        }
+        *out = new Handle{std::move(made)};
+        return OL_OK;
+    });
+}
 
 /* Parses a candidate URL, or says why it is refused. */
 bool
@@ -199,32 +220,15 @@ ol_status
 ol_clients_load(const char *path, ol_clients **out, char *err,
                 size_t errlen) noexcept
 {
-    return guarded(err, errlen, [&]() -> ol_status {
-        std::string error;
-        auto registry = ClientRegistry::load_file(path, error);
-        if (!registry) {
-            set_error(err, errlen, error);
-            return OL_INVALID;
-        }
-        *out = new ol_clients{std::move(registry)};
-        return OL_OK;
-    });
+    return load_into(out, err, errlen, ClientRegistry::load_file, path);
 }
 
 ol_status
 ol_clients_parse(const char *json, size_t len, const char *name,
                  ol_clients **out, char *err, size_t errlen) noexcept
 {
-    return guarded(err, errlen, [&]() -> ol_status {
-        std::string error;
-        auto registry = ClientRegistry::parse(view(json, len), name, error);
-        if (!registry) {
-            set_error(err, errlen, error);
-            return OL_INVALID;
-        }
-        *out = new ol_clients{std::move(registry)};
-        return OL_OK;
-    });
+    return load_into(out, err, errlen, ClientRegistry::parse, view(json, len),
+                     name);
 }
 
 void
@@ -301,32 +305,14 @@ ol_clients_check_allowed_logout(const ol_clients *clients,
 ol_status
 ol_keys_load(const char *path, ol_keys **out, char *err, size_t errlen) noexcept
 {
-    return guarded(err, errlen, [&]() -> ol_status {
-        std::string error;
-        auto keys = KeySet::load_file(path, error);
-        if (!keys) {
-            set_error(err, errlen, error);
-            return OL_INVALID;
-        }
-        *out = new ol_keys{std::move(keys)};
-        return OL_OK;
-    });
+    return load_into(out, err, errlen, KeySet::load_file, path);
 }
 
 ol_status
 ol_keys_parse(const char *json, size_t len, const char *name, ol_keys **out,
               char *err, size_t errlen) noexcept
 {
-    return guarded(err, errlen, [&]() -> ol_status {
-        std::string error;
-        auto keys = KeySet::parse(view(json, len), name, error);
-        if (!keys) {
-            set_error(err, errlen, error);
-            return OL_INVALID;
-        }
-        *out = new ol_keys{std::move(keys)};
-        return OL_OK;
-    });
+    return load_into(out, err, errlen, KeySet::parse, view(json, len), name);
 }
 
 void
@@ -527,17 +513,8 @@ ol_status
 ol_template_load(const char *path, ol_page_kind kind, ol_template **out,
                  char *err, size_t errlen) noexcept
 {
-    return guarded(err, errlen, [&]() -> ol_status {
-        std::string error;
-        auto page =
-            PageTemplate::load_file(path, static_cast<PageKind>(kind), error);
-        if (!page) {
-            set_error(err, errlen, error);
-            return OL_INVALID;
-        }
-        *out = new ol_template{std::move(page)};
-        return OL_OK;
-    });
+    return load_into(out, err, errlen, PageTemplate::load_file, path,
+                     static_cast<PageKind>(kind));
 }
 
 void

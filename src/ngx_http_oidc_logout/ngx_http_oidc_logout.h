@@ -214,4 +214,48 @@ ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
                                     const char *src, size_t len);
 
+/*
+ * Directive handlers (ngx_http_oidc_logout_conf.c), for the command table of
+ * ngx_http_oidc_logout_module.c; ngx_http_oidc_logout_session and
+ * ngx_http_oidc_logout_check_sessions, declared above, are there too.
+ */
+
+/* What the configuration holds of the core, freed with its pool. */
+enum {
+    NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS = 0,
+    NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS,
+    NGX_HTTP_OIDC_LOGOUT_HOLD_PAGE,
+    NGX_HTTP_OIDC_LOGOUT_HOLD_ALLOWLIST
+};
+
+/* oidc_logout_clients and oidc_logout_keys: cmd->offset is
+ * NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS or NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS. */
+char *ngx_http_oidc_logout_srv_file(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+char *ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
+                                        void *conf);
+char *ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
+                                  void *conf);
+char *ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+char *ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* The range of a time or number directive, and what to say outside it. */
+typedef struct {
+    ngx_conf_post_handler_pt post_handler;
+    ngx_uint_t min; /* ngx_msec_t is an ngx_uint_t as well */
+    ngx_uint_t max;
+    char *reason;
+} ngx_http_oidc_logout_bounds_t;
+
+char *ngx_http_oidc_logout_check_bounds(ngx_conf_t *cf, void *post, void *data);
+
+/* Refusals of a directive's parameters, for the directives' parsers: "invalid
+ * parameter", and a parameter the directive cannot do without. */
+char *ngx_http_oidc_logout_invalid_parameter(ngx_conf_t *cf, ngx_command_t *cmd,
+                                             ngx_str_t *arg);
+char *ngx_http_oidc_logout_needs(ngx_conf_t *cf, ngx_command_t *cmd,
+                                 const char *what);
+
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */

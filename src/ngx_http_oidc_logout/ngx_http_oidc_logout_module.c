@@ -1,5 +1,8 @@
 /*
- * ngx_http_oidc_logout_module: directives and configuration.
+ * ngx_http_oidc_logout_module: the module, its directives and the
+ * configuration of http, server and location blocks (create, merge, checks
+ * that need the whole block).  The directive handlers are in
+ * ngx_http_oidc_logout_conf.c.
  */
 
 #include "ngx_http_oidc_logout.h"
@@ -13,35 +16,6 @@ static char *ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent,
 static void *ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                                  void *child);
-static char *ngx_http_oidc_logout_clients(ngx_conf_t *cf, ngx_command_t *cmd,
-                                          void *conf);
-static char *ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf,
-                                               ngx_command_t *cmd, void *conf);
-static char *ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd,
-                                  void *conf);
-static char *ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf);
-static char *ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd,
-                                       void *conf);
-static char *ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd,
-                                       void *conf);
-static char *ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd,
-                                           void *conf);
-static void ngx_http_oidc_logout_record_path(ngx_conf_t *cf,
-                                             ngx_http_core_loc_conf_t *clcf,
-                                             ngx_str_t *path);
-
-/* The range of a time or number directive, and what to say outside it. */
-typedef struct {
-    ngx_conf_post_handler_pt post_handler;
-    ngx_uint_t min; /* ngx_msec_t is an ngx_uint_t as well */
-    ngx_uint_t max;
-    char *reason;
-} ngx_http_oidc_logout_bounds_t;
-
-static char *ngx_http_oidc_logout_check_bounds(ngx_conf_t *cf, void *post,
-                                               void *data);
-
 /* How long a front-channel page may keep the user waiting, how long a
  * back-channel attempt may take, how often it is retried, and how long a
  * redirect may wait for the deliveries. */
@@ -60,13 +34,12 @@ static ngx_http_oidc_logout_bounds_t
     ngx_http_oidc_logout_backchannel_wait_bounds = {
         ngx_http_oidc_logout_check_bounds, 0, 60000, "must be 60s at most"};
 
-/* Room for the core's configuration error messages. */
-
 static ngx_command_t ngx_http_oidc_logout_commands[] = {
 
     {ngx_string("oidc_logout_clients"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-     ngx_http_oidc_logout_clients, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+     ngx_http_oidc_logout_srv_file, NGX_HTTP_SRV_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_HOLD_CLIENTS, NULL},
 
     {ngx_string("oidc_logout_allowed_urls"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
@@ -78,7 +51,8 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
 
     {ngx_string("oidc_logout_keys"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-     ngx_http_oidc_logout_keys, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+     ngx_http_oidc_logout_srv_file, NGX_HTTP_SRV_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS, NULL},
 
     {ngx_string("oidc_logout_federated_url"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
@@ -423,336 +397,4 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     return conf->mode != 0 ? ngx_http_oidc_logout_endpoint_init(cf, conf, oscf)
                            : NGX_CONF_OK;
-}
-
-/*
- * The file argument of a directive, relative to the configuration's
- * directory, and a pool cleanup for what the caller loads from it (the
- * caller sets its handler and data once the load succeeds).
- */
-static ngx_pool_cleanup_t *
-ngx_http_oidc_logout_conf_file(ngx_conf_t *cf, ngx_str_t *arg, ngx_str_t *path)
-{
-    *path = *arg;
-
-    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
-        return NULL;
-    }
-
-    return ngx_pool_cleanup_add(cf->pool, 0);
-}
-
-static void
-ngx_http_oidc_logout_clients_cleanup(void *data)
-{
-    ol_clients_free(data);
-}
-
-static void
-ngx_http_oidc_logout_allowlist_cleanup(void *data)
-{
-    ol_allowlist_free(data);
-}
-
-static char *
-ngx_http_oidc_logout_clients(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
-
-    u_char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    ngx_str_t *value, path;
-    ol_status rc;
-    ol_clients *clients;
-    ngx_pool_cleanup_t *cln;
-
-    if (oscf->clients != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    cln = ngx_http_oidc_logout_conf_file(cf, &value[1], &path);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* ngx_conf_full_name() leaves the name NUL-terminated */
-    rc = ol_clients_load((const char *)path.data, &clients, (char *)err,
-                         sizeof(err));
-    if (rc != OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_clients %s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_oidc_logout_clients_cleanup;
-    cln->data = clients;
-    oscf->clients = clients;
-
-    return ngx_http_oidc_logout_bc_targets(cf, oscf);
-}
-
-static char *
-ngx_http_oidc_logout_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
-                                  void *conf)
-{
-    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
-
-    u_char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    ngx_str_t *value;
-    ngx_uint_t i;
-    ol_allowlist *list;
-    ngx_pool_cleanup_t *cln;
-
-    if (oscf->tenant_urls != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ol_allowlist_new(&list) != OL_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_oidc_logout_allowlist_cleanup;
-    cln->data = list;
-    oscf->tenant_urls = list;
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        if (ol_allowlist_add(list, (const char *)value[i].data, value[i].len,
-                             (char *)err, sizeof(err)) != OL_OK) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "oidc_logout: oidc_logout_allowed_urls "
-                               "\"%V\": %s",
-                               &value[i], err);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-static char *
-ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
-
-    ngx_str_t *value;
-    ngx_http_core_loc_conf_t *clcf;
-    ngx_http_oidc_logout_srv_conf_t *oscf;
-
-    oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
-
-    if (olcf->mode != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "oidc") == 0) {
-        olcf->mode = OL_MODE_OIDC;
-
-    } else if (ngx_strcmp(value[1].data, "auth0") == 0) {
-        olcf->mode = OL_MODE_AUTH0;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: invalid mode \"%V\" in \"oidc_logout\""
-                           ", it must be \"oidc\" or \"auth0\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_oidc_logout_handler;
-
-    ngx_http_oidc_logout_record_path(
-        cf, clcf, OL_MODE_OIDC == olcf->mode ? &oscf->end_session_path : NULL);
-
-    return NGX_CONF_OK;
-}
-
-/* Keeps the first plain location path of a kind, for the metadata. */
-static void
-ngx_http_oidc_logout_record_path(ngx_conf_t *cf, ngx_http_core_loc_conf_t *clcf,
-                                 ngx_str_t *path)
-{
-    if (path == NULL || path->len != 0 || clcf->named
-#if (NGX_PCRE)
-        || clcf->regex != NULL
-#endif
-    ) {
-        return;
-    }
-    *path = clcf->name;
-}
-
-static char *
-ngx_http_oidc_logout_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
-
-    u_char out[4096];
-    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    size_t len;
-    ngx_str_t *value;
-
-    if (oscf->issuer.data != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ol_url_canonicalize((const char *)value[1].data, value[1].len,
-                            (char *)out, sizeof(out), &len, err,
-                            sizeof(err)) != OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_issuer \"%V\": %s",
-                           &value[1], err);
-        return NGX_CONF_ERROR;
-    }
-
-    oscf->issuer = value[1];
-    return NGX_CONF_OK;
-}
-
-static void
-ngx_http_oidc_logout_keys_cleanup(void *data)
-{
-    ol_keys_free(data);
-}
-
-static char *
-ngx_http_oidc_logout_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_srv_conf_t *oscf = conf;
-
-    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    ngx_str_t *value, path;
-    ol_keys *keys;
-    ngx_pool_cleanup_t *cln;
-
-    if (oscf->keys != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    cln = ngx_http_oidc_logout_conf_file(cf, &value[1], &path);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ol_keys_load((const char *)path.data, &keys, err, sizeof(err)) !=
-        OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_keys %s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_oidc_logout_keys_cleanup;
-    cln->data = keys;
-    oscf->keys = keys;
-
-    return NGX_CONF_OK;
-}
-
-static void
-ngx_http_oidc_logout_template_cleanup(void *data)
-{
-    ol_template_free(data);
-}
-
-static char *
-ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
-
-    static const char *const kinds[] = {"logged_out", "error", "confirm"};
-    char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-    ngx_str_t *value, path;
-    ngx_uint_t kind;
-    ol_template *page;
-    ngx_pool_cleanup_t *cln;
-
-    value = cf->args->elts;
-
-    for (kind = 0; kind < 3; kind++) {
-        if (ngx_strcmp(value[1].data, kinds[kind]) == 0) {
-            break;
-        }
-    }
-    if (kind == 3) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: invalid page \"%V\" in "
-                           "\"oidc_logout_page\", it must be \"logged_out\", "
-                           "\"error\" or \"confirm\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-    if (olcf->pages[kind] != NULL) {
-        return "is duplicate";
-    }
-
-    cln = ngx_http_oidc_logout_conf_file(cf, &value[2], &path);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ol_template_load((const char *)path.data, (ol_page_kind)kind, &page,
-                         err, sizeof(err)) != OL_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: oidc_logout_page %V %s", &value[1],
-                           err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_oidc_logout_template_cleanup;
-    cln->data = page;
-    olcf->pages[kind] = page;
-
-    return NGX_CONF_OK;
-}
-
-static char *
-ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
-
-    ngx_http_core_loc_conf_t *clcf;
-    ngx_http_oidc_logout_srv_conf_t *oscf;
-
-    if (olcf->document != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    olcf->document = cmd->offset;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_oidc_logout_document_handler;
-
-    oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
-    ngx_http_oidc_logout_record_path(
-        cf, clcf,
-        cmd->offset == NGX_HTTP_OIDC_LOGOUT_JWKS ? &oscf->jwks_path : NULL);
-
-    return NGX_CONF_OK;
-}
-
-static char *
-ngx_http_oidc_logout_check_bounds(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_http_oidc_logout_bounds_t *bounds = post;
-    ngx_uint_t *value = data;
-
-    if (*value < bounds->min || *value > bounds->max) {
-        return bounds->reason;
-    }
-
-    return NGX_CONF_OK;
 }

@@ -257,18 +257,11 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: invalid parameter \"%V\" in "
-                           "\"oidc_logout_zone\"",
-                           &value[i]);
-        return NGX_CONF_ERROR;
+        return ngx_http_oidc_logout_invalid_parameter(cf, cmd, &value[i]);
     }
 
     if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: \"oidc_logout_zone\" needs "
-                           "zone=NAME:SIZE");
-        return NGX_CONF_ERROR;
+        return ngx_http_oidc_logout_needs(cf, cmd, "zone=NAME:SIZE");
     }
 
     shm_zone =
