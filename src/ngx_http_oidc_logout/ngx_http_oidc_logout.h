@@ -120,6 +120,7 @@ extern ngx_module_t ngx_http_oidc_logout_module;
 
 /* The logout endpoint (ngx_http_oidc_logout_endpoint.c) */
 ngx_int_t ngx_http_oidc_logout_handler(ngx_http_request_t *r);
+/* The JWKS and the metadata (ngx_http_oidc_logout_documents.c) */
 ngx_int_t ngx_http_oidc_logout_document_handler(ngx_http_request_t *r);
 /* Builds the endpoint object of an "oidc_logout" location. */
 char *ngx_http_oidc_logout_endpoint_init(ngx_conf_t *cf,
@@ -190,12 +191,7 @@ void ngx_http_oidc_logout_zone_full(ngx_http_request_t *r,
                                     ngx_uint_t evicted, ngx_uint_t failed);
 
 /* Session phases and the cookie (ngx_http_oidc_logout_session.c) */
-char *ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd,
-                                   void *conf);
 ngx_int_t ngx_http_oidc_logout_session_init(ngx_conf_t *cf);
-char *
-ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
-                                    ngx_http_oidc_logout_loc_conf_t *conf);
 /* The request's context, its cookie read with sc (may be NULL). */
 ngx_http_oidc_logout_ctx_t *
 ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
@@ -210,15 +206,23 @@ ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 /* Adds a response header, sent as it is. */
 ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
                                            ngx_str_t *name, ngx_str_t *value);
+/* Sends a response the core decided (a 500 one as nginx's own page), and
+ * frees it. */
+ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp);
 /* Copies len bytes into the request pool (nginx keeps pointers to them). */
 ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
                                     const char *src, size_t len);
 
 /*
  * Directive handlers (ngx_http_oidc_logout_conf.c), for the command table of
- * ngx_http_oidc_logout_module.c; ngx_http_oidc_logout_session and
- * ngx_http_oidc_logout_check_sessions, declared above, are there too.
+ * ngx_http_oidc_logout_module.c.
  */
+char *ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd,
+                                   void *conf);
+/* Login, join and require_session need oidc_logout_session. */
+char *
+ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
+                                    ngx_http_oidc_logout_loc_conf_t *conf);
 
 /* What the configuration holds of the core, freed with its pool. */
 enum {

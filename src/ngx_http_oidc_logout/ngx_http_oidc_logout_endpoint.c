@@ -5,8 +5,7 @@
  * hands them, with the session cookie, to the core, which decides the
  * request whole.  Then performs the outcome: clears the cookie, starts the
  * back-channel deliveries, and sends the response, now or once the
- * deliveries are over (oidc_logout_backchannel_wait).  Also serves the
- * JWKS and the discovery fragment.
+ * deliveries are over (oidc_logout_backchannel_wait).
  */
 
 #include "ngx_http_oidc_logout.h"
@@ -23,8 +22,6 @@ static ngx_int_t ngx_http_oidc_logout_respond(ngx_http_request_t *r,
                                               ngx_str_t *params);
 static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
                                              const char *reason);
-static ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r,
-                                             ol_response *resp);
 static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
 static ngx_int_t ngx_http_oidc_logout_own_path(ngx_http_request_t *r,
                                                ngx_str_t *path);
@@ -278,7 +275,7 @@ ngx_http_oidc_logout_release(void *data)
 /* nginx frees the waiting request first (a timeout, a shutdown): the
  * deliveries go on without it. */
 static void
-ngx_http_oidc_logout_held_cleanup(void *data)
+ngx_http_oidc_logout_waiting_cleanup(void *data)
 {
     ngx_http_oidc_logout_held_t *held = data;
 
@@ -321,7 +318,7 @@ ngx_http_oidc_logout_notify(ngx_http_request_t *r, ol_response *resp,
         return NGX_ERROR;
     }
     held->resp = resp;
-    cln->handler = ngx_http_oidc_logout_held_cleanup;
+    cln->handler = ngx_http_oidc_logout_waiting_cleanup;
     r->main->count++;
 
     return NGX_DONE;
@@ -404,48 +401,6 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     return ngx_http_oidc_logout_output(r, resp);
 }
 
-/* ---- documents ---------------------------------------------------------- */
-
-ngx_int_t
-ngx_http_oidc_logout_document_handler(ngx_http_request_t *r)
-{
-    ngx_int_t rc;
-    ol_status status;
-    ol_response *resp;
-    ngx_http_oidc_logout_srv_conf_t *oscf;
-    ngx_http_oidc_logout_loc_conf_t *olcf;
-
-    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
-    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
-
-    if (olcf->document == NGX_HTTP_OIDC_LOGOUT_JWKS) {
-        status = ol_jwks_respond(oscf->keys, &resp);
-    } else {
-        status = ol_metadata_respond(
-            (const char *)oscf->issuer.data, oscf->issuer.len,
-            (const char *)oscf->end_session_path.data,
-            oscf->end_session_path.len, (const char *)oscf->jwks_path.data,
-            oscf->jwks_path.len,
-            oscf->keys != NULL && *ol_keys_signing_alg(oscf->keys) != '\0',
-            &resp);
-    }
-
-    if (status != OL_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_oidc_logout_output(r, resp);
-}
-
 static ngx_int_t
 ngx_http_oidc_logout_refuse(ngx_http_request_t *r, const char *reason)
 {
@@ -456,100 +411,4 @@ ngx_http_oidc_logout_refuse(ngx_http_request_t *r, const char *reason)
     }
 
     return ngx_http_oidc_logout_output(r, resp);
-}
-
-/* Writes a response the core decided, and frees it. */
-static ngx_int_t
-ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp)
-{
-    size_t i, n, len, value_len;
-    ngx_uint_t level;
-    ngx_int_t rc;
-    ngx_buf_t *b;
-    ngx_str_t name, value, body;
-    ngx_chain_t out;
-    const char *p, *q;
-
-    r->headers_out.status = ol_response_status(resp);
-
-    p = ol_response_log_reason(resp, &len);
-    if (p != NULL) {
-        /* a failure is an alert, a refusal an error, a note on an answered
-         * request a warning */
-        level = r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR
-                    ? NGX_LOG_ALERT
-                : r->headers_out.status >= NGX_HTTP_BAD_REQUEST ? NGX_LOG_ERR
-                                                                : NGX_LOG_WARN;
-        ngx_log_error(level, r->connection->log, 0, "oidc_logout: %*s", len, p);
-    }
-
-    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
-        /* nginx's own page */
-        r->headers_out.status = 0;
-        ol_response_free(resp);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = ol_response_header_count(resp);
-    for (i = 0; i < n; i++) {
-        ol_response_header(resp, i, &p, &len, &q, &value_len);
-
-        if (ngx_http_oidc_logout_copy(r, &name, p, len) != NGX_OK ||
-            ngx_http_oidc_logout_copy(r, &value, q, value_len) != NGX_OK) {
-            goto failed;
-        }
-
-        if (ngx_http_oidc_logout_push_header(r, &name, &value) != NGX_OK) {
-            goto failed;
-        }
-    }
-
-    p = ol_response_content_type(resp, &len);
-    if (len) {
-        if (ngx_http_oidc_logout_copy(r, &r->headers_out.content_type, p,
-                                      len) != NGX_OK) {
-            goto failed;
-        }
-        r->headers_out.content_type_len = len;
-        r->headers_out.content_type_lowcase = NULL;
-    }
-
-    p = ol_response_body(resp, &len);
-    if (ngx_http_oidc_logout_copy(r, &body, p, len) != NGX_OK) {
-        goto failed;
-    }
-
-    ol_response_free(resp);
-
-    r->headers_out.content_length_n = body.len;
-
-    if (body.len == 0) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = body.data;
-    b->last = body.data + body.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-
-failed:
-
-    ol_response_free(resp);
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }

@@ -1,5 +1,6 @@
 /*
- * ngx_http_oidc_logout_module: small helpers the glue files share.
+ * ngx_http_oidc_logout_module: small helpers the glue files share: writing
+ * a response the core decided, response headers, pool copies.
  */
 
 #include "ngx_http_oidc_logout.h"
@@ -40,4 +41,99 @@ ngx_http_oidc_logout_push_header(ngx_http_request_t *r, ngx_str_t *name,
      * relative one (this endpoint's own path) absolute with the request's
      * Host (absolute_redirect) */
     return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp)
+{
+    size_t i, n, len, value_len;
+    ngx_uint_t level;
+    ngx_int_t rc;
+    ngx_buf_t *b;
+    ngx_str_t name, value, body;
+    ngx_chain_t out;
+    const char *p, *q;
+
+    r->headers_out.status = ol_response_status(resp);
+
+    p = ol_response_log_reason(resp, &len);
+    if (p != NULL) {
+        /* a failure is an alert, a refusal an error, a note on an answered
+         * request a warning */
+        level = r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR
+                    ? NGX_LOG_ALERT
+                : r->headers_out.status >= NGX_HTTP_BAD_REQUEST ? NGX_LOG_ERR
+                                                                : NGX_LOG_WARN;
+        ngx_log_error(level, r->connection->log, 0, "oidc_logout: %*s", len, p);
+    }
+
+    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        /* nginx's own page */
+        r->headers_out.status = 0;
+        ol_response_free(resp);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ol_response_header_count(resp);
+    for (i = 0; i < n; i++) {
+        ol_response_header(resp, i, &p, &len, &q, &value_len);
+
+        if (ngx_http_oidc_logout_copy(r, &name, p, len) != NGX_OK ||
+            ngx_http_oidc_logout_copy(r, &value, q, value_len) != NGX_OK) {
+            goto failed;
+        }
+
+        if (ngx_http_oidc_logout_push_header(r, &name, &value) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    p = ol_response_content_type(resp, &len);
+    if (len) {
+        if (ngx_http_oidc_logout_copy(r, &r->headers_out.content_type, p,
+                                      len) != NGX_OK) {
+            goto failed;
+        }
+        r->headers_out.content_type_len = len;
+        r->headers_out.content_type_lowcase = NULL;
+    }
+
+    p = ol_response_body(resp, &len);
+    if (ngx_http_oidc_logout_copy(r, &body, p, len) != NGX_OK) {
+        goto failed;
+    }
+
+    ol_response_free(resp);
+
+    r->headers_out.content_length_n = body.len;
+
+    if (body.len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+
+failed:
+
+    ol_response_free(resp);
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
