@@ -179,6 +179,20 @@ is(outcomes('timeout'), 20, 'logout-wait: and so were the 10 timeouts');
 cmp_ok($took, '>=', 0.9, 'logout-wait: it waited for the silent clients to time out');
 cmp_ok($took, '<', 5, 'logout-wait: no longer than the wait');
 
+# ---- a worker told to quit right after a logout: it delivers, then exits
+
+($sid, $res, $took) = fifty_client_logout('/logout');
+is($res->{status}, 302, 'logout, then quit: a redirect');
+my ($worker) = (error_log() =~ /start worker process (\d+)/g)[-1];
+my $before = () = error_log() =~ /backchannel client=c\d\d status=/g;
+kill 'QUIT', $worker;
+wait_for(sub { error_log() =~ /worker process $worker exited/ },
+         "worker $worker to exit");
+# the worker has closed its listening sockets: the answering clients (this
+# nginx) may time out as well, but every client is tried
+my $after = () = error_log() =~ /backchannel client=c\d\d status=/g;
+is($after - $before, 50, 'logout, then quit: all 50 clients tried before the worker exits');
+
 unlike(error_log(), qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
 stop_nginx();
 close $silent;
