@@ -13,6 +13,9 @@
 
 #include "ngx_http_oidc_logout.h"
 
+/* How often the signing timer looks again while a thread signs, in ms. */
+#define NGX_HTTP_OIDC_LOGOUT_BC_SIGNING 1000
+
 /* One client's delivery. */
 typedef struct {
     ngx_http_oidc_logout_batch_t *batch;
@@ -69,7 +72,7 @@ ngx_http_oidc_logout_bc_signing(ngx_event_t *ev)
 {
     ngx_http_oidc_logout_batch_t *b = ev->data;
 
-    ngx_add_timer(&b->signing, b->timeout);
+    ngx_add_timer(&b->signing, NGX_HTTP_OIDC_LOGOUT_BC_SIGNING);
 }
 
 /* In a thread of the pool: reads only the configuration and the batch. */
@@ -148,7 +151,7 @@ ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
             b->signing.handler = ngx_http_oidc_logout_bc_signing;
             b->signing.data = b;
             b->signing.log = &b->log;
-            ngx_add_timer(&b->signing, b->timeout);
+            ngx_add_timer(&b->signing, NGX_HTTP_OIDC_LOGOUT_BC_SIGNING);
             return b;
         }
     }
