@@ -93,6 +93,9 @@ http {
             access_log $dir/received.log token;
             rewrite ^ /ok break;
             proxy_pass http://127.0.0.1:$receiver;
+            # a worker shutting down no longer accepts on this port: its
+            # own proxied requests wait no longer than this
+            proxy_read_timeout 2s;
         }
         location = /ok { return 200; }
     }
