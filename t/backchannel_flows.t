@@ -93,6 +93,9 @@ http {
             access_log $dir/received.log token;
             rewrite ^ /ok break;
             proxy_pass http://127.0.0.1:$receiver;
+            # a worker shutting down no longer accepts on this port: its
+            # own proxied requests wait no longer than this
+            proxy_read_timeout 2s;
         }
         location = /ok { return 200; }
     }
@@ -178,6 +181,20 @@ is(scalar received(), 80, 'logout-wait: the 40 deliveries were over before the r
 is(outcomes('timeout'), 20, 'logout-wait: and so were the 10 timeouts');
 cmp_ok($took, '>=', 0.9, 'logout-wait: it waited for the silent clients to time out');
 cmp_ok($took, '<', 5, 'logout-wait: no longer than the wait');
+
+# ---- a worker told to quit right after a logout: it delivers, then exits
+
+($sid, $res, $took) = fifty_client_logout('/logout');
+is($res->{status}, 302, 'logout, then quit: a redirect');
+my ($worker) = (error_log() =~ /start worker process (\d+)/g)[-1];
+my $before = () = error_log() =~ /backchannel client=c\d\d status=/g;
+kill 'QUIT', $worker;
+wait_for(sub { error_log() =~ /worker process $worker exited/ },
+         "worker $worker to exit");
+# the worker has closed its listening sockets: the answering clients (this
+# nginx) may time out as well, but every client is tried
+my $after = () = error_log() =~ /backchannel client=c\d\d status=/g;
+is($after - $before, 50, 'logout, then quit: all 50 clients tried before the worker exits');
 
 unlike(error_log(), qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
 stop_nginx();

@@ -79,7 +79,11 @@ http {
     oidc_logout_keys $root/jwks.json;
     oidc_logout_clients $root/clients.json;
     oidc_logout_allowed_urls https://portal.example.com/;
-    oidc_logout_federated_url "https://upstream-idp.example.com/v2/logout?returnTo=\$oidc_logout_return_to";
+    oidc_logout_federated_url "https://upstream-idp.example.com/v2/logout?returnTo=\$oidc_logout_return_to\$federated_sid";
+    map \$uri \$federated_sid {
+        /v2/logout-seen "&sid=\$oidc_logout_sid";
+        default "";
+    }
     oidc_logout_zone zone=sso:1m;
     oidc_logout_session zone=sso secure=off;
     server {
@@ -87,6 +91,11 @@ http {
         include $t_conf/session_steps.conf;
         location = /logout { oidc_logout oidc; }
         location = /v2/logout { oidc_logout auth0; }
+        # the session looked up before the logout (rewrite phase)
+        location = /v2/logout-seen {
+            set \$seen \$oidc_logout_sid;
+            oidc_logout auth0;
+        }
         location = /jwks { oidc_logout_jwks; }
         location = /.well-known/openid-configuration { oidc_logout_metadata; }
     }
@@ -332,6 +341,15 @@ for my $case (['old', 'RS256', 'a rotated key still in the JWKS'],
     $back =~ s{^https://sso\.example\.com}{};
     is(get($back)->{headers}{location}, 'https://portal.example.com/',
        'and from here to returnTo');
+}
+{
+    # the federated URL is made once the session has ended: no sid, even
+    # when an earlier phase of the request looked the session up
+    my ($c, $sid) = signed_in();
+    my $res = get('/v2/logout-seen?federated', $c);
+    like($res->{headers}{location} // '', qr{^https://upstream-idp\.example\.com/v2/logout\?returnTo=[^&]+&sid=$},
+         'federated: the ended session has no $oidc_logout_sid');
+    ok(!alive($c), 'and it ended');
 }
 
 # ---- publishing ------------------------------------------------------------

@@ -13,6 +13,9 @@
 
 #include "ngx_http_oidc_logout.h"
 
+/* How often the signing timer looks again while a thread signs, in ms. */
+#define NGX_HTTP_OIDC_LOGOUT_BC_SIGNING 1000
+
 /* One client's delivery. */
 typedef struct {
     ngx_http_oidc_logout_batch_t *batch;
@@ -30,6 +33,8 @@ struct ngx_http_oidc_logout_batch_s {
     char sign_error[NGX_HTTP_OIDC_LOGOUT_ERRLEN]; /* why they are not signed */
     ngx_uint_t signed_ok;
     ngx_event_t signed_ev; /* the deliveries start from the event loop */
+    ngx_event_t signing;   /* armed while a thread signs: a worker that is
+                              shutting down waits for the tokens */
     ngx_uint_t pending;
     ngx_http_oidc_logout_delivery_t *deliveries;
     ngx_uint_t ndeliveries;
@@ -58,6 +63,17 @@ ngx_http_oidc_logout_bc_sign(ngx_http_oidc_logout_batch_t *b)
 }
 
 #if (NGX_THREADS)
+
+/* The thread is still at it: the timer stays, so that nginx does not take
+ * the worker for idle (a worker shutting down exits when no timer is left,
+ * and the thread's result would never be seen). */
+static void
+ngx_http_oidc_logout_bc_signing(ngx_event_t *ev)
+{
+    ngx_http_oidc_logout_batch_t *b = ev->data;
+
+    ngx_add_timer(&b->signing, NGX_HTTP_OIDC_LOGOUT_BC_SIGNING);
+}
 
 /* In a thread of the pool: reads only the configuration and the batch. */
 static void
@@ -132,6 +148,10 @@ ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
         task->event.data = b;
 
         if (ngx_thread_task_post(b->oscf->bc_thread_pool, task) == NGX_OK) {
+            b->signing.handler = ngx_http_oidc_logout_bc_signing;
+            b->signing.data = b;
+            b->signing.log = &b->log;
+            ngx_add_timer(&b->signing, NGX_HTTP_OIDC_LOGOUT_BC_SIGNING);
             return b;
         }
     }
@@ -169,6 +189,10 @@ ngx_http_oidc_logout_bc_signed(ngx_event_t *ev)
     const ol_target *target;
     ngx_http_oidc_logout_batch_t *b = ev->data;
     ngx_http_oidc_logout_delivery_t *d;
+
+    if (b->signing.timer_set) {
+        ngx_del_timer(&b->signing);
+    }
 
     if (!b->signed_ok) {
         ngx_log_error(NGX_LOG_ALERT, &b->log, 0,
