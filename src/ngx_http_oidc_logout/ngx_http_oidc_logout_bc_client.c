@@ -349,7 +349,13 @@ ngx_http_oidc_logout_post_write(ngx_event_t *wev)
         p->sent += n;
     }
 
+    /* nothing more to write: with level-triggered events (poll, select)
+     * the write event is taken off, or it would fire until the answer */
     c->write->handler = ngx_http_oidc_logout_post_idle;
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_oidc_logout_post_end(p, "send-failed", OL_ATTEMPT_FAILED, 0);
+        return;
+    }
 
     if (c->read->ready) {
         ngx_http_oidc_logout_post_read(c->read);
