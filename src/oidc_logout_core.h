@@ -41,17 +41,6 @@ typedef enum {
 #define OL_CLIENT_ID_MAX 255     /* longest client_id */
 #define OL_SESSION_DATA_MAX 1024 /* subject and client ids of one session */
 
-/* A short, static, human-readable name of a status ("ok", "denied", ...). */
-const char *ol_status_name(ol_status status) OL_NOEXCEPT;
-
-/*
- * Writes a quoted, printable rendering of untrusted bytes for a log line to
- * out (NUL-terminated, cut to out_size): non-printable bytes become \xHH
- * and text beyond 128 bytes is cut with "...".  Returns the length written.
- */
-size_t ol_quote(const char *in, size_t len, char *out,
-                size_t out_size) OL_NOEXCEPT;
-
 /* ---- URLs --------------------------------------------------------------- */
 
 /*
@@ -94,7 +83,6 @@ typedef struct ol_clients_s ol_clients;
 ol_status ol_clients_load(const char *path, ol_clients **out, char *err,
                           size_t errlen) OL_NOEXCEPT;
 void ol_clients_free(ol_clients *clients) OL_NOEXCEPT;
-size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;
 int ol_clients_has(const ol_clients *clients, const char *client_id,
                    size_t len) OL_NOEXCEPT;
 /* The client_id of a client whose logout notifications carry the issuer

@@ -84,6 +84,7 @@ size_t ol_session_list_by_sub(ol_store *store, const ol_arena *arena,
 
 /* ---- Registry order, store counters ------------------------------------ */
 
+size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;
 /* The index-th client in the order of the file: its id and its
  * backchannel_logout_uri ("" when it has none).  0 past the last client. */
 int ol_clients_at(const ol_clients *clients, size_t index,

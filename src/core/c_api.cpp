@@ -108,42 +108,6 @@ explain_store_status(ol_status rc, char *err, size_t errlen,
 
 extern "C" {
 
-const char *
-ol_status_name(ol_status status) noexcept
-{
-    switch (status) {
-    case OL_OK:
-        return "ok";
-    case OL_DENIED:
-        return "denied";
-    case OL_INVALID:
-        return "invalid";
-    case OL_NOMEM:
-        return "out of memory";
-    case OL_INTERNAL:
-        return "internal error";
-    }
-    return "unknown status";
-}
-
-size_t
-ol_quote(const char *in, size_t len, char *out, size_t out_size) noexcept
-{
-    if (out_size == 0) {
-        return 0;
-    }
-    try {
-        std::string q = quoted(view(in, len));
-        size_t n = q.size() < out_size ? q.size() : out_size - 1;
-        std::memcpy(out, q.data(), n);
-        out[n] = '\0';
-        return n;
-    } catch (...) {
-        out[0] = '\0';
-        return 0;
-    }
-}
-
 ol_status
 ol_url_canonicalize(const char *url, size_t url_len, char *out, size_t out_size,
                     size_t *out_len, char *err, size_t errlen) noexcept

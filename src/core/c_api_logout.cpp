@@ -86,9 +86,8 @@ make_targets(ol_clients *clients)
             /* an IPv6 literal, or an IPv4 address (no certificate names
              * it as a DNS name, nor does SNI) */
             in_addr v4;
-            t.host_is_literal =
-                u.host_is_literal ||
-                inet_pton(AF_INET, u.host.c_str(), &v4) == 1;
+            t.host_is_literal = u.host_is_literal ||
+                                inet_pton(AF_INET, u.host.c_str(), &v4) == 1;
             t.port = static_cast<unsigned>(u.port);
             t.authority = authority.data();
             t.authority_len = authority.size();

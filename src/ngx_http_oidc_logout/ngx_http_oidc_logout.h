@@ -196,6 +196,8 @@ ngx_int_t ngx_http_oidc_logout_session_init(ngx_conf_t *cf);
 ngx_http_oidc_logout_ctx_t *
 ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
                              ngx_http_oidc_logout_session_conf_t *sc);
+/* The request's session has ended: its variables are empty from now on. */
+void ngx_http_oidc_logout_session_forget(ngx_http_oidc_logout_ctx_t *ctx);
 /* Forgets the request's session and clears its cookie (it has ended). */
 ngx_int_t ngx_http_oidc_logout_session_clear(ngx_http_request_t *r);
 

@@ -46,7 +46,6 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
         u.url.len = t->host_len;
         u.url.data = (u_char *)t->host;
         u.default_port = (in_port_t)t->port;
-        u.no_resolve = 0;
 
         if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

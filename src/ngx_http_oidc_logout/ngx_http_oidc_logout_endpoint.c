@@ -216,8 +216,7 @@ ngx_http_oidc_logout_federated_url(void *data, const char *back, size_t len,
 
     /* the core calls this once the session has ended: $oidc_logout_sid and
      * $oidc_logout_sub are empty, even if an earlier phase looked it up */
-    ngx_str_null(&ctx->handle);
-    ctx->looked_up = 0;
+    ngx_http_oidc_logout_session_forget(ctx);
 
     if (ngx_http_oidc_logout_copy(r, &ctx->return_to, back, len) != NGX_OK ||
         ngx_http_complex_value(r, oscf->federated_url, &value) != NGX_OK) {

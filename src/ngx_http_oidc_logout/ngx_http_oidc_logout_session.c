@@ -304,6 +304,13 @@ ngx_http_oidc_logout_precontent_handler(ngx_http_request_t *r)
     return NGX_DECLINED;
 }
 
+void
+ngx_http_oidc_logout_session_forget(ngx_http_oidc_logout_ctx_t *ctx)
+{
+    ngx_str_null(&ctx->handle);
+    ctx->looked_up = 0;
+}
+
 ngx_int_t
 ngx_http_oidc_logout_session_clear(ngx_http_request_t *r)
 {
@@ -316,8 +323,7 @@ ngx_http_oidc_logout_session_clear(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    ngx_str_null(&ctx->handle);
-    ctx->looked_up = 0;
+    ngx_http_oidc_logout_session_forget(ctx);
 
     return ngx_http_oidc_logout_set_cookie(r, lcf->session, NULL);
 }
