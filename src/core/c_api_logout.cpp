@@ -31,20 +31,6 @@ endpoint_of(const ol_endpoint_conf &conf)
     return ep;
 }
 
-EndedRecord
-ended_of(const ol_session_info &info)
-{
-    EndedRecord ended;
-    ended.sid = info.sid;
-    ended.sub.assign(info.sub, info.sub_len);
-    const char *id = info.clients;
-    for (size_t i = 0; i < info.client_count; i++) {
-        ended.client_ids.emplace_back(id);
-        id += ended.client_ids.back().size() + 1;
-    }
-    return ended;
-}
-
 } // namespace
 
 namespace oidc_logout::c_api {
@@ -343,7 +329,7 @@ ol_frontchannel_page(ol_response *response, const ol_endpoint_conf *endpoint,
         return OL_OK;
     }
     return guarded(nullptr, 0, [&]() -> ol_status {
-        EndedRecord record = ended_of(*ended);
+        EndedRecord record = ended_record(*ended);
         FrontchannelSession session;
         session.client_ids.assign(record.client_ids.begin(),
                                   record.client_ids.end());
@@ -372,7 +358,7 @@ ol_backchannel_deliveries(const ol_keys *keys, const ol_clients *clients,
         d->keys = keys;
         d->clients = const_cast<ol_clients *>(clients);
         d->issuer.assign(view(issuer, issuer_len));
-        d->ended = ended_of(*ended);
+        d->ended = ended_record(*ended);
         d->ended_at = now;
         *out = d.release();
         return OL_OK;

@@ -7,18 +7,6 @@ namespace oidc_logout {
 
 namespace {
 
-std::vector<std::string>
-client_ids_of(const ol_session_info &info)
-{
-    std::vector<std::string> ids;
-    const char *id = info.clients;
-    for (size_t i = 0; i < info.client_count; i++) {
-        ids.emplace_back(id);
-        id += ids.back().size() + 1;
-    }
-    return ids;
-}
-
 bool
 has_backchannel_client(const ClientRegistry *clients,
                        const std::vector<std::string> &ids)
@@ -33,6 +21,20 @@ has_backchannel_client(const ClientRegistry *clients,
 }
 
 } // namespace
+
+EndedRecord
+ended_record(const ol_session_info &info)
+{
+    EndedRecord ended;
+    ended.sid = info.sid;
+    ended.sub.assign(info.sub, info.sub_len);
+    const char *id = info.clients;
+    for (size_t i = 0; i < info.client_count; i++) {
+        ended.client_ids.emplace_back(id);
+        id += ended.client_ids.back().size() + 1;
+    }
+    return ended;
+}
 
 LogoutOutcome
 decide_logout(const EndpointConfig &config, const LogoutCall &call)
@@ -66,22 +68,20 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     }
 
     /* DESIGN §6: end, notify, redirect */
-    ol_session_info ended;
-    ended.client_count = 0;
+    ol_session_info ended{};
     if (call.store != nullptr && rq.has_cookie) {
         /* idempotent: only the request that ended it learns its clients,
          * so they are notified once */
         if (call.store->end(call.handle, now, &ended) != OL_OK) {
-            ended.client_count = 0;
+            ended = ol_session_info{};
         }
         out.clear_cookie = true;
     }
-    std::vector<std::string> ids = client_ids_of(ended);
+    EndedRecord record = ended_record(ended);
+    const std::vector<std::string> &ids = record.client_ids;
     if (has_backchannel_client(ep.clients, ids)) {
         out.notify = true;
-        out.ended.sid = ended.sid;
-        out.ended.sub.assign(ended.sub, ended.sub_len);
-        out.ended.client_ids = ids;
+        out.ended = record;
     }
 
     std::string location;

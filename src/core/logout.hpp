@@ -43,6 +43,10 @@ struct EndedRecord {
     std::vector<std::string> client_ids;
 };
 
+/* The ended session of info (as the store fills it): the packed client
+ * ids, one after another, unpacked. */
+EndedRecord ended_record(const ol_session_info &info);
+
 struct LogoutOutcome {
     Response response;
     bool clear_cookie = false; /* the request's cookie is to be cleared */
