@@ -409,6 +409,21 @@ ol_session_join(ol_store *store, const ol_arena *arena, const char *handle,
 }
 
 ol_status
+ol_session_learn(ol_store *store, const ol_arena *arena, const char *handle,
+                 size_t handle_len, const char *client, size_t client_len,
+                 const char *psid, size_t psid_len, const char *sub,
+                 size_t sub_len, uint64_t now) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        unsigned evicted = 0;
+        return store_of(store, arena)
+            .learn(view(handle, handle_len), false, view(client, client_len),
+                   view(psid, psid_len), view(sub, sub_len), seconds(now),
+                   nullptr, nullptr, evicted);
+    });
+}
+
+ol_status
 ol_session_join_client(ol_store *store, const ol_arena *arena,
                        const ol_clients *clients, const char *handle,
                        size_t handle_len, const char *client, size_t client_len,

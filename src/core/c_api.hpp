@@ -10,6 +10,7 @@
 #include "logout.hpp"
 #include "logout_token.hpp"
 #include "pages.hpp"
+#include "provider.hpp"
 #include "session_store.hpp"
 
 #include <cstring>
@@ -72,6 +73,10 @@ struct ol_response_s {
     oidc_logout::Response response;
     bool clear_cookie = false;
     std::unique_ptr<ol_deliveries> deliveries;
+};
+
+struct ol_provider_s {
+    oidc_logout::ProviderConfig config;
 };
 
 struct ol_endpoint_s {

@@ -119,6 +119,8 @@ ol_endpoint_new(const ol_endpoint_conf *conf, ol_endpoint **out, char *err,
         ep->config.endpoint.issuer = ep->config.issuer;
         ep->config.frontchannel_timeout_ms = conf->frontchannel_timeout_ms;
         ep->config.backchannel_retries = conf->backchannel_retries;
+        ep->config.provider =
+            conf->provider != nullptr ? &conf->provider->config : nullptr;
         ep->clients = const_cast<ol_clients *>(conf->clients);
         ep->keys = conf->keys;
         if (ep->clients != nullptr) {
@@ -146,6 +148,7 @@ ol_logout_decide(const ol_endpoint *endpoint, const ol_logout_request *request,
         call.post = request->post != 0;
         call.action = view(request->action, request->action_len);
         call.handle = view(request->handle, request->handle_len);
+        call.cookie = view(request->cookie, request->cookie_len);
         call.now = request->now;
         std::optional<SessionStore> store;
         if (request->store != nullptr) {
@@ -212,11 +215,7 @@ ol_deliveries_sign(ol_deliveries *d, char *err, size_t errlen) noexcept
         return OL_DENIED;
     }
     return guarded(err, errlen, [&]() -> ol_status {
-        EndedSession session;
-        session.sid = d->ended.sid;
-        session.sub = d->ended.sub;
-        session.client_ids.assign(d->ended.client_ids.begin(),
-                                  d->ended.client_ids.end());
+        EndedSession session = d->ended.session();
         make_targets(d->clients);
         std::vector<Delivery> list =
             backchannel_deliveries(*d->keys->keys, *d->clients->registry,
@@ -331,9 +330,7 @@ ol_frontchannel_page(ol_response *response, const ol_endpoint_conf *endpoint,
     return guarded(nullptr, 0, [&]() -> ol_status {
         EndedRecord record = ended_record(*ended);
         FrontchannelSession session;
-        session.client_ids.assign(record.client_ids.begin(),
-                                  record.client_ids.end());
-        session.sid = record.sid;
+        session.ended = record.session();
         session.issuer = view(endpoint->issuer, endpoint->issuer_len);
         session.timeout_ms = timeout_ms;
         session.next_default = view(next, next_len);

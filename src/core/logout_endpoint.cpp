@@ -1,5 +1,7 @@
 #include "logout_endpoint.hpp"
 
+#include <algorithm>
+
 #include "params.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -223,9 +225,13 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
      * user's: a hint of that session, the client's wish, or a confirmation
      * posted with the session's token */
     if (rq.has_session) {
-        bool proven =
-            hint_valid && (hint.sid.empty() ? hint.sub == rq.session_sub
-                                            : hint.sid == rq.session_sid);
+        bool proven = hint_valid &&
+                      (hint.sid.empty()
+                           ? hint.sub == rq.session_sub
+                           : hint.sid == rq.session_sid ||
+                                 std::find(rq.provider_sids.begin(),
+                                           rq.provider_sids.end(),
+                                           hint.sid) != rq.provider_sids.end());
         const std::string *confirm = p.get("confirm");
         bool confirmed = rq.post && confirm != nullptr &&
                          !rq.csrf_token.empty() &&

@@ -38,6 +38,8 @@ struct Request {
     bool has_session = false; /* the cookie names a live session */
     std::string_view session_sid;
     std::string_view session_sub;
+    /* the provider's sids of that session, one per client that has one */
+    std::vector<std::string_view> provider_sids;
     std::string_view csrf_token; /* bound to that session */
     int64_t now = 0;
 };

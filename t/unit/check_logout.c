@@ -89,19 +89,19 @@ static ol_response *
 respond(const char *params, int post, int session)
 {
     ol_logout_state rq = {.params = params,
-                            .params_len = strlen(params),
-                            .post = post,
-                            .action = "/logout",
-                            .action_len = 7,
-                            .has_cookie = session,
-                            .has_session = session,
-                            .session_sid = "SID-1",
-                            .session_sid_len = 5,
-                            .session_sub = "alice",
-                            .session_sub_len = 5,
-                            .csrf_token = CSRF,
-                            .csrf_token_len = strlen(CSRF),
-                            .now = NOW};
+                          .params_len = strlen(params),
+                          .post = post,
+                          .action = "/logout",
+                          .action_len = 7,
+                          .has_cookie = session,
+                          .has_session = session,
+                          .session_sid = "SID-1",
+                          .session_sid_len = 5,
+                          .session_sub = "alice",
+                          .session_sub_len = 5,
+                          .csrf_token = CSRF,
+                          .csrf_token_len = strlen(CSRF),
+                          .now = NOW};
     ol_response *r = NULL;
 
     ck_assert_int_eq(ol_logout_respond(&ep, &rq, &r), OL_OK);
