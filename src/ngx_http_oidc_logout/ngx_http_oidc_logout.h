@@ -98,6 +98,12 @@ typedef struct {
     ngx_msec_t bc_timeout;           /* oidc_logout_backchannel_timeout */
     ngx_uint_t bc_retries;           /* oidc_logout_backchannel_retries */
     ngx_msec_t bc_wait;              /* oidc_logout_backchannel_wait */
+    /* in front of an unmodified provider */
+    ngx_flag_t authorization_endpoint; /* oidc_logout_authorization_endpoint */
+    ngx_flag_t token_endpoint;         /* oidc_logout_token_endpoint */
+    ngx_array_t *provider_cookies; /* oidc_logout_provider_cookies: ngx_str_t */
+    time_t provider_cookie_remember; /* its remember= */
+    ol_provider *provider; /* from the above, when one of them is set */
     ol_endpoint *endpoint; /* an "oidc_logout" location's, from the above */
 } ngx_http_oidc_logout_loc_conf_t;
 
@@ -110,6 +116,16 @@ typedef struct {
      * content handling (not "return", not an error page) */
     unsigned reached_content : 1;
     ngx_str_t return_to; /* $oidc_logout_return_to */
+    /* a response of the provider being read (ngx_http_oidc_logout_provider.c):
+     * what is observed (an ol_observed, 0 for nothing), whether its headers
+     * wait for its body, the body so far, the token request's form body */
+    unsigned observing : 2;
+    unsigned holding : 1;
+    unsigned body_read : 1;
+    u_char *seen;
+    size_t seen_len;
+    size_t seen_size;
+    ngx_str_t token_request;
 } ngx_http_oidc_logout_ctx_t;
 
 typedef struct ngx_http_oidc_logout_batch_s ngx_http_oidc_logout_batch_t;
@@ -201,6 +217,20 @@ void ngx_http_oidc_logout_session_forget(ngx_http_oidc_logout_ctx_t *ctx);
 /* Forgets the request's session and clears its cookie (it has ended). */
 ngx_int_t ngx_http_oidc_logout_session_clear(ngx_http_request_t *r);
 
+/* Sets the session cookie to value, or clears it when value is NULL. */
+ngx_int_t
+ngx_http_oidc_logout_set_cookie(ngx_http_request_t *r,
+                                ngx_http_oidc_logout_session_conf_t *sc,
+                                ngx_str_t *value);
+
+/* In front of an unmodified provider (ngx_http_oidc_logout_provider.c) */
+/* Builds the provider object of a location that observes the provider or
+ * revokes its cookies. */
+char *ngx_http_oidc_logout_provider_init(ngx_conf_t *cf,
+                                         ngx_http_oidc_logout_loc_conf_t *olcf,
+                                         ngx_http_oidc_logout_srv_conf_t *oscf);
+ngx_int_t ngx_http_oidc_logout_provider_filters(ngx_conf_t *cf);
+
 /* Variables (ngx_http_oidc_logout_variables.c) */
 ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 
@@ -211,6 +241,21 @@ ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
 /* Sends a response the core decided (a 500 one as nginx's own page), and
  * frees it. */
 ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp);
+/* Calls each with every line of headers named name (a list of nginx's,
+ * whatever else the nginx version keeps of them), until it returns
+ * something else than NGX_OK, which is returned. */
+typedef ngx_int_t (*ngx_http_oidc_logout_each_pt)(ngx_http_request_t *r,
+                                                  ngx_table_elt_t *h,
+                                                  void *data);
+ngx_int_t ngx_http_oidc_logout_header_lines(ngx_http_request_t *r,
+                                            ngx_list_t *headers,
+                                            const char *name,
+                                            ngx_http_oidc_logout_each_pt each,
+                                            void *data);
+/* Adds handler to the handlers of an nginx phase. */
+ngx_int_t ngx_http_oidc_logout_add_handler(ngx_conf_t *cf,
+                                           ngx_http_phases phase,
+                                           ngx_http_handler_pt handler);
 /* Copies len bytes into the request pool (nginx keeps pointers to them). */
 ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
                                     const char *src, size_t len);
@@ -246,6 +291,12 @@ char *ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd,
                                     void *conf);
 char *ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* oidc_logout_authorization_endpoint and oidc_logout_token_endpoint: the
+ * flag at cmd->offset of the location's configuration */
+char *ngx_http_oidc_logout_observes(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+char *ngx_http_oidc_logout_provider_cookies(ngx_conf_t *cf, ngx_command_t *cmd,
+                                            void *conf);
 
 /* The range of a time or number directive, and what to say outside it. */
 typedef struct {

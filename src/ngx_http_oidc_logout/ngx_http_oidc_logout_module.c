@@ -139,6 +139,20 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
     {ngx_string("oidc_logout"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_oidc_logout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
 
+    {ngx_string("oidc_logout_authorization_endpoint"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_oidc_logout_observes,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, authorization_endpoint), NULL},
+
+    {ngx_string("oidc_logout_token_endpoint"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_oidc_logout_observes,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, token_endpoint), NULL},
+
+    {ngx_string("oidc_logout_provider_cookies"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
+     ngx_http_oidc_logout_provider_cookies, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
     ngx_null_command};
 
 static ngx_http_module_t ngx_http_oidc_logout_module_ctx = {
@@ -178,7 +192,16 @@ ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_oidc_logout_session_init(cf);
+    ngx_http_oidc_logout_main_conf_t *omcf;
+
+    if (ngx_http_oidc_logout_session_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* observing the provider and revoking its cookies need a zone */
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
+    return omcf->sessions.nelts ? ngx_http_oidc_logout_provider_filters(cf)
+                                : NGX_OK;
 }
 
 static void *
@@ -299,6 +322,10 @@ ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf)
     conf->bc_timeout = NGX_CONF_UNSET_MSEC;
     conf->bc_retries = NGX_CONF_UNSET_UINT;
     conf->bc_wait = NGX_CONF_UNSET_MSEC;
+    conf->authorization_endpoint = NGX_CONF_UNSET;
+    conf->token_endpoint = NGX_CONF_UNSET;
+    conf->provider_cookies = NGX_CONF_UNSET_PTR;
+    conf->provider_cookie_remember = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -334,6 +361,14 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->bc_timeout, prev->bc_timeout, 5000);
     ngx_conf_merge_uint_value(conf->bc_retries, prev->bc_retries, 2);
     ngx_conf_merge_msec_value(conf->bc_wait, prev->bc_wait, 0);
+    ngx_conf_merge_value(conf->authorization_endpoint,
+                         prev->authorization_endpoint, 0);
+    ngx_conf_merge_value(conf->token_endpoint, prev->token_endpoint, 0);
+    ngx_conf_merge_ptr_value(conf->provider_cookies, prev->provider_cookies,
+                             NULL);
+    /* node-oidc-provider's sessions last 14 days by default */
+    ngx_conf_merge_sec_value(conf->provider_cookie_remember,
+                             prev->provider_cookie_remember, 14 * 86400);
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL) {
@@ -391,7 +426,8 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_oidc_logout_check_sessions(cf, conf) != NGX_CONF_OK) {
+    if (ngx_http_oidc_logout_check_sessions(cf, conf) != NGX_CONF_OK ||
+        ngx_http_oidc_logout_provider_init(cf, conf, oscf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
