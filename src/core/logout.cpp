@@ -39,7 +39,10 @@ ended_record(const ol_session_info &info)
 LogoutOutcome
 decide_logout(const EndpointConfig &config, const LogoutCall &call)
 {
-    const Endpoint &ep = config.endpoint;
+    Endpoint ep = config.endpoint;
+    if (call.keys != nullptr) {
+        ep.keys = call.keys;
+    }
     uint32_t now = static_cast<uint32_t>(call.now);
 
     /* the request's session: the confirmation and the hint's sid need it */

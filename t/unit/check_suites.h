@@ -22,6 +22,7 @@ Suite *logout_suite(void);
 Suite *frontchannel_suite(void);
 Suite *backchannel_suite(void);
 Suite *decide_suite(void);
+Suite *keys_url_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
