@@ -114,6 +114,12 @@ typedef struct {
 /* The targets of the registry's back-channel clients, in the order of the
  * file, and how many there are.  Called while the configuration loads. */
 size_t ol_clients_targets(ol_clients *clients, ol_target **targets) OL_NOEXCEPT;
+/* A target of its own for an http or https URL (oidc_logout_keys_url):
+ * its client_id is the URL.  OL_INVALID with the reason when the URL is
+ * refused (the rules of doc/redirects.md, and the scheme). */
+ol_status ol_target_parse(const char *url, size_t len, ol_target **out,
+                          char *err, size_t errlen) OL_NOEXCEPT;
+void ol_target_free(ol_target *target) OL_NOEXCEPT;
 
 /* ---- Signing keys and id_token_hint ------------------------------------ */
 
@@ -123,7 +129,36 @@ typedef struct ol_keys_s ol_keys;
 
 ol_status ol_keys_load(const char *path, ol_keys **out, char *err,
                        size_t errlen) OL_NOEXCEPT;
+/* ol_keys_load from a JSON text in memory; name stands for the file in
+ * errors. */
+ol_status ol_keys_parse(const char *json, size_t len, const char *name,
+                        ol_keys **out, char *err, size_t errlen) OL_NOEXCEPT;
+/*
+ * A provider's published JWKS (oidc_logout_keys_url) in memory: its keys
+ * only verify (private members are ignored), a kid may be given to
+ * several keys, and a key that cannot verify a signature here (use other
+ * than "sig", such as Keycloak's encryption key; another kty, curve or
+ * alg; RSA under 2048 bits; a malformed member) is skipped and counted in
+ * *skipped.  OL_INVALID with the reason when the text is not a JWKS or no
+ * key is left.
+ */
+ol_status ol_keys_parse_published(const char *json, size_t len,
+                                  const char *name, ol_keys **out,
+                                  size_t *skipped, char *err,
+                                  size_t errlen) OL_NOEXCEPT;
+/*
+ * The keys that verify hints: own's (oidc_logout_keys) and fetched's (the
+ * provider's), either may be NULL.  Only own's private key signs.  The
+ * public JWKS (ol_jwks_respond) lists fetched's keys, then own's.
+ * missing (may be NULL) says why the provider's keys are absent: a hint
+ * that no key verifies carries it in its reason.  The result shares the
+ * parsed keys and may be freed before or after either.
+ */
+ol_status ol_keys_merge(const ol_keys *own, const ol_keys *fetched,
+                        const char *missing, ol_keys **out, char *err,
+                        size_t errlen) OL_NOEXCEPT;
 void ol_keys_free(ol_keys *keys) OL_NOEXCEPT;
+size_t ol_keys_count(const ol_keys *keys) OL_NOEXCEPT;
 
 /* What a verified id_token_hint says. */
 typedef struct {
@@ -262,6 +297,8 @@ typedef struct {
     const size_t *cookie_name_lens;
     size_t cookie_count;
     uint32_t cookie_remember;
+    const char *cookie_path; /* their Path; NULL for "/" */
+    size_t cookie_path_len;
 } ol_provider_conf;
 
 ol_status ol_provider_new(const ol_provider_conf *conf, ol_provider **out,
@@ -460,6 +497,9 @@ typedef struct {
                                size_t return_to_len, const char **url,
                                size_t *url_len);
     void *data;
+    /* the keys that verify id_token_hint now (the glue's
+     * ngx_http_oidc_logout_keys_current); NULL: the endpoint's own */
+    const ol_keys *keys;
 } ol_logout_request;
 
 typedef struct ol_response_s ol_response;
@@ -512,6 +552,9 @@ void ol_response_header(const ol_response *response, size_t index,
 /* 1 when the session cookie is to be cleared (the logout ended the
  * request's session). */
 int ol_response_clears_cookie(const ol_response *response) OL_NOEXCEPT;
+/* 1 when the request's id_token_hint names a kid that none of the keys
+ * has: the provider may have rotated its keys (ask a refresh). */
+int ol_response_unknown_kid(const ol_response *response) OL_NOEXCEPT;
 /* The back-channel deliveries of the session the logout ended, unsigned,
  * now the caller's to free; NULL when there are none. */
 ol_deliveries *ol_response_take_deliveries(ol_response *response) OL_NOEXCEPT;

@@ -50,10 +50,6 @@ ol_status ol_clients_check_allowed_logout(const ol_clients *clients,
 
 /* ---- Keys and hints ------------------------------------------------------ */
 
-/* ol_keys_load from a JSON text in memory. */
-ol_status ol_keys_parse(const char *json, size_t len, const char *name,
-                        ol_keys **out, char *err, size_t errlen) OL_NOEXCEPT;
-size_t ol_keys_count(const ol_keys *keys) OL_NOEXCEPT;
 /* The public keys as a JWKS document: private members are never in it. */
 const char *ol_keys_public_jwks(const ol_keys *keys, size_t *len) OL_NOEXCEPT;
 /*

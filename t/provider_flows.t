@@ -59,7 +59,7 @@ http {
     oidc_logout_clients $root/clients.json;
     oidc_logout_zone zone=sso:1m;
     oidc_logout_session zone=sso secure=off;
-    oidc_logout_provider_cookies _session remember=1h;
+    oidc_logout_provider_cookies _session remember=1h path=/sso/;
     server {
         listen 127.0.0.1:$port;
         location /auth/ {
@@ -188,8 +188,8 @@ my $cookie;
     my @set = @{ ref $res->{headers}{'set-cookie'}
                  ? $res->{headers}{'set-cookie'}
                  : [ $res->{headers}{'set-cookie'} ] };
-    ok((grep { /^_session=; Path=\/; Max-Age=0/ } @set),
-       "the provider's session cookie is expired");
+    ok((grep { /^_session=; Path=\/sso\/; Max-Age=0/ } @set),
+       "the provider's session cookie is expired, on its path");
     is(whoami($cookie), 401, 'the session has ended');
 
     wait_for(sub { -s "$root/tokens.log" }, 'the logout token');
@@ -255,6 +255,8 @@ for my $case (
       qr/invalid parameter "a;b" in "oidc_logout_provider_cookies"/ ],
     [ 'oidc_logout_provider_cookies _s remember=forever;', 'badtime',
       qr/invalid parameter "remember=forever"/ ],
+    [ 'oidc_logout_provider_cookies _s path=sso;', 'badpath',
+      qr/invalid parameter "path=sso"/ ],
 ) {
     my ($directives, $name, $want) = @$case;
     my $file = "$root/$name.conf";

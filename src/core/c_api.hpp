@@ -34,7 +34,8 @@ struct ol_clients_s {
     std::unique_ptr<oidc_logout::ClientRegistry> registry;
     /* the back-channel targets, made once (ol_clients_targets) */
     std::once_flag targets_made;
-    std::vector<std::string> target_text; /* authority, target: 2 a client */
+    std::vector<std::string> target_text; /* host, authority, target: 3 a
+                                           * client */
     std::vector<ol_target> targets;
     std::unordered_map<std::string_view, size_t> target_of; /* by client */
 };

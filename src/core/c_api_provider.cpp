@@ -25,6 +25,9 @@ ol_provider_new(const ol_provider_conf *conf, ol_provider **out, char *err,
                 view(conf->cookie_names[i], conf->cookie_name_lens[i]));
         }
         c.cookie_remember = conf->cookie_remember;
+        if (conf->cookie_path != nullptr) {
+            c.cookie_path.assign(view(conf->cookie_path, conf->cookie_path_len));
+        }
         *out = p.release();
         return OL_OK;
     });

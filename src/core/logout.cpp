@@ -53,7 +53,10 @@ EndedRecord::session() const
 LogoutOutcome
 decide_logout(const EndpointConfig &config, const LogoutCall &call)
 {
-    const Endpoint &ep = config.endpoint;
+    Endpoint ep = config.endpoint;
+    if (call.keys != nullptr) {
+        ep.keys = call.keys;
+    }
     uint32_t now = static_cast<uint32_t>(call.now);
 
     /* the request's session: the confirmation and the hint's sid need it */

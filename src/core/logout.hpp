@@ -38,6 +38,7 @@ struct LogoutCall {
     std::string_view cookie;       /* the request's Cookie header(s) */
     int64_t now = 0;
     FederatedUrl federated_url;
+    const KeySet *keys = nullptr; /* verify the hint; nullptr: the endpoint's */
 };
 
 /* The session a logout ended, for the back-channel deliveries. */

@@ -133,8 +133,10 @@ add_note(std::string &notes, const std::string &note)
     notes += notes.empty() ? note : "; " + note;
 }
 
+/* unknown_kid: the hint names a kid none of the keys has */
 Response
-respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
+respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
+             bool &unknown_kid)
 {
     static const char *const forwarded[] = {
         "id_token_hint", "logout_hint", "client_id", "post_logout_redirect_uri",
@@ -163,7 +165,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
     if (token != nullptr) {
         hint_valid = ep.keys != nullptr &&
                      ep.keys->verify_hint(*token, ep.issuer, ep.clients, rq.now,
-                                          hint, reason);
+                                          hint, reason, &unknown_kid);
         if (!hint_valid) {
             add_note(notes, "id_token_hint refused: " +
                                 (ep.keys ? reason
@@ -321,8 +323,13 @@ Response
 respond(const Endpoint &endpoint, const Request &request)
 {
     Responder out(endpoint, request);
-    return endpoint.mode == Mode::auth0 ? respond_auth0(endpoint, request, out)
-                                        : respond_oidc(endpoint, request, out);
+    if (endpoint.mode == Mode::auth0) {
+        return respond_auth0(endpoint, request, out);
+    }
+    bool unknown_kid = false;
+    Response r = respond_oidc(endpoint, request, out, unknown_kid);
+    r.unknown_kid = unknown_kid;
+    return r;
 }
 
 void

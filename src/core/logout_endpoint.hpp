@@ -51,6 +51,8 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string log_reason;    /* empty: nothing to log */
     bool ends_session = false; /* a refused or unconfirmed request: no */
+    /* the id_token_hint names a kid none of the keys has */
+    bool unknown_kid = false;
     /* set: redirect through oidc_logout_federated_url, which gets this
      * (percent-encoded) URL to return to */
     std::string federated_return;

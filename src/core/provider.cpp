@@ -234,14 +234,12 @@ verify_id_token(const ProviderConfig &config, const Observation &o,
     if (o.keys == nullptr) {
         reason = "the provider's keys are not known yet";
     } else if (o.keys->verify_hint(token, config.issuer, config.clients, o.now,
-                                   claims, reason)) {
+                                   claims, reason, &out.unknown_kid)) {
         if (client.empty() || claims.client_id == client) {
             return true;
         }
         reason = "it was issued to " + quoted(claims.client_id) + ", not to " +
                  quoted(client);
-    } else if (reason.rfind("no key of kid", 0) == 0) {
-        out.unknown_kid = true;
     }
     out.log_reason = "an ID token of the provider was refused: " + reason;
     return false;
@@ -410,7 +408,8 @@ revoke_cookies(const ProviderConfig &config, SessionStore &store,
         }
         store.revoke(pair, now + config.cookie_remember);
         std::string set(name);
-        set += "=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+        set += "=; Path=" + config.cookie_path +
+               "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
         if (name.rfind("__Secure-", 0) == 0 || name.rfind("__Host-", 0) == 0) {
             set += "; Secure";
         }

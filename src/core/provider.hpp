@@ -25,6 +25,7 @@ struct ProviderConfig {
     std::string issuer;
     std::vector<std::string> cookie_names; /* oidc_logout_provider_cookies */
     uint32_t cookie_remember = 0;          /* seconds a revoked value lasts */
+    std::string cookie_path = "/";         /* the Path they were set with */
 };
 
 /* One response of the provider, with what its request carried. */

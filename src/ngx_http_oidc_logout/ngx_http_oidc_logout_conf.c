@@ -549,6 +549,23 @@ ngx_http_oidc_logout_provider_cookies(ngx_conf_t *cf, ngx_command_t *cmd,
             }
             continue;
         }
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            /* an absolute path, nothing a Set-Cookie line would split on */
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            if (s.len == 0 || s.data[0] != '/') {
+                return ngx_http_oidc_logout_invalid_parameter(cf, cmd,
+                                                              &value[i]);
+            }
+            for (p = s.data; p < s.data + s.len; p++) {
+                if (*p <= ' ' || *p >= 0x7f || *p == ';') {
+                    return ngx_http_oidc_logout_invalid_parameter(cf, cmd,
+                                                                  &value[i]);
+                }
+            }
+            olcf->provider_cookie_path = s;
+            continue;
+        }
         /* a cookie-name is an RFC 7230 token */
         for (p = value[i].data; p < value[i].data + value[i].len; p++) {
             if (*p <= ' ' || *p >= 0x7f ||

@@ -408,6 +408,7 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
         req.cookie_len = cookie.len;
     }
     req.now = ngx_time();
+    req.keys = ngx_http_oidc_logout_keys_current(r);
     if (oscf->federated_url != NULL) {
         req.federated_url = ngx_http_oidc_logout_federated_url;
         req.data = r;
@@ -419,6 +420,11 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
                       "oidc_logout: could not decide the logout response: %s",
                       err);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ol_response_unknown_kid(resp)) {
+        /* the provider may have rotated its keys */
+        ngx_http_oidc_logout_keys_unknown_kid(r);
     }
 
     /* the order of DESIGN §6, as decided: the session has ended, its

@@ -77,6 +77,10 @@ ngx_http_oidc_logout_provider_init(ngx_conf_t *cf,
     conf.cookie_name_lens = name_lens;
     conf.cookie_count = n;
     conf.cookie_remember = (uint32_t)olcf->provider_cookie_remember;
+    if (olcf->provider_cookie_path.len) {
+        conf.cookie_path = (const char *)olcf->provider_cookie_path.data;
+        conf.cookie_path_len = olcf->provider_cookie_path.len;
+    }
 
     if (ol_provider_new(&conf, &olcf->provider, err, sizeof(err)) != OL_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "oidc_logout: %s", err);
@@ -125,16 +129,13 @@ ngx_http_oidc_logout_observe(ngx_http_request_t *r,
     ol_observation o;
     ngx_table_elt_t *location;
     ngx_http_oidc_logout_zone_t *zone = lcf->session->shm_zone->data;
-    ngx_http_oidc_logout_srv_conf_t *oscf;
     char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
-
-    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
 
     ngx_memzero(&o, sizeof(o));
     o.what = what;
     o.store = zone->store;
     o.arena = &zone->arena;
-    o.keys = oscf->keys;
+    o.keys = ngx_http_oidc_logout_keys_current(r);
     o.now = ngx_time();
     o.handle = (const char *)ctx->handle.data;
     o.handle_len = ctx->handle.len;
@@ -163,6 +164,9 @@ ngx_http_oidc_logout_observe(ngx_http_request_t *r,
     if (err[0] != '\0') {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "oidc_logout: %s",
                       err);
+    }
+    if (learned.unknown_kid) {
+        ngx_http_oidc_logout_keys_unknown_kid(r);
     }
     if (learned.set_cookie) {
         if (ngx_http_oidc_logout_copy(r, &ctx->handle, learned.handle,

@@ -23,6 +23,7 @@ Suite *frontchannel_suite(void);
 Suite *backchannel_suite(void);
 Suite *decide_suite(void);
 Suite *provider_suite(void);
+Suite *keys_url_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
