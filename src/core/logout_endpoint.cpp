@@ -38,13 +38,14 @@ class Responder {
 
     Response
     page(int status, PageKind kind, std::string_view title,
-         std::string_view message, std::string_view form = "") const
+         std::string_view message, std::string_view form = "",
+         std::string csp = page_csp) const
     {
         const PageTemplate *t = ep_.pages[static_cast<int>(kind)];
         Response r;
         set_page(r, status,
                  (t ? *t : default_page(kind)).render(title, message, form),
-                 page_csp);
+                 std::move(csp));
         return r;
     }
 
@@ -101,9 +102,11 @@ class Responder {
     }
 
     /* Asks the user to confirm with a POST of the same parameters and the
-     * session's anti-CSRF token. */
+     * session's anti-CSRF token; next_origin: the origin the confirmed
+     * request redirects to (empty: none). */
     Response
-    confirm(const Params &p, const char *const *names, std::string note) const
+    confirm(const Params &p, const char *const *names, std::string note,
+            std::string_view next_origin) const
     {
         std::string form = "<form method=\"post\" action=\"" +
                            html_escape(rq_.action) + "\">\n";
@@ -116,8 +119,9 @@ class Responder {
             }
         }
         form += "<button type=\"submit\">Sign out</button>\n</form>\n";
-        Response r = page(200, PageKind::confirm, "Sign out?",
-                          "Do you want to sign out?", form);
+        Response r =
+            page(200, PageKind::confirm, "Sign out?",
+                 "Do you want to sign out?", form, confirm_csp(next_origin));
         r.log_reason = std::move(note);
         return r;
     }
@@ -202,6 +206,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
 
     /* where to go afterwards: only a known client's registered URI */
     std::string location;
+    std::string next_origin;
     if (uri != nullptr) {
         Url parsed;
         if (client == nullptr) {
@@ -216,6 +221,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
                                 quoted(client->id));
         } else {
             location = *uri;
+            next_origin = parsed.origin();
             if (state != nullptr) {
                 location += parsed.has_query ? "&state=" : "?state=";
                 location += percent_encode(*state);
@@ -246,7 +252,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
                        client->skip_logout_confirmation &&
                        hint.sub == rq.session_sub;
         if (!proven && !confirmed && !skipped) {
-            return out.confirm(p, forwarded, notes);
+            return out.confirm(p, forwarded, notes, next_origin);
         }
     }
     return location.empty() ? out.logged_out(notes)
