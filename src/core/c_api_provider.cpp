@@ -26,7 +26,8 @@ ol_provider_new(const ol_provider_conf *conf, ol_provider **out, char *err,
         }
         c.cookie_remember = conf->cookie_remember;
         if (conf->cookie_path != nullptr) {
-            c.cookie_path.assign(view(conf->cookie_path, conf->cookie_path_len));
+            c.cookie_path.assign(
+                view(conf->cookie_path, conf->cookie_path_len));
         }
         *out = p.release();
         return OL_OK;

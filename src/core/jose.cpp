@@ -728,8 +728,17 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
         return fail(reason, "bad signature");
     }
 
+    return check_claims(token.substr(dot1 + 1, dot2 - dot1 - 1), issuer,
+                        clients, now, out, reason);
+}
+
+bool
+KeySet::check_claims(std::string_view segment, std::string_view issuer,
+                     const ClientRegistry *clients, int64_t now, Hint &out,
+                     std::string &reason)
+{
     TokenJson claims;
-    if (!decode_json_segment(token.substr(dot1 + 1, dot2 - dot1 - 1), claims)) {
+    if (!decode_json_segment(segment, claims)) {
         return fail(reason, "malformed claims");
     }
     std::string_view iss = claims.string("iss");
@@ -761,6 +770,22 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
     out.sub = sub->text;
     out.sid = sid ? sid->text : "";
     return true;
+}
+
+bool
+KeySet::read_direct(std::string_view token, std::string_view issuer,
+                    const ClientRegistry *clients, int64_t now, Hint &out,
+                    std::string &reason)
+{
+    size_t dot1 = token.find('.');
+    size_t dot2 =
+        dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+    if (token.size() > max_token_length || dot2 == std::string_view::npos ||
+        token.find('.', dot2 + 1) != std::string_view::npos) {
+        return fail(reason, "not a JWT (three dot-separated parts)");
+    }
+    return check_claims(token.substr(dot1 + 1, dot2 - dot1 - 1), issuer,
+                        clients, now, out, reason);
 }
 
 const std::string &

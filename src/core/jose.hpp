@@ -79,6 +79,17 @@ class KeySet {
                      const ClientRegistry *clients, int64_t now, Hint &out,
                      std::string &reason, bool *unknown_kid) const;
 
+    /*
+     * The claims of an ID token that nginx got straight from the
+     * provider's token endpoint, whose signature need not be checked (the
+     * channel vouches for it, OpenID Connect Core 1.0 §3.1.3.7): iss,
+     * the client (azp, or aud) a registered one, iat, sub and sid as
+     * verify_hint checks them.
+     */
+    static bool read_direct(std::string_view token, std::string_view issuer,
+                            const ClientRegistry *clients, int64_t now,
+                            Hint &out, std::string &reason);
+
     /* Whether a key of the set is private: the first such key signs. */
     bool
     can_sign() const
@@ -106,6 +117,10 @@ class KeySet {
     }
 
   private:
+    /* The checks of a token's claims, its base64url segment. */
+    static bool check_claims(std::string_view segment, std::string_view issuer,
+                             const ClientRegistry *clients, int64_t now,
+                             Hint &out, std::string &reason);
     struct Key {
         Key() = default;
         Key(const Key &) = delete;

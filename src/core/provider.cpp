@@ -233,6 +233,7 @@ verify_id_token(const ProviderConfig &config, const Observation &o,
     std::string reason;
     if (o.keys == nullptr) {
         reason = "the provider's keys are not known yet";
+        out.unknown_kid = true;
     } else if (o.keys->verify_hint(token, config.issuer, config.clients, o.now,
                                    claims, reason, &out.unknown_kid)) {
         if (client.empty() || claims.client_id == client) {
@@ -355,10 +356,19 @@ observe_token(const ProviderConfig &config, const Observation &o)
         (id_token = answer.string("id_token")).empty()) {
         return out;
     }
+    /* signed by a key of the set; or, when its key is not known yet (a
+     * rotation, or no keys fetched yet), taken on the word of the channel:
+     * nginx got it straight from the provider (OpenID Connect Core 1.0
+     * §3.1.3.7, step 6), and the keys are refreshed */
     Hint claims;
     if (!verify_id_token(config, o, id_token, std::string_view(), claims,
                          out)) {
-        return out;
+        if ((o.keys != nullptr && !out.unknown_kid) ||
+            !KeySet::read_direct(id_token, config.issuer, config.clients, o.now,
+                                 claims, reason)) {
+            return out;
+        }
+        out.log_reason.clear();
     }
     uint32_t now = static_cast<uint32_t>(o.now);
     std::string sid;

@@ -191,6 +191,36 @@ START_TEST(test_provider_code_then_token)
     info = session_of(handle);
     ck_assert_uint_eq(info.client_count, 1);
 
+    /* a token answer signed by a key not fetched yet (the provider
+     * rotated) binds on the channel's word; one with a known kid and a
+     * bad signature does not */
+    {
+        cjose_jwk_t *rotated = ec_key("p2");
+        char *fresh = id_token(rotated, "appB", "alice", "PS-B2");
+        char *forged = id_token(stranger, "appB", "alice", "PS-FORGED");
+
+        observe(OL_OBSERVE_AUTHORIZATION, handle, 302,
+                "https://b.example/cb?code=C4", "", "", err, sizeof(err));
+        observe(OL_OBSERVE_AUTHORIZATION, handle, 302,
+                "https://b.example/cb?code=C5", "", "", err, sizeof(err));
+        snprintf(body, sizeof(body), "{\"id_token\":\"%s\"}", forged);
+        l = observe(OL_OBSERVE_TOKEN, "", 200, "", body,
+                    "grant_type=authorization_code&code=C5", err, sizeof(err));
+        ck_assert_int_eq(l.learned, 0);
+        ck_assert_ptr_nonnull(strstr(err, "bad signature"));
+        snprintf(body, sizeof(body), "{\"id_token\":\"%s\"}", fresh);
+        l = observe(OL_OBSERVE_TOKEN, "", 200, "", body,
+                    "grant_type=authorization_code&code=C4", err, sizeof(err));
+        ck_assert_int_eq(l.learned, 1);
+        ck_assert_int_eq(l.unknown_kid, 1);
+        info = session_of(handle);
+        ck_assert_str_eq(info.clients + 5, "appB");
+        ck_assert_str_eq(info.provider_sids + 5, "PS-B2");
+        free(fresh);
+        free(forged);
+        cjose_jwk_release(rotated);
+    }
+
     /* neither an unregistered redirect_uri, nor an error response, nor a
      * refresh or a failed token request changes anything */
     l = observe(OL_OBSERVE_AUTHORIZATION, "", 302,
