@@ -134,6 +134,39 @@ my %fuzz = (
             ? raw('GET', logout_path() . "?$q", host => here())
             : raw('POST', logout_path(), host => here(), body => $q);
     },
+    # the upstream provider's answers to observe: authorization redirects
+    # and form_post pages, token answers; hostile codes and ID tokens, a
+    # session cookie or none, the provider's cookies (revoked or not)
+    provider => sub {
+        my $token = rand() < 0.5 ? fresh_hint() : hostile_hint($site);
+        my $code = pick('c' . int(rand 1e6), hostile_value());
+        my @h;
+        push @h, 'Cookie: oidc_session=' . my_session()->{cookie}
+            . (rand() < 0.5 ? '; _session=' . pick('s' . int(rand 20), hostile_value()) : '')
+            if rand() < 0.7;
+        my $q = pick("code=" . enc($code) . '&state=s',
+                     'id_token=' . enc($token) . '&state=s',
+                     'code=' . enc($code) . '&id_token=' . enc($token),
+                     'error=access_denied', hostile_params())
+            . pick('', '&client_id=app1', '&client_id=' . enc(hostile_value()))
+            . (rand() < 0.1 ? '&pad=' . ('x' x (60_000 + rand 20_000)) : '');
+        if (rand() < 0.1) {
+            # a logout that revokes the provider cookie the browser sends
+            return raw('GET', pick('/v2/logout', '/alt/logout'), host => here(),
+                       headers => ['Cookie: oidc_session=' . my_session()->{cookie}
+                                   . '; _session=s' . int(rand 20)]);
+        }
+        if (rand() < 0.3) {
+            my $body = pick('grant_type=authorization_code&code=' . enc($code),
+                            'grant_type=refresh_token', hostile_params());
+            return raw('POST', '/oauth/token?id_token=' . enc($token)
+                           . pick('', '&extra=,"x":' . enc(hostile_value())),
+                       host => here(), headers => \@h, body => $body);
+        }
+        return raw('GET', pick('/oauth/auth', '/oauth/auth-form',
+                               '/oauth/auth/resume') . "?$q",
+                   host => here(), headers => \@h);
+    },
     hint => sub {
         my $q = 'id_token_hint=' . enc(hostile_hint($site));
         $q .= '&' . pick('post_logout_redirect_uri=' . enc("$site->{issuer}/app1/logged-out"),

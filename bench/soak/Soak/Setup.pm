@@ -38,11 +38,13 @@ sub make_site {
     $s{auth0_endpoints} = ['/v2/logout', '/alt/logout'];
     $s{other_paths} = ['/login', '/login-upstream', '/authorize', '/app',
                        '/protected', '/jwks', '/.well-known/openid-configuration',
-                       '/alt/login', '/alt/app', '/', '/nowhere'];
+                       '/alt/login', '/alt/app', '/', '/nowhere',
+                       '/oauth/auth', '/oauth/auth-form',
+                       '/oauth/token'];
 
     my $wl = 'https://www.whitelisteddomain.tld/';
     $s{clients} = [
-        { client_id => 'app1', redirect_uris => ["$p/app1/cb"],
+        { client_id => 'app1', redirect_uris => ["$p/app1/cb", "$p/oauth/cb"],
           post_logout_redirect_uris => ["$p/app1/logged-out", $wl],
           allowed_logout_urls => ["$p/app1/goodbye", $wl,
                                   'https://*.whitelisteddomain.tld/'] },
@@ -81,6 +83,9 @@ sub make_site {
         (map { @{ $_->{post_logout_redirect_uris} || [] },
                @{ $_->{allowed_logout_urls} || [] },
                $_->{frontchannel_logout_uri} // () } @{ $s{clients} }),
+        # the upstream provider's authorization answers (passed through),
+        # to app1's redirect URI
+        "$p/oauth/cb",
         # this server's own endpoints (the 303 of a cross-site POST, the
         # federated way back), under the issuer's origin
         map { "$p$_" } @{ $s{oidc_endpoints} }, @{ $s{auth0_endpoints} },
@@ -185,6 +190,7 @@ http {
     oidc_logout_backchannel_timeout 2s;
     oidc_logout_backchannel_retries 2;
     oidc_logout_backchannel_ssl_trusted_certificate $d/tls/ca.pem;
+    oidc_logout_provider_cookies _session _session.sig remember=1h;
 
     server {
         listen 127.0.0.1:$port backlog=1024;
@@ -235,6 +241,16 @@ http {
             location = /alt/logout { oidc_logout auth0; }
         }
         location = /upstream-idp/logout { return 200 "upstream provider: signed out\\n"; }
+        # an upstream provider's authorization and token endpoints, whose
+        # answers (played by the peer) reflect the fuzzers' parameters
+        location /oauth/auth {
+            oidc_logout_authorization_endpoint;
+            proxy_pass http://127.0.0.1:$peer/fake-auth;
+        }
+        location = /oauth/token {
+            oidc_logout_token_endpoint;
+            proxy_pass http://127.0.0.1:$peer/fake-token;
+        }
         location / { return 404; }
     }
 
@@ -248,6 +264,15 @@ http {
             alias $d/provider-jwks.json;
         }
         location = /bc/fail { return 500; }
+        location = /fake-auth { return 303 "http://127.0.0.1:$port/oauth/cb?\$args"; }
+        location = /fake-auth-form {
+            default_type text/html;
+            return 200 '<form method="post" action="http://127.0.0.1:$port/oauth/cb"><input type="hidden" name="id_token" value="\$arg_id_token"><input type="hidden" name="code" value="\$arg_code"></form>\$arg_pad';
+        }
+        location = /fake-token {
+            default_type application/json;
+            return 200 '{"access_token":"a","id_token":"\$arg_id_token"\$arg_extra}';
+        }
         location /fc1/ { return 200 "fc1\\n"; }
         location /fc2/ { return 200 "fc2\\n"; }
         location /both/ { return 200 "both\\n"; }
