@@ -4,6 +4,11 @@
 # signed-in browser asks to sign out and gets the confirmation page, without
 # a hint, with an RS256 (2048-bit) id_token_hint and with an ES256 one;
 # requests a second of each and the module's ratio to the provider printed.
+# Then what observing the provider costs, in the module's nginx alone: an
+# authorization response (a 303 with a code to a registered redirect URI,
+# for a browser with a session) and a token response (an ES256 ID token to
+# verify) through the same proxied locations with and without
+# oidc_logout_authorization_endpoint and oidc_logout_token_endpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -73,6 +78,25 @@ http {
         }
         location = /ok { return 200; }
         location = /session/end { oidc_logout oidc; }
+
+        # the provider's answers, and the same locations observed or not
+        location = /fake/auth {
+            return 303 "https://es.example.com/cb?code=\$request_id&state=s";
+        }
+        location = /fake/token {
+            default_type application/json;
+            return 200 '{"access_token":"a","token_type":"Bearer","id_token":"$(cat "$B/es.jwt")"}';
+        }
+        location = /plain/auth { proxy_pass http://127.0.0.1:$PORT/fake/auth; }
+        location = /observed/auth {
+            oidc_logout_authorization_endpoint;
+            proxy_pass http://127.0.0.1:$PORT/fake/auth;
+        }
+        location = /plain/token { proxy_pass http://127.0.0.1:$PORT/fake/token; }
+        location = /observed/token {
+            oidc_logout_token_endpoint;
+            proxy_pass http://127.0.0.1:$PORT/fake/token;
+        }
     }
 }
 CONF
@@ -177,4 +201,41 @@ for case in "${cases[@]}"; do
     # shellcheck disable=SC2086 # the figures of a case, one word each
     printf '%-7s %-8s %13.0f %15.0f %8s\n' median "$case" "$(median ${mods[$case]})" \
         "$(median ${peers[$case]})" "$(median ${ratios[$case]})"
+done
+
+# ---- what observing the provider costs ----------------------------------
+
+# each observed location does its work: the session joins client es, and
+# the token answer's ID token verifies (its code was not remembered, so it
+# binds nothing: the verification is the cost)
+curl -s -o /dev/null -H "$module_cookie" "http://127.0.0.1:$PORT/observed/auth"
+grep -q 'refused' "$B/error.log" &&
+    { echo "an ID token was refused: $(grep refused "$B/error.log" | head -1)" >&2; exit 1; }
+token_post=(-s bench/token_request.lua)
+for path in auth token; do
+    args=(-H "$module_cookie")
+    [ $path = token ] && args+=("${token_post[@]}")
+    DURATION=2 rps "http://127.0.0.1:$PORT/plain/$path" "${args[@]}" >/dev/null
+    DURATION=2 rps "http://127.0.0.1:$PORT/observed/$path" "${args[@]}" >/dev/null
+done
+echo "== the cost of observing the provider: the same proxied location with and without the directive (${ROUNDS} rounds of ${DURATION}s, one worker)"
+printf '%-7s %-14s %12s %14s %12s\n' round response 'plain req/s' 'observed req/s' 'cost (us)'
+declare -A plains observeds costs
+for round in $(seq "$ROUNDS"); do
+    for path in auth token; do
+        args=(-H "$module_cookie")
+        [ $path = token ] && args+=("${token_post[@]}")
+        p=$(rps "http://127.0.0.1:$PORT/plain/$path" "${args[@]}")
+        o=$(rps "http://127.0.0.1:$PORT/observed/$path" "${args[@]}")
+        c=$(printf '%.1f' "$(echo "1000000 / $o - 1000000 / $p" | bc -l)")
+        plains[$path]+="$p "
+        observeds[$path]+="$o "
+        costs[$path]+="$c "
+        printf '%-7s %-14s %12.0f %14.0f %12s\n' "$round" "$path" "$p" "$o" "$c"
+    done
+done
+for path in auth token; do
+    # shellcheck disable=SC2086 # the figures of a path, one word each
+    printf '%-7s %-14s %12.0f %14.0f %12s\n' median "$path" "$(median ${plains[$path]})" \
+        "$(median ${observeds[$path]})" "$(median ${costs[$path]})"
 done
