@@ -30,13 +30,9 @@ perl -MCrypt::PK::RSA -MJSON::PP -e '
           backchannel_logout_uri => "http://127.0.0.1:$port/bc/$id" } } 1 .. 50 ]);
 ' "$B" "$RECEIVER"
 
-cat >"$B/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $B/nginx.pid;
-error_log $B/error.log notice;
-load_module $MODULE;
-events { worker_connections 4096; }
+{
+    nginx_main "$B" notice 4096
+    cat <<CONF
 http {
     access_log off;
     oidc_logout_issuer https://sso.example.com;
@@ -61,6 +57,7 @@ http {
     }
 }
 CONF
+} >"$B/nginx.conf"
 NGINX_CPU=()
 bench_nginx "$B" "$PORT"
 

@@ -20,6 +20,20 @@ else
     WRK_CPU=()
 fi
 
+# nginx_main DIR [LEVEL [CONNECTIONS]]: the main context of a one-worker
+# nginx that loads the module, its pid and error log in DIR (the log at
+# LEVEL, default warn; CONNECTIONS a worker, default 1024).
+nginx_main() {
+    cat <<CONF
+daemon off;
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log ${2:-warn};
+load_module $MODULE;
+events { worker_connections ${3:-1024}; }
+CONF
+}
+
 # bench_nginx DIR PORT: starts /usr/sbin/nginx with DIR/nginx.conf in the
 # background, stops it when the script exits, waits until it listens.
 bench_nginx() {

@@ -28,13 +28,9 @@ perl -MCrypt::JWT=encode_jwt -MCrypt::PK::RSA -MCrypt::PK::ECC -MJSON::PP -e '
                             extra_headers => { kid => $_->[3] });
     }' "$B"
 
-cat >"$B/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $B/nginx.pid;
-error_log $B/error.log warn;
-load_module $MODULE;
-events { worker_connections 1024; }
+{
+    nginx_main "$B"
+    cat <<CONF
 http {
     access_log off;
     oidc_logout_issuer https://sso.example.com;
@@ -49,6 +45,7 @@ http {
     }
 }
 CONF
+} >"$B/nginx.conf"
 bench_nginx "$B" "$PORT"
 
 url=http://127.0.0.1:$PORT

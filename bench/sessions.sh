@@ -15,13 +15,9 @@ B=$ROOT/build/bench/sessions
 PORT=${PORT:-1991}
 rm -rf "$B" && mkdir -p "$B/html"
 echo ok >"$B/html/ok.txt"
-cat >"$B/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $B/nginx.pid;
-error_log $B/error.log warn;
-load_module $MODULE;
-events { worker_connections 1024; }
+{
+    nginx_main "$B"
+    cat <<CONF
 http {
     access_log off;
     oidc_logout_clients $ROOT/t/data/clients.json;
@@ -36,6 +32,7 @@ http {
     }
 }
 CONF
+} >"$B/nginx.conf"
 bench_nginx "$B" "$PORT"
 
 cookie=$(curl -s -D - -o /dev/null "127.0.0.1:$PORT/login?user=bench" |

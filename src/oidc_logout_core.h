@@ -114,6 +114,12 @@ typedef struct {
 /* The targets of the registry's back-channel clients, in the order of the
  * file, and how many there are.  Called while the configuration loads. */
 size_t ol_clients_targets(ol_clients *clients, ol_target **targets) OL_NOEXCEPT;
+/* A target of its own for an http or https URL (oidc_logout_keys_url):
+ * its client_id is the URL.  OL_INVALID with the reason when the URL is
+ * refused (the rules of doc/redirects.md, and the scheme). */
+ol_status ol_target_parse(const char *url, size_t len, ol_target **out,
+                          char *err, size_t errlen) OL_NOEXCEPT;
+void ol_target_free(ol_target *target) OL_NOEXCEPT;
 
 /* ---- Signing keys and id_token_hint ------------------------------------ */
 
@@ -123,7 +129,36 @@ typedef struct ol_keys_s ol_keys;
 
 ol_status ol_keys_load(const char *path, ol_keys **out, char *err,
                        size_t errlen) OL_NOEXCEPT;
+/* ol_keys_load from a JSON text in memory; name stands for the file in
+ * errors. */
+ol_status ol_keys_parse(const char *json, size_t len, const char *name,
+                        ol_keys **out, char *err, size_t errlen) OL_NOEXCEPT;
+/*
+ * A provider's published JWKS (oidc_logout_keys_url) in memory: its keys
+ * only verify (private members are ignored), a kid may be given to
+ * several keys, and a key that cannot verify a signature here (use other
+ * than "sig", such as Keycloak's encryption key; another kty, curve or
+ * alg; RSA under 2048 bits; a malformed member) is skipped and counted in
+ * *skipped.  OL_INVALID with the reason when the text is not a JWKS or no
+ * key is left.
+ */
+ol_status ol_keys_parse_published(const char *json, size_t len,
+                                  const char *name, ol_keys **out,
+                                  size_t *skipped, char *err,
+                                  size_t errlen) OL_NOEXCEPT;
+/*
+ * The keys that verify hints: own's (oidc_logout_keys) and fetched's (the
+ * provider's), either may be NULL.  Only own's private key signs.  The
+ * public JWKS (ol_jwks_respond) lists fetched's keys, then own's.
+ * missing (may be NULL) says why the provider's keys are absent: a hint
+ * that no key verifies carries it in its reason.  The result shares the
+ * parsed keys and may be freed before or after either.
+ */
+ol_status ol_keys_merge(const ol_keys *own, const ol_keys *fetched,
+                        const char *missing, ol_keys **out, char *err,
+                        size_t errlen) OL_NOEXCEPT;
 void ol_keys_free(ol_keys *keys) OL_NOEXCEPT;
+size_t ol_keys_count(const ol_keys *keys) OL_NOEXCEPT;
 
 /* What a verified id_token_hint says. */
 typedef struct {
@@ -190,6 +225,9 @@ typedef struct {
     size_t client_count;
     /* client ids, each NUL-terminated, one after another */
     char clients[OL_SESSION_DATA_MAX];
+    /* the provider's sid for each client, in the same order, each
+     * NUL-terminated (empty when none was learned) */
+    char provider_sids[OL_SESSION_DATA_MAX];
 } ol_session_info;
 
 /*
@@ -239,6 +277,95 @@ ol_status ol_session_join_client(ol_store *store, const ol_arena *arena,
 ol_status ol_session_find(ol_store *store, const ol_arena *arena,
                           const char *handle, size_t handle_len, uint64_t now,
                           int touch, ol_session_info *info) OL_NOEXCEPT;
+
+/* ---- In front of an unmodified provider ---------------------------------- */
+
+/*
+ * What the module learns from the provider's own traffic, and the
+ * provider's session cookies it revokes at a logout.  Built once per
+ * location from its configuration (which must outlive it).
+ */
+typedef struct ol_provider_s ol_provider;
+
+typedef struct {
+    const ol_clients *clients; /* their redirect_uris name the client */
+    const char *issuer;        /* the provider's, which signs ID tokens */
+    size_t issuer_len;
+    /* oidc_logout_provider_cookies: the names, and how long (seconds) a
+     * revoked value is remembered */
+    const char *const *cookie_names;
+    const size_t *cookie_name_lens;
+    size_t cookie_count;
+    uint32_t cookie_remember;
+    const char *cookie_path; /* their Path; NULL for "/" */
+    size_t cookie_path_len;
+} ol_provider_conf;
+
+ol_status ol_provider_new(const ol_provider_conf *conf, ol_provider **out,
+                          char *err, size_t errlen) OL_NOEXCEPT;
+void ol_provider_free(ol_provider *provider) OL_NOEXCEPT;
+
+typedef enum {
+    /* a response of oidc_logout_authorization_endpoint: request is the
+     * request's query, location the Location header, body a 200 HTML page
+     * (a form_post response), read up to OL_OBSERVED_BODY_MAX bytes */
+    OL_OBSERVE_AUTHORIZATION = 1,
+    /* a response of oidc_logout_token_endpoint: request is the request's
+     * form body, body the JSON answer */
+    OL_OBSERVE_TOKEN = 2
+} ol_observed;
+
+#define OL_OBSERVED_BODY_MAX 65536
+
+typedef struct {
+    ol_observed what;
+    ol_store *store;
+    const ol_arena *arena;
+    const ol_keys *keys; /* the provider's keys, for its ID tokens */
+    int64_t now;
+    const char *handle; /* the request's session cookie (may be empty) */
+    size_t handle_len;
+    unsigned status;
+    const char *location;
+    size_t location_len;
+    const char *body;
+    size_t body_len;
+    const char *request;
+    size_t request_len;
+} ol_observation;
+
+typedef struct {
+    int learned;    /* a successful response, bound to a session */
+    int set_cookie; /* a session was started: set the cookie to handle */
+    char handle[OL_ID_TEXT_LEN + 1];
+    int unknown_kid; /* an ID token named a key the set does not hold */
+} ol_learned;
+
+/*
+ * Learns from one response of the provider.  An authorization response (a
+ * 302/303 to a registered redirect_uri, or a form_post page, carrying code
+ * or id_token) finds or starts the browser's session, joins the client,
+ * remembers the code for ten minutes and one use, and binds a verified ID
+ * token (its sub, and its sid as that client's provider sid).  A token
+ * response to an authorization_code request binds its verified ID token to
+ * the session the code was remembered for.  Anything else changes nothing.
+ * err gets a line to log ("" when there is none); OL_OK unless the call
+ * itself failed.
+ */
+ol_status ol_provider_observe(const ol_provider *provider,
+                              const ol_observation *observation,
+                              ol_learned *out, char *err,
+                              size_t errlen) OL_NOEXCEPT;
+
+/*
+ * The Cookie header cookie without the provider cookies whose values a
+ * logout revoked: 1 and the header in out (*out_len; out has room for
+ * cookie_len bytes), or 0 when it keeps every cookie.
+ */
+int ol_provider_drop_revoked(const ol_provider *provider, ol_store *store,
+                             const ol_arena *arena, const char *cookie,
+                             size_t cookie_len, uint64_t now, char *out,
+                             size_t *out_len) OL_NOEXCEPT;
 
 /* ---- Back-channel logout ------------------------------------------------ */
 
@@ -328,6 +455,7 @@ typedef struct {
     const ol_template *pages[3];      /* by ol_page_kind; NULL: built in */
     unsigned frontchannel_timeout_ms; /* oidc_logout_frontchannel_timeout */
     unsigned backchannel_retries;     /* oidc_logout_backchannel_retries */
+    const ol_provider *provider; /* its session cookies end with a logout */
 } ol_endpoint_conf;
 
 /* A logout endpoint, built once per location from its configuration (which
@@ -357,6 +485,10 @@ typedef struct {
     const ol_arena *arena;
     const char *handle;
     size_t handle_len;
+    /* the request's Cookie headers, joined with "; " (the provider's
+     * session cookies are revoked when the logout is carried out) */
+    const char *cookie;
+    size_t cookie_len;
     int64_t now;
     /* for a federated logout: evaluates oidc_logout_federated_url with
      * $oidc_logout_return_to set to return_to (percent-encoded), *url
@@ -365,6 +497,9 @@ typedef struct {
                                size_t return_to_len, const char **url,
                                size_t *url_len);
     void *data;
+    /* the keys that verify id_token_hint now (the glue's
+     * ngx_http_oidc_logout_keys_current); NULL: the endpoint's own */
+    const ol_keys *keys;
 } ol_logout_request;
 
 typedef struct ol_response_s ol_response;
@@ -417,6 +552,9 @@ void ol_response_header(const ol_response *response, size_t index,
 /* 1 when the session cookie is to be cleared (the logout ended the
  * request's session). */
 int ol_response_clears_cookie(const ol_response *response) OL_NOEXCEPT;
+/* 1 when the request's id_token_hint names a kid that none of the keys
+ * has: the provider may have rotated its keys (ask a refresh). */
+int ol_response_unknown_kid(const ol_response *response) OL_NOEXCEPT;
 /* The back-channel deliveries of the session the logout ended, unsigned,
  * now the caller's to free; NULL when there are none. */
 ol_deliveries *ol_response_take_deliveries(ol_response *response) OL_NOEXCEPT;

@@ -50,10 +50,6 @@ ol_status ol_clients_check_allowed_logout(const ol_clients *clients,
 
 /* ---- Keys and hints ------------------------------------------------------ */
 
-/* ol_keys_load from a JSON text in memory. */
-ol_status ol_keys_parse(const char *json, size_t len, const char *name,
-                        ol_keys **out, char *err, size_t errlen) OL_NOEXCEPT;
-size_t ol_keys_count(const ol_keys *keys) OL_NOEXCEPT;
 /* The public keys as a JWKS document: private members are never in it. */
 const char *ol_keys_public_jwks(const ol_keys *keys, size_t *len) OL_NOEXCEPT;
 /*
@@ -101,6 +97,14 @@ ol_status ol_session_join(ol_store *store, const ol_arena *arena,
                           const char *handle, size_t handle_len,
                           const char *client, size_t client_len, uint64_t now,
                           ol_session_info *info, unsigned *evicted) OL_NOEXCEPT;
+/* What the provider taught of the session of handle: client joins it with
+ * psid (its provider sid), and sub becomes its subject; a session of
+ * another subject gives way to a new one on the same handle. */
+ol_status ol_session_learn(ol_store *store, const ol_arena *arena,
+                           const char *handle, size_t handle_len,
+                           const char *client, size_t client_len,
+                           const char *psid, size_t psid_len, const char *sub,
+                           size_t sub_len, uint64_t now) OL_NOEXCEPT;
 /* Ends the session of handle.  OL_OK when this call ended it (info, may be
  * NULL, receives it), OL_DENIED when there was none. */
 ol_status ol_session_end(ol_store *store, const ol_arena *arena,

@@ -3,7 +3,9 @@
 # client applications on their own ports, each application with a
 # front-channel endpoint that records the call and clears its own cookie.
 # The browser signs in, joins the applications, signs out, and must end on
-# the post-logout URI with the exact state; with JavaScript disabled too.
+# the post-logout URI with the exact state; with JavaScript disabled too;
+# and, when no application of the session has a front-channel endpoint,
+# through the plain redirect that answers the confirmation.
 # Screenshots go to t/servroot-browser/screenshots.
 #
 # A plain Test::More script (the browser carries the cookies); it reads
@@ -222,6 +224,24 @@ cmp_ok($seen->{waited_ms} // 1e9, '<', 4000, 'silent: and no more');
 is($seen->{page_heading}, 'Signing out', 'silent: the page shows while it waits');
 ok(-s "$shots/silent-page.png", 'silent: a screenshot of the page');
 ok(-s "$shots/silent-landing.png", 'silent: a screenshot of the landing page');
+
+# ---- no front-channel client: the confirmation's own redirect -----------
+
+# the confirmed POST is answered by a 302 to app1 (another origin): the
+# confirmation page's form-action must let the browser follow it
+$seen = browse(name => 'redirect', clients => [],
+               logout => '/logout', query => $query);
+is_deeply($seen->{cookies_before}, ['oidc_session'],
+          'redirect: signed in at the SSO server only');
+like($seen->{confirm_csp} // '',
+     qr{(?:^|; )form-action 'self' http://127\.0\.0\.1:$app{app1}(?:;|$)},
+     "redirect: the confirmation's form may lead to app1's origin, and only there");
+is($seen->{page_status}, 302, 'redirect: the confirmation is answered by a redirect');
+check_landing('redirect', $seen);
+is_deeply([map { new_calls($_) } sort keys %app], [],
+          'redirect: no front-channel call');
+ok(!{ map { $_ => 1 } @{ $seen->{cookies_after} // [] } }->{oidc_session},
+   'redirect: the SSO cookie is gone');
 
 # ---- JavaScript off: the noscript path -----------------------------------
 

@@ -1,4 +1,4 @@
-# oidc_logout_issuer, oidc_logout_keys, oidc_logout_jwks,
+# oidc_logout_issuer, oidc_logout_keys, oidc_logout_keys_url, oidc_logout_jwks,
 # oidc_logout_metadata, oidc_logout_page and oidc_logout_federated_url:
 # what they serve, and every way their configuration fails.
 use Test::Nginx::Socket 'no_plan';
@@ -456,3 +456,67 @@ oidc_logout_metadata;
 --- must_die
 --- error_log
 "oidc_logout_metadata" directive is not allowed here
+
+
+
+=== TEST 28: the provider's keys come over http or https
+--- http_config
+oidc_logout_keys_url ftp://idp.example.com/jwks;
+--- config
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: oidc_logout_keys_url "ftp://idp\.example\.com/jwks": the scheme must be http or https in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 29: a keys URL under the strict rules of URLs
+--- http_config
+oidc_logout_keys_url http://127.0.0.1/jwks#keys;
+--- config
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: oidc_logout_keys_url "http://127\.0\.0\.1/jwks#keys": a fragment is not allowed in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 30: a refresh period of at least a second
+--- http_config
+oidc_logout_keys_url http://127.0.0.1/jwks refresh=0;
+--- config
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*oidc_logout: invalid "refresh=0" in "oidc_logout_keys_url": between 1s and 7d in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 31: no other parameter
+--- http_config
+oidc_logout_keys_url http://127.0.0.1/jwks timeout=1s;
+--- config
+--- must_die
+--- error_log
+oidc_logout: invalid parameter "timeout=1s" in "oidc_logout_keys_url"
+
+
+
+=== TEST 32: fetched keys verify hints only with an issuer and clients
+--- http_config
+oidc_logout_keys_url http://127.0.0.1/jwks;
+oidc_logout_clients $TEST_NGINX_DATA_DIR/clients.json;
+--- config
+location = /logout { oidc_logout oidc; }
+--- must_die
+--- error_log
+oidc_logout: "oidc_logout oidc" with "oidc_logout_keys_url" needs "oidc_logout_issuer" and "oidc_logout_clients" to verify id_token_hint
+
+
+
+=== TEST 33: the JWKS of the provider's keys alone, none fetched yet
+--- http_config
+oidc_logout_keys_url http://127.0.0.1:1/jwks;
+--- config
+location = /jwks { oidc_logout_jwks; }
+--- request
+GET /jwks
+--- response_body chomp
+{"keys":[]}

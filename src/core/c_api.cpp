@@ -279,6 +279,31 @@ ol_keys_parse(const char *json, size_t len, const char *name, ol_keys **out,
     return load_into(out, err, errlen, KeySet::parse, view(json, len), name);
 }
 
+ol_status
+ol_keys_parse_published(const char *json, size_t len, const char *name,
+                        ol_keys **out, size_t *skipped, char *err,
+                        size_t errlen) noexcept
+{
+    *out = nullptr;
+    *skipped = 0;
+    return load_into(out, err, errlen, KeySet::parse_published, view(json, len),
+                     name, *skipped);
+}
+
+ol_status
+ol_keys_merge(const ol_keys *own, const ol_keys *fetched, const char *missing,
+              ol_keys **out, char *err, size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        *out = new ol_keys{
+            KeySet::merge(own ? own->keys.get() : nullptr,
+                          fetched ? fetched->keys.get() : nullptr,
+                          missing ? std::string(missing) : std::string())};
+        return OL_OK;
+    });
+}
+
 void
 ol_keys_free(ol_keys *keys) noexcept
 {
@@ -406,6 +431,21 @@ ol_session_join(ol_store *store, const ol_arena *arena, const char *handle,
         *evicted = forced_out;
     }
     return rc;
+}
+
+ol_status
+ol_session_learn(ol_store *store, const ol_arena *arena, const char *handle,
+                 size_t handle_len, const char *client, size_t client_len,
+                 const char *psid, size_t psid_len, const char *sub,
+                 size_t sub_len, uint64_t now) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        unsigned evicted = 0;
+        return store_of(store, arena)
+            .learn(view(handle, handle_len), false, view(client, client_len),
+                   view(psid, psid_len), view(sub, sub_len), seconds(now),
+                   nullptr, nullptr, evicted);
+    });
 }
 
 ol_status

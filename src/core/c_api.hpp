@@ -10,6 +10,7 @@
 #include "logout.hpp"
 #include "logout_token.hpp"
 #include "pages.hpp"
+#include "provider.hpp"
 #include "session_store.hpp"
 
 #include <cstring>
@@ -33,7 +34,8 @@ struct ol_clients_s {
     std::unique_ptr<oidc_logout::ClientRegistry> registry;
     /* the back-channel targets, made once (ol_clients_targets) */
     std::once_flag targets_made;
-    std::vector<std::string> target_text; /* authority, target: 2 a client */
+    std::vector<std::string> target_text; /* host, authority, target: 3 a
+                                           * client */
     std::vector<ol_target> targets;
     std::unordered_map<std::string_view, size_t> target_of; /* by client */
 };
@@ -72,6 +74,10 @@ struct ol_response_s {
     oidc_logout::Response response;
     bool clear_cookie = false;
     std::unique_ptr<ol_deliveries> deliveries;
+};
+
+struct ol_provider_s {
+    oidc_logout::ProviderConfig config;
 };
 
 struct ol_endpoint_s {

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <optional>
+#include <type_traits>
 
 using namespace oidc_logout;
 using namespace oidc_logout::c_api;
@@ -35,6 +36,36 @@ endpoint_of(const ol_endpoint_conf &conf)
 
 namespace oidc_logout::c_api {
 
+namespace {
+
+/* What a request to u needs: the host, the Host header and the request
+ * target (kept in text, which must not reallocate), and its flags. */
+ol_target
+target_of_url(const Url &u, std::string *text)
+{
+    text[0] = u.host;
+    text[1] = u.origin().substr(u.scheme.size() + 3);
+    text[2] = u.path + (u.has_query ? "?" + u.query : "");
+
+    ol_target t{};
+    t.https = u.scheme == "https";
+    t.host = text[0].data();
+    t.host_len = text[0].size();
+    /* an IPv6 literal, or an IPv4 address (no certificate names it as a
+     * DNS name, nor does SNI) */
+    in_addr v4;
+    t.host_is_literal =
+        u.host_is_literal || inet_pton(AF_INET, u.host.c_str(), &v4) == 1;
+    t.port = static_cast<unsigned>(u.port);
+    t.authority = text[1].data();
+    t.authority_len = text[1].size();
+    t.target = text[2].data();
+    t.target_len = text[2].size();
+    return t;
+}
+
+} // namespace
+
 void
 make_targets(ol_clients *clients)
 {
@@ -45,7 +76,7 @@ make_targets(ol_clients *clients)
             n += c->backchannel_logout_uri.empty() ? 0 : 1;
         }
         /* the targets point into these strings: no reallocation */
-        clients->target_text.reserve(3 * n);
+        clients->target_text.resize(3 * n);
         clients->targets.reserve(n);
         for (const Client *c : order) {
             Url u;
@@ -55,30 +86,10 @@ make_targets(ol_clients *clients)
                            reason)) {
                 continue; /* the registry has checked every URI */
             }
-            auto &text = clients->target_text;
-            text.push_back(u.host);
-            const std::string &host = text.back();
-            text.push_back(u.origin().substr(u.scheme.size() + 3));
-            const std::string &authority = text.back();
-            text.push_back(u.path + (u.has_query ? "?" + u.query : ""));
-            const std::string &target = text.back();
-
-            ol_target t{};
+            ol_target t = target_of_url(
+                u, &clients->target_text[3 * clients->targets.size()]);
             t.client_id = c->id.c_str();
             t.uri = c->backchannel_logout_uri.c_str();
-            t.https = u.scheme == "https";
-            t.host = host.data();
-            t.host_len = host.size();
-            /* an IPv6 literal, or an IPv4 address (no certificate names
-             * it as a DNS name, nor does SNI) */
-            in_addr v4;
-            t.host_is_literal = u.host_is_literal ||
-                                inet_pton(AF_INET, u.host.c_str(), &v4) == 1;
-            t.port = static_cast<unsigned>(u.port);
-            t.authority = authority.data();
-            t.authority_len = authority.size();
-            t.target = target.data();
-            t.target_len = target.size();
             clients->target_of[c->id] = clients->targets.size();
             clients->targets.push_back(t);
         }
@@ -105,6 +116,49 @@ ol_clients_targets(ol_clients *clients, ol_target **targets) noexcept
     return clients->targets.size();
 }
 
+/* A target of its own: the target first (a standard-layout struct, so
+ * that a pointer to it is one to its owner), then its strings: the URL,
+ * then what target_of_url keeps. */
+struct ol_owned_target {
+    ol_target target;
+    std::unique_ptr<std::string[]> text;
+};
+static_assert(std::is_standard_layout_v<ol_owned_target>);
+
+ol_status
+ol_target_parse(const char *url, size_t len, ol_target **out, char *err,
+                size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        Url u;
+        std::string reason;
+        if (!parse_url(view(url, len), UrlKind::candidate, u, reason)) {
+            set_error(err, errlen, reason);
+            return OL_INVALID;
+        }
+        if (u.scheme != "http" && u.scheme != "https") {
+            set_error(err, errlen, "the scheme must be http or https");
+            return OL_INVALID;
+        }
+        auto owned = std::make_unique<ol_owned_target>();
+        owned->text = std::make_unique<std::string[]>(4);
+        owned->text[3].assign(view(url, len));
+        owned->target = target_of_url(u, &owned->text[0]);
+        owned->target.client_id = owned->text[3].c_str();
+        owned->target.uri = owned->text[3].c_str();
+        *out = &owned.release()->target;
+        return OL_OK;
+    });
+}
+
+void
+ol_target_free(ol_target *target) noexcept
+{
+    /* the target is the first member of its owner */
+    delete reinterpret_cast<ol_owned_target *>(target);
+}
+
 /* ---- the endpoint ------------------------------------------------------- */
 
 ol_status
@@ -119,6 +173,8 @@ ol_endpoint_new(const ol_endpoint_conf *conf, ol_endpoint **out, char *err,
         ep->config.endpoint.issuer = ep->config.issuer;
         ep->config.frontchannel_timeout_ms = conf->frontchannel_timeout_ms;
         ep->config.backchannel_retries = conf->backchannel_retries;
+        ep->config.provider =
+            conf->provider != nullptr ? &conf->provider->config : nullptr;
         ep->clients = const_cast<ol_clients *>(conf->clients);
         ep->keys = conf->keys;
         if (ep->clients != nullptr) {
@@ -146,7 +202,9 @@ ol_logout_decide(const ol_endpoint *endpoint, const ol_logout_request *request,
         call.post = request->post != 0;
         call.action = view(request->action, request->action_len);
         call.handle = view(request->handle, request->handle_len);
+        call.cookie = view(request->cookie, request->cookie_len);
         call.now = request->now;
+        call.keys = request->keys ? request->keys->keys.get() : nullptr;
         std::optional<SessionStore> store;
         if (request->store != nullptr) {
             store.emplace(store_of(request->store, request->arena));
@@ -196,6 +254,12 @@ ol_response_clears_cookie(const ol_response *response) noexcept
     return response->clear_cookie ? 1 : 0;
 }
 
+int
+ol_response_unknown_kid(const ol_response *response) noexcept
+{
+    return response->response.unknown_kid ? 1 : 0;
+}
+
 ol_deliveries *
 ol_response_take_deliveries(ol_response *response) noexcept
 {
@@ -212,11 +276,7 @@ ol_deliveries_sign(ol_deliveries *d, char *err, size_t errlen) noexcept
         return OL_DENIED;
     }
     return guarded(err, errlen, [&]() -> ol_status {
-        EndedSession session;
-        session.sid = d->ended.sid;
-        session.sub = d->ended.sub;
-        session.client_ids.assign(d->ended.client_ids.begin(),
-                                  d->ended.client_ids.end());
+        EndedSession session = d->ended.session();
         make_targets(d->clients);
         std::vector<Delivery> list =
             backchannel_deliveries(*d->keys->keys, *d->clients->registry,
@@ -331,9 +391,7 @@ ol_frontchannel_page(ol_response *response, const ol_endpoint_conf *endpoint,
     return guarded(nullptr, 0, [&]() -> ol_status {
         EndedRecord record = ended_record(*ended);
         FrontchannelSession session;
-        session.client_ids.assign(record.client_ids.begin(),
-                                  record.client_ids.end());
-        session.sid = record.sid;
+        session.ended = record.session();
         session.issuer = view(endpoint->issuer, endpoint->issuer_len);
         session.timeout_ms = timeout_ms;
         session.next_default = view(next, next_len);

@@ -189,6 +189,8 @@ read_client(json_t *obj, size_t index, Client &c, Where &where)
                    where)) {
         return false;
     }
+    c.backchannel_sid_refused = json_is_false(
+        json_object_get(obj, "backchannel_logout_session_required"));
 
     Url parsed;
     for (size_t i = 0; i < c.post_logout_redirect_uris.size(); i++) {

@@ -26,6 +26,8 @@ struct Client {
     bool frontchannel_logout_session_required = false;
     std::string backchannel_logout_uri;
     bool backchannel_logout_session_required = false;
+    /* registered as false: its logout tokens carry sub and no sid */
+    bool backchannel_sid_refused = false;
     bool skip_logout_confirmation = false;
 
     /* Exact match, query included, after normalisation. */

@@ -70,14 +70,15 @@ bool
 frontchannel_page(Response &response, const ClientRegistry &clients,
                   const FrontchannelSession &session)
 {
-    std::vector<const Client *> framed;
+    std::vector<std::pair<const Client *, std::string_view>> framed;
     std::vector<std::string> origins;
-    for (std::string_view id : session.client_ids) {
-        const Client *c = clients.find(id);
+    const EndedSession &ended = session.ended;
+    for (size_t i = 0; i < ended.client_ids.size(); i++) {
+        const Client *c = clients.find(ended.client_ids[i]);
         if (c == nullptr || c->frontchannel_logout_uri.empty()) {
             continue;
         }
-        framed.push_back(c);
+        framed.emplace_back(c, ended.sid_for(i));
         if (std::find(origins.begin(), origins.end(), c->frontchannel_origin) ==
             origins.end()) {
             origins.push_back(c->frontchannel_origin);
@@ -114,9 +115,9 @@ frontchannel_page(Response &response, const ClientRegistry &clients,
         "<p>You are being signed out of your applications.</p>\n"
         "<noscript><p><a href=\"" +
         next + "\">Continue</a></p></noscript>\n</main>\n";
-    for (const Client *c : framed) {
+    for (const auto &[c, sid] : framed) {
         body += "<iframe src=\"" +
-                html_escape(frontchannel_url(*c, session.issuer, session.sid)) +
+                html_escape(frontchannel_url(*c, session.issuer, sid)) +
                 "\" title=\"Signing out of " + html_escape(c->id) +
                 "\" tabindex=\"-1\" aria-hidden=\"true\"></iframe>\n";
     }

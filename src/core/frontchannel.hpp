@@ -3,6 +3,7 @@
 
 #include "client_registry.hpp"
 #include "logout_endpoint.hpp"
+#include "logout_token.hpp"
 
 #include <string>
 #include <string_view>
@@ -17,8 +18,7 @@ std::string frontchannel_url(const Client &client, std::string_view issuer,
 
 /* What the page needs besides the response it replaces. */
 struct FrontchannelSession {
-    std::vector<std::string_view> client_ids; /* of the ended session */
-    std::string_view sid;
+    EndedSession ended;
     std::string_view issuer;
     unsigned timeout_ms = 0; /* oidc_logout_frontchannel_timeout */
     /* where to go when the response is not a redirect */

@@ -389,19 +389,160 @@ token_client(const TokenJson &claims, Hint &out, std::string &reason)
 
 } // namespace
 
-KeySet::~KeySet()
+KeySet::Key::~Key()
 {
-    for (Key &k : keys_) {
-        cjose_jwk_release(k.jwk);
-        for (EVP_PKEY_CTX *v : k.verifier) {
-            EVP_PKEY_CTX_free(v);
-        }
-        EVP_PKEY_free(k.pkey);
+    cjose_jwk_release(jwk);
+    for (EVP_PKEY_CTX *v : verifier) {
+        EVP_PKEY_CTX_free(v);
     }
+    EVP_PKEY_free(pkey);
+}
+
+bool
+KeySet::add_key(json_t *given, bool published, std::string &error)
+{
+    /* a published key's private members, if any, are never used */
+    JsonPtr stripped(published ? json_deep_copy(given) : nullptr);
+    if (published) {
+        if (!stripped) {
+            throw std::bad_alloc();
+        }
+        for (const char *m : private_members) {
+            json_object_del(stripped.get(), m);
+        }
+    }
+    json_t *item = published ? stripped.get() : given;
+
+    auto key = std::make_shared<Key>();
+    key->kid = string_member(item, "kid");
+    key->kty = string_member(item, "kty");
+    key->curve = string_member(item, "crv");
+    if (string_member(given, "kty") == "oct") {
+        error = "symmetric keys are not accepted";
+        return false;
+    }
+    if (key->kty != "RSA" && key->kty != "EC") {
+        error = "kty must be \"RSA\" or \"EC\"";
+        return false;
+    }
+    if (key->kty == "EC" && key->curve != "P-256" && key->curve != "P-384" &&
+        key->curve != "P-521") {
+        error = "crv must be \"P-256\", \"P-384\" or \"P-521\"";
+        return false;
+    }
+    if (key->kty == "RSA") {
+        std::string n;
+        /* leading zero bytes add no bits */
+        size_t zeros = 0;
+        if (!base64url_decode(string_member(item, "n"), n) ||
+            (zeros = n.find_first_not_of('\0')) == std::string::npos ||
+            n.size() - zeros < 256) {
+            error = "RSA keys need a modulus of at least 2048 bits";
+            return false;
+        }
+    }
+    std::string use = string_member(item, "use");
+    if (!use.empty() && use != "sig") {
+        error = "use must be \"sig\"";
+        return false;
+    }
+    std::string alg = string_member(item, "alg");
+    key->alg = alg;
+    if (!alg.empty() && (!alg_rule(alg) || !fits(*key, alg))) {
+        error = "alg " + quoted(alg) + " does not fit the key";
+        return false;
+    }
+    for (const auto &other : keys_) {
+        /* a provider may give one kid to keys of several types */
+        if (!published && !key->kid.empty() && other->kid == key->kid) {
+            error = "duplicate kid";
+            return false;
+        }
+    }
+
+    char *text = json_dumps(item, JSON_COMPACT);
+    if (text == nullptr) {
+        throw std::bad_alloc();
+    }
+    cjose_err err;
+    key->jwk = cjose_jwk_import(text, std::strlen(text), &err);
+    free(text);
+    if (key->jwk == nullptr) {
+        error = std::string("cjose_jwk_import failed: ") +
+                (err.message ? err.message : "unknown error");
+        return false;
+    }
+    key->pkey = jwk_pkey(item, key->kty, key->curve, false);
+    if (key->pkey == nullptr) {
+        error = "OpenSSL refused the public key";
+        return false;
+    }
+    if (json_object_get(item, "d") != nullptr) {
+        key->sign_alg = !alg.empty()            ? alg
+                        : key->kty == "RSA"     ? "RS256"
+                        : key->curve == "P-256" ? "ES256"
+                        : key->curve == "P-384" ? "ES384"
+                                                : "ES512";
+        std::string problem =
+            private_key_problem(item, key->kty, key->curve, key->pkey);
+        if (!problem.empty()) {
+            error = "inconsistent private key: " + problem;
+            return false;
+        }
+    }
+    for (size_t r = 0; r < std::size(alg_rules); r++) {
+        if (fits(*key, alg_rules[r].alg)) {
+            key->verifier[r] = prepare_verifier(key->pkey, alg_rules[r].alg);
+            if (key->verifier[r] == nullptr) {
+                error = std::string("OpenSSL cannot verify ") +
+                        alg_rules[r].alg + " with the key";
+                return false;
+            }
+        }
+    }
+
+    if (!key->sign_alg.empty() && signer_ == nullptr) {
+        /* a key that cannot sign fails now, not at the first logout */
+        signer_ = key.get();
+        try {
+            sign("{}", "JWT");
+        } catch (const std::runtime_error &e) {
+            signer_ = nullptr;
+            error =
+                "cannot sign " + key->sign_alg + " with the key: " + e.what();
+            return false;
+        }
+    }
+
+    /* the public JWKS: the key as given, without private members */
+    JsonPtr copy(json_deep_copy(item));
+    for (const char *m : private_members) {
+        json_object_del(copy.get(), m);
+    }
+    text = copy ? json_dumps(copy.get(), JSON_COMPACT) : nullptr;
+    if (text == nullptr) {
+        throw std::bad_alloc();
+    }
+    key->public_json = text;
+    free(text);
+
+    keys_.push_back(std::move(key));
+    return true;
+}
+
+void
+KeySet::make_public_jwks()
+{
+    public_jwks_ = "{\"keys\":[";
+    for (size_t i = 0; i < keys_.size(); i++) {
+        public_jwks_ += (i ? "," : "") + keys_[i]->public_json;
+    }
+    public_jwks_ += "]}";
 }
 
 std::unique_ptr<KeySet>
-KeySet::from_json(json_t *root, const std::string &name, std::string &error)
+KeySet::from_json(json_t *root, const std::string &name, bool published,
+                  size_t &skipped, std::string &error)
 {
     ClearOpensslErrors clear_errors;
     std::string file = quoted(name, 1024);
@@ -415,141 +556,40 @@ KeySet::from_json(json_t *root, const std::string &name, std::string &error)
         return nullptr;
     }
     std::unique_ptr<KeySet> set(new KeySet());
-    /* no reallocation once a cjose key is owned by the vector */
-    set->keys_.reserve(json_array_size(list));
-    JsonPtr pub(json_array());
+    std::string first_skipped;
     size_t i;
     json_t *item;
     json_array_foreach(list, i, item)
     {
         std::string where = file + ": key #" + std::to_string(i + 1);
+        std::string problem;
         if (!json_is_object(item)) {
-            error = where + ": not a JSON object";
-            return nullptr;
-        }
-        Key key;
-        key.kid = string_member(item, "kid");
-        key.kty = string_member(item, "kty");
-        key.curve = string_member(item, "crv");
-        if (!key.kid.empty()) {
-            where += " (kid " + quoted(key.kid) + ")";
-        }
-        if (key.kty == "oct") {
-            error = where + ": symmetric keys are not accepted";
-            return nullptr;
-        }
-        if (key.kty != "RSA" && key.kty != "EC") {
-            error = where + ": kty must be \"RSA\" or \"EC\"";
-            return nullptr;
-        }
-        if (key.kty == "EC" && key.curve != "P-256" && key.curve != "P-384" &&
-            key.curve != "P-521") {
-            error = where + ": crv must be \"P-256\", \"P-384\" or \"P-521\"";
-            return nullptr;
-        }
-        if (key.kty == "RSA") {
-            std::string n;
-            /* leading zero bytes add no bits */
-            size_t zeros = 0;
-            if (!base64url_decode(string_member(item, "n"), n) ||
-                (zeros = n.find_first_not_of('\0')) == std::string::npos ||
-                n.size() - zeros < 256) {
-                error = where + ": RSA keys need a modulus of at least 2048 "
-                                "bits";
-                return nullptr;
+            problem = "not a JSON object";
+        } else {
+            std::string kid = string_member(item, "kid");
+            if (!kid.empty()) {
+                where += " (kid " + quoted(kid) + ")";
             }
+            set->add_key(item, published, problem);
         }
-        std::string use = string_member(item, "use");
-        if (!use.empty() && use != "sig") {
-            error = where + ": use must be \"sig\"";
+        if (problem.empty()) {
+            continue;
+        }
+        if (!published) {
+            error = where + ": " + problem;
             return nullptr;
         }
-        std::string alg = string_member(item, "alg");
-        key.alg = alg;
-        if (!alg.empty() && (!alg_rule(alg) || !set->fits(key, alg))) {
-            error = where + ": alg " + quoted(alg) + " does not fit the key";
-            return nullptr;
+        skipped++;
+        if (first_skipped.empty()) {
+            first_skipped = where + ": " + problem;
         }
-        for (const Key &other : set->keys_) {
-            if (!key.kid.empty() && other.kid == key.kid) {
-                error = where + ": duplicate kid";
-                return nullptr;
-            }
-        }
-
-        char *text = json_dumps(item, JSON_COMPACT);
-        if (text == nullptr) {
-            throw std::bad_alloc();
-        }
-        cjose_err err;
-        cjose_jwk_t *jwk = cjose_jwk_import(text, std::strlen(text), &err);
-        free(text);
-        if (jwk == nullptr) {
-            error = where + ": cjose_jwk_import failed: " +
-                    (err.message ? err.message : "unknown error");
-            return nullptr;
-        }
-        key.jwk = jwk;
-        key.pkey = jwk_pkey(item, key.kty, key.curve, false);
-        if (json_object_get(item, "d") != nullptr) {
-            key.sign_alg = !alg.empty()           ? alg
-                           : key.kty == "RSA"     ? "RS256"
-                           : key.curve == "P-256" ? "ES256"
-                           : key.curve == "P-384" ? "ES384"
-                                                  : "ES512";
-        }
-        set->keys_.push_back(std::move(key));
-        Key &added = set->keys_.back();
-        if (added.pkey == nullptr) {
-            error = where + ": OpenSSL refused the public key";
-            return nullptr;
-        }
-        if (!added.sign_alg.empty()) {
-            std::string problem =
-                private_key_problem(item, added.kty, added.curve, added.pkey);
-            if (!problem.empty()) {
-                error = where + ": inconsistent private key: " + problem;
-                return nullptr;
-            }
-        }
-        for (size_t r = 0; r < std::size(alg_rules); r++) {
-            if (set->fits(added, alg_rules[r].alg)) {
-                added.verifier[r] =
-                    prepare_verifier(added.pkey, alg_rules[r].alg);
-                if (added.verifier[r] == nullptr) {
-                    error = where + ": OpenSSL cannot verify " +
-                            alg_rules[r].alg + " with the key";
-                    return nullptr;
-                }
-            }
-        }
-
-        if (!added.sign_alg.empty() && set->signer_ == nullptr) {
-            /* a key that cannot sign fails now, not at the first logout */
-            set->signer_ = &added;
-            try {
-                set->sign("{}", "JWT");
-            } catch (const std::runtime_error &e) {
-                error = where + ": cannot sign " + added.sign_alg +
-                        " with the key: " + e.what();
-                return nullptr;
-            }
-        }
-
-        /* the public JWKS: the key as given, without private members */
-        JsonPtr copy(json_deep_copy(item));
-        for (const char *m : private_members) {
-            json_object_del(copy.get(), m);
-        }
-        json_array_append(pub.get(), copy.get());
     }
-    JsonPtr doc(json_pack("{s:O}", "keys", pub.get()));
-    char *text = doc ? json_dumps(doc.get(), JSON_COMPACT) : nullptr;
-    if (text == nullptr) {
-        throw std::bad_alloc();
+    if (set->keys_.empty()) {
+        error =
+            file + ": no key that verifies signatures (" + first_skipped + ")";
+        return nullptr;
     }
-    set->public_jwks_ = text;
-    free(text);
+    set->make_public_jwks();
     return set;
 }
 
@@ -557,19 +597,46 @@ std::unique_ptr<KeySet>
 KeySet::parse(std::string_view json, const std::string &name,
               std::string &error)
 {
+    size_t skipped = 0;
     JsonPtr root = json_read_text(json, name, error);
-    return root ? from_json(root.get(), name, error) : nullptr;
+    return root ? from_json(root.get(), name, false, skipped, error) : nullptr;
+}
+
+std::unique_ptr<KeySet>
+KeySet::parse_published(std::string_view json, const std::string &name,
+                        size_t &skipped, std::string &error)
+{
+    skipped = 0;
+    JsonPtr root = json_read_text(json, name, error);
+    return root ? from_json(root.get(), name, true, skipped, error) : nullptr;
 }
 
 std::unique_ptr<KeySet>
 KeySet::load_file(const std::string &path, std::string &error)
 {
+    size_t skipped = 0;
     JsonPtr root = json_read_file(path, error);
-    return root ? from_json(root.get(), path, error) : nullptr;
+    return root ? from_json(root.get(), path, false, skipped, error) : nullptr;
+}
+
+std::unique_ptr<KeySet>
+KeySet::merge(const KeySet *own, const KeySet *fetched, std::string missing)
+{
+    std::unique_ptr<KeySet> set(new KeySet());
+    for (const KeySet *from : {fetched, own}) {
+        if (from != nullptr) {
+            set->keys_.insert(set->keys_.end(), from->keys_.begin(),
+                              from->keys_.end());
+        }
+    }
+    set->signer_ = own != nullptr ? own->signer_ : nullptr;
+    set->missing_ = std::move(missing);
+    set->make_public_jwks();
+    return set;
 }
 
 bool
-KeySet::fits(const Key &key, std::string_view alg) const
+KeySet::fits(const Key &key, std::string_view alg)
 {
     const AlgRule *rule = alg_rule(alg);
     return rule != nullptr && key.kty == rule->kty &&
@@ -581,6 +648,14 @@ bool
 KeySet::verify_hint(std::string_view token, std::string_view issuer,
                     const ClientRegistry *clients, int64_t now, Hint &out,
                     std::string &reason) const
+{
+    return verify_hint(token, issuer, clients, now, out, reason, nullptr);
+}
+
+bool
+KeySet::verify_hint(std::string_view token, std::string_view issuer,
+                    const ClientRegistry *clients, int64_t now, Hint &out,
+                    std::string &reason, bool *unknown_kid) const
 {
     ClearOpensslErrors clear_errors;
     if (token.size() > max_token_length) {
@@ -619,14 +694,21 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
     if (kid != nullptr && kid->kind != TokenJson::Kind::string) {
         return fail(reason, "kid is not a string");
     }
-    auto candidate = [&](const Key &k) {
-        return (kid == nullptr || k.kid == kid->text) && fits(k, alg);
+    auto candidate = [&](const std::shared_ptr<const Key> &k) {
+        return (kid == nullptr || k->kid == kid->text) && fits(*k, alg);
     };
     if (std::none_of(keys_.begin(), keys_.end(), candidate)) {
-        return fail(reason, kid != nullptr
-                                ? "no key of kid " + quoted(kid->text) +
-                                      " fits " + std::string(alg)
-                                : "no key fits " + std::string(alg));
+        if (unknown_kid != nullptr && kid != nullptr) {
+            *unknown_kid =
+                std::none_of(keys_.begin(), keys_.end(), [&](const auto &k) {
+                    return k->kid == kid->text;
+                });
+        }
+        return fail(reason,
+                    (kid != nullptr ? "no key of kid " + quoted(kid->text) +
+                                          " fits " + std::string(alg)
+                                    : "no key fits " + std::string(alg)) +
+                        (missing_.empty() ? "" : "; " + missing_));
     }
 
     std::string signature;
@@ -634,9 +716,9 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
         return fail(reason, "malformed signature");
     }
     bool verified = false;
-    for (const Key &k : keys_) {
+    for (const auto &k : keys_) {
         if (candidate(k) &&
-            verify_signature(k.verifier[rule - alg_rules], alg,
+            verify_signature(k->verifier[rule - alg_rules], alg,
                              token.substr(0, dot2), signature)) {
             verified = true;
             break;

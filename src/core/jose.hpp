@@ -33,7 +33,7 @@ class KeySet {
     KeySet() = default;
     KeySet(const KeySet &) = delete;
     KeySet &operator=(const KeySet &) = delete;
-    ~KeySet();
+    ~KeySet() = default;
 
     /* nullptr and error ("<file>: key #n (kid ...): reason") when the JWKS
      * is unusable. */
@@ -41,6 +41,27 @@ class KeySet {
                                              std::string &error);
     static std::unique_ptr<KeySet>
     parse(std::string_view json, const std::string &name, std::string &error);
+    /*
+     * A provider's published JWKS: private members are ignored (its keys
+     * never sign), duplicate kids are kept, and a key that cannot verify a
+     * signature here (use other than "sig", another kty, curve or alg, a
+     * short RSA modulus, a malformed member) is skipped and counted in
+     * skipped.  nullptr and error when the document is not a JWKS or no
+     * key is left.
+     */
+    static std::unique_ptr<KeySet> parse_published(std::string_view json,
+                                                   const std::string &name,
+                                                   size_t &skipped,
+                                                   std::string &error);
+    /*
+     * The keys of own (may be nullptr) and of fetched (may be nullptr)
+     * together, sharing their parsed keys: own's signing key stays the
+     * only one that signs; the public JWKS lists fetched's keys, then
+     * own's.  missing, when not empty, says why keys are absent: a hint
+     * that no key verifies carries it in its reason.
+     */
+    static std::unique_ptr<KeySet>
+    merge(const KeySet *own, const KeySet *fetched, std::string missing);
 
     /*
      * Verifies an id_token_hint: signature by one of the keys (the token's
@@ -52,6 +73,11 @@ class KeySet {
     bool verify_hint(std::string_view token, std::string_view issuer,
                      const ClientRegistry *clients, int64_t now, Hint &out,
                      std::string &reason) const;
+    /* The same; *unknown_kid is set when the token names a kid that no
+     * key of the set has (the provider may have rotated its keys). */
+    bool verify_hint(std::string_view token, std::string_view issuer,
+                     const ClientRegistry *clients, int64_t now, Hint &out,
+                     std::string &reason, bool *unknown_kid) const;
 
     /* Whether a key of the set is private: the first such key signs. */
     bool
@@ -81,6 +107,11 @@ class KeySet {
 
   private:
     struct Key {
+        Key() = default;
+        Key(const Key &) = delete;
+        Key &operator=(const Key &) = delete;
+        ~Key();
+
         cjose_jwk_t *jwk = nullptr;
         EVP_PKEY *pkey = nullptr;
         /* verification contexts ready for each algorithm that fits the
@@ -91,16 +122,25 @@ class KeySet {
         std::string kty;   /* "RSA" or "EC" */
         std::string curve; /* EC: "P-256", "P-384" or "P-521" */
         std::string alg;   /* the key's own "alg": the only one it verifies */
-        std::string sign_alg; /* private keys: what they sign with */
+        std::string sign_alg;    /* private keys: what they sign with */
+        std::string public_json; /* as given, private members removed */
     };
 
-    static std::unique_ptr<KeySet>
-    from_json(json_t *root, const std::string &name, std::string &error);
-    bool fits(const Key &key, std::string_view alg) const;
+    /* published: parse_published's rules; skipped counts what they skip */
+    static std::unique_ptr<KeySet> from_json(json_t *root,
+                                             const std::string &name,
+                                             bool published, size_t &skipped,
+                                             std::string &error);
+    /* The key of item, appended; false and error when it is unusable. */
+    bool add_key(json_t *item, bool published, std::string &error);
+    static bool fits(const Key &key, std::string_view alg);
+    void make_public_jwks();
 
-    std::vector<Key> keys_;
+    /* shared with the sets merged from this one */
+    std::vector<std::shared_ptr<const Key>> keys_;
     const Key *signer_ = nullptr;
     std::string public_jwks_;
+    std::string missing_; /* why keys are absent, for a hint's reason */
 };
 
 } // namespace oidc_logout

@@ -29,17 +29,34 @@ ended_record(const ol_session_info &info)
     ended.sid = info.sid;
     ended.sub.assign(info.sub, info.sub_len);
     const char *id = info.clients;
+    const char *psid = info.provider_sids;
     for (size_t i = 0; i < info.client_count; i++) {
         ended.client_ids.emplace_back(id);
         id += ended.client_ids.back().size() + 1;
+        ended.provider_sids.emplace_back(psid);
+        psid += ended.provider_sids.back().size() + 1;
     }
     return ended;
+}
+
+EndedSession
+EndedRecord::session() const
+{
+    EndedSession s;
+    s.sid = sid;
+    s.sub = sub;
+    s.client_ids.assign(client_ids.begin(), client_ids.end());
+    s.provider_sids.assign(provider_sids.begin(), provider_sids.end());
+    return s;
 }
 
 LogoutOutcome
 decide_logout(const EndpointConfig &config, const LogoutCall &call)
 {
-    const Endpoint &ep = config.endpoint;
+    Endpoint ep = config.endpoint;
+    if (call.keys != nullptr) {
+        ep.keys = call.keys;
+    }
     uint32_t now = static_cast<uint32_t>(call.now);
 
     /* the request's session: the confirmation and the hint's sid need it */
@@ -55,6 +72,14 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         call.store->find(call.handle, now, false, &live) == OL_OK) {
         csrf = call.store->csrf_token(call.handle);
         rq.has_session = true;
+        const char *psid = live.provider_sids;
+        for (size_t i = 0; i < live.client_count; i++) {
+            std::string_view one(psid);
+            if (!one.empty()) {
+                rq.provider_sids.push_back(one);
+            }
+            psid += one.size() + 1;
+        }
         rq.session_sid = live.sid;
         rq.session_sub = std::string_view(live.sub, live.sub_len);
         rq.csrf_token = csrf;
@@ -77,6 +102,18 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         }
         out.clear_cookie = true;
     }
+    /* the provider's session cookies: expired whatever the response
+     * becomes, and never taken again */
+    std::vector<std::string> expired;
+    if (config.provider != nullptr && call.store != nullptr) {
+        expired =
+            revoke_cookies(*config.provider, *call.store, call.cookie, now);
+    }
+    auto expire_cookies = [&]() {
+        for (std::string &set : expired) {
+            r.headers.emplace_back("Set-Cookie", std::move(set));
+        }
+    };
     EndedRecord record = ended_record(ended);
     const std::vector<std::string> &ids = record.client_ids;
     if (has_backchannel_client(ep.clients, ids)) {
@@ -91,6 +128,7 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
             r = Response();
             r.status = 500;
             r.log_reason = "oidc_logout_federated_url could not be evaluated";
+            expire_cookies();
             return out;
         }
     }
@@ -98,8 +136,7 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     bool replaced = false;
     if (!ids.empty() && ep.clients != nullptr) {
         FrontchannelSession session;
-        session.client_ids.assign(ids.begin(), ids.end());
-        session.sid = ended.sid;
+        session.ended = record.session();
         session.issuer = ep.issuer;
         session.timeout_ms = config.frontchannel_timeout_ms;
         session.next_default =
@@ -110,6 +147,7 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         r.headers.insert(r.headers.begin(), {"Location", location});
     }
     r.federated_return.clear();
+    expire_cookies();
     return out;
 }
 

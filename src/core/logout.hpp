@@ -3,6 +3,8 @@
 #pragma once
 
 #include "logout_endpoint.hpp"
+#include "logout_token.hpp"
+#include "provider.hpp"
 #include "session_store.hpp"
 
 #include <functional>
@@ -15,6 +17,7 @@ namespace oidc_logout {
 /* An endpoint as the configuration made it, built once per location. */
 struct EndpointConfig {
     Endpoint endpoint; /* its issuer views issuer below */
+    const ProviderConfig *provider = nullptr; /* its cookies are revoked */
     std::string issuer;
     unsigned frontchannel_timeout_ms = 0;
     unsigned backchannel_retries = 0;
@@ -32,8 +35,10 @@ struct LogoutCall {
     std::string_view action;       /* see Request::action */
     SessionStore *store = nullptr; /* the location's sessions, if any */
     std::string_view handle;       /* the session cookie */
+    std::string_view cookie;       /* the request's Cookie header(s) */
     int64_t now = 0;
     FederatedUrl federated_url;
+    const KeySet *keys = nullptr; /* verify the hint; nullptr: the endpoint's */
 };
 
 /* The session a logout ended, for the back-channel deliveries. */
@@ -41,10 +46,14 @@ struct EndedRecord {
     std::string sid;
     std::string sub;
     std::vector<std::string> client_ids;
+    std::vector<std::string> provider_sids; /* the provider's, per client */
+
+    /* Views of the record, valid as long as it is. */
+    EndedSession session() const;
 };
 
 /* The ended session of info (as the store fills it): the packed client
- * ids, one after another, unpacked. */
+ * ids and provider sids, one after another, unpacked. */
 EndedRecord ended_record(const ol_session_info &info);
 
 struct LogoutOutcome {

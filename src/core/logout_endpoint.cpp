@@ -1,5 +1,7 @@
 #include "logout_endpoint.hpp"
 
+#include <algorithm>
+
 #include "params.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -36,13 +38,14 @@ class Responder {
 
     Response
     page(int status, PageKind kind, std::string_view title,
-         std::string_view message, std::string_view form = "") const
+         std::string_view message, std::string_view form = "",
+         std::string csp = page_csp) const
     {
         const PageTemplate *t = ep_.pages[static_cast<int>(kind)];
         Response r;
         set_page(r, status,
                  (t ? *t : default_page(kind)).render(title, message, form),
-                 page_csp);
+                 std::move(csp));
         return r;
     }
 
@@ -99,9 +102,11 @@ class Responder {
     }
 
     /* Asks the user to confirm with a POST of the same parameters and the
-     * session's anti-CSRF token. */
+     * session's anti-CSRF token; next_origin: the origin the confirmed
+     * request redirects to (empty: none). */
     Response
-    confirm(const Params &p, const char *const *names, std::string note) const
+    confirm(const Params &p, const char *const *names, std::string note,
+            std::string_view next_origin) const
     {
         std::string form = "<form method=\"post\" action=\"" +
                            html_escape(rq_.action) + "\">\n";
@@ -114,8 +119,9 @@ class Responder {
             }
         }
         form += "<button type=\"submit\">Sign out</button>\n</form>\n";
-        Response r = page(200, PageKind::confirm, "Sign out?",
-                          "Do you want to sign out?", form);
+        Response r =
+            page(200, PageKind::confirm, "Sign out?",
+                 "Do you want to sign out?", form, confirm_csp(next_origin));
         r.log_reason = std::move(note);
         return r;
     }
@@ -131,8 +137,10 @@ add_note(std::string &notes, const std::string &note)
     notes += notes.empty() ? note : "; " + note;
 }
 
+/* unknown_kid: the hint names a kid none of the keys has */
 Response
-respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
+respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
+             bool &unknown_kid)
 {
     static const char *const forwarded[] = {
         "id_token_hint", "logout_hint", "client_id", "post_logout_redirect_uri",
@@ -161,7 +169,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
     if (token != nullptr) {
         hint_valid = ep.keys != nullptr &&
                      ep.keys->verify_hint(*token, ep.issuer, ep.clients, rq.now,
-                                          hint, reason);
+                                          hint, reason, &unknown_kid);
         if (!hint_valid) {
             add_note(notes, "id_token_hint refused: " +
                                 (ep.keys ? reason
@@ -198,6 +206,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
 
     /* where to go afterwards: only a known client's registered URI */
     std::string location;
+    std::string next_origin;
     if (uri != nullptr) {
         Url parsed;
         if (client == nullptr) {
@@ -212,6 +221,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
                                 quoted(client->id));
         } else {
             location = *uri;
+            next_origin = parsed.origin();
             if (state != nullptr) {
                 location += parsed.has_query ? "&state=" : "?state=";
                 location += percent_encode(*state);
@@ -223,9 +233,13 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
      * user's: a hint of that session, the client's wish, or a confirmation
      * posted with the session's token */
     if (rq.has_session) {
-        bool proven =
-            hint_valid && (hint.sid.empty() ? hint.sub == rq.session_sub
-                                            : hint.sid == rq.session_sid);
+        bool proven = hint_valid &&
+                      (hint.sid.empty()
+                           ? hint.sub == rq.session_sub
+                           : hint.sid == rq.session_sid ||
+                                 std::find(rq.provider_sids.begin(),
+                                           rq.provider_sids.end(),
+                                           hint.sid) != rq.provider_sids.end());
         const std::string *confirm = p.get("confirm");
         bool confirmed = rq.post && confirm != nullptr &&
                          !rq.csrf_token.empty() &&
@@ -238,7 +252,7 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out)
                        client->skip_logout_confirmation &&
                        hint.sub == rq.session_sub;
         if (!proven && !confirmed && !skipped) {
-            return out.confirm(p, forwarded, notes);
+            return out.confirm(p, forwarded, notes, next_origin);
         }
     }
     return location.empty() ? out.logged_out(notes)
@@ -315,8 +329,13 @@ Response
 respond(const Endpoint &endpoint, const Request &request)
 {
     Responder out(endpoint, request);
-    return endpoint.mode == Mode::auth0 ? respond_auth0(endpoint, request, out)
-                                        : respond_oidc(endpoint, request, out);
+    if (endpoint.mode == Mode::auth0) {
+        return respond_auth0(endpoint, request, out);
+    }
+    bool unknown_kid = false;
+    Response r = respond_oidc(endpoint, request, out, unknown_kid);
+    r.unknown_kid = unknown_kid;
+    return r;
 }
 
 void

@@ -38,6 +38,8 @@ struct Request {
     bool has_session = false; /* the cookie names a live session */
     std::string_view session_sid;
     std::string_view session_sub;
+    /* the provider's sids of that session, one per client that has one */
+    std::vector<std::string_view> provider_sids;
     std::string_view csrf_token; /* bound to that session */
     int64_t now = 0;
 };
@@ -49,6 +51,8 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string log_reason;    /* empty: nothing to log */
     bool ends_session = false; /* a refused or unconfirmed request: no */
+    /* the id_token_hint names a kid none of the keys has */
+    bool unknown_kid = false;
     /* set: redirect through oidc_logout_federated_url, which gets this
      * (percent-encoded) URL to return to */
     std::string federated_return;

@@ -18,18 +18,32 @@ json_string(std::string_view s)
 
 } // namespace
 
+std::string_view
+EndedSession::sid_for(size_t index) const
+{
+    return index < provider_sids.size() && !provider_sids[index].empty()
+               ? provider_sids[index]
+               : sid;
+}
+
 std::string
 logout_token_claims(std::string_view issuer, const Client &client,
-                    const EndedSession &session, int64_t now)
+                    std::string_view sid, std::string_view sub, int64_t now)
 {
-    return "{\"iss\":" + json_string(issuer) +
-           ",\"aud\":" + json_string(client.id) +
-           ",\"iat\":" + std::to_string(now) +
-           ",\"exp\":" + std::to_string(now + logout_token_lifetime) +
-           ",\"jti\":" + json_string(random_id_text()) + ",\"events\":{" +
-           json_string(backchannel_event) +
-           ":{}},\"sid\":" + json_string(session.sid) +
-           ",\"sub\":" + json_string(session.sub) + "}";
+    std::string claims =
+        "{\"iss\":" + json_string(issuer) +
+        ",\"aud\":" + json_string(client.id) +
+        ",\"iat\":" + std::to_string(now) +
+        ",\"exp\":" + std::to_string(now + logout_token_lifetime) +
+        ",\"jti\":" + json_string(random_id_text()) + ",\"events\":{" +
+        json_string(backchannel_event) + ":{}}";
+    if (!client.backchannel_sid_refused || sub.empty()) {
+        claims += ",\"sid\":" + json_string(sid);
+    }
+    if (!sub.empty()) {
+        claims += ",\"sub\":" + json_string(sub);
+    }
+    return claims + "}";
 }
 
 std::vector<Delivery>
@@ -38,15 +52,16 @@ backchannel_deliveries(const KeySet &keys, const ClientRegistry &clients,
                        int64_t now)
 {
     std::vector<Delivery> out;
-    for (std::string_view id : session.client_ids) {
-        const Client *c = clients.find(id);
+    for (size_t i = 0; i < session.client_ids.size(); i++) {
+        const Client *c = clients.find(session.client_ids[i]);
         if (c == nullptr || c->backchannel_logout_uri.empty()) {
             continue;
         }
         /* a compact JWS is base64url and dots: form-safe as it is */
         out.push_back(Delivery{
             c, "logout_token=" +
-                   keys.sign(logout_token_claims(issuer, *c, session, now),
+                   keys.sign(logout_token_claims(issuer, *c, session.sid_for(i),
+                                                 session.sub, now),
                              "logout+jwt")});
     }
     return out;

@@ -18,15 +18,23 @@ constexpr int64_t logout_token_lifetime = 120;
 /* The session a logout ended. */
 struct EndedSession {
     std::string_view sid;
-    std::string_view sub;
+    std::string_view sub; /* may be empty */
     std::vector<std::string_view> client_ids;
+    /* the provider's sid for each client, in the same order; empty where
+     * none was learned */
+    std::vector<std::string_view> provider_sids;
+
+    /* The sid a client knows the session by: the provider's, or ours. */
+    std::string_view sid_for(size_t index) const;
 };
 
 /* The claims of a logout token for client (no signature): iss, aud, iat,
- * exp, a fresh jti, events, sid and sub; never nonce.  sid is always
- * there, whether the client requires it or not. */
+ * exp, a fresh jti, events, sid and sub; never nonce.  sid is the one the
+ * client knows; it is left out only for a client registered with
+ * backchannel_logout_session_required false, when there is a sub. */
 std::string logout_token_claims(std::string_view issuer, const Client &client,
-                                const EndedSession &session, int64_t now);
+                                std::string_view sid, std::string_view sub,
+                                int64_t now);
 
 /* One delivery: where, and the form body that carries the token. */
 struct Delivery {

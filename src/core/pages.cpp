@@ -10,6 +10,18 @@ namespace oidc_logout {
 const char page_csp[] = "default-src 'none'; base-uri 'none'; "
                         "form-action 'self'; frame-ancestors 'none'";
 
+std::string
+confirm_csp(std::string_view next_origin)
+{
+    std::string csp = page_csp;
+    if (!next_origin.empty()) {
+        /* a URL parsed strictly: its origin holds no space, ';' nor ',' */
+        csp.insert(csp.find("; frame-ancestors"),
+                   " " + std::string(next_origin));
+    }
+    return csp;
+}
+
 namespace {
 
 /* Longest template file accepted, in bytes. */

@@ -13,6 +13,13 @@ enum class PageKind { logged_out = 0, error = 1, confirm = 2 };
  * forms post only to this origin. */
 extern const char page_csp[];
 
+/* The confirmation page's policy: page_csp, and the answer to its form may
+ * also redirect to next_origin, the scheme://host[:port] of the registered
+ * post_logout_redirect_uri the confirmed request goes to (browsers check
+ * form-action on every redirect of a form's submission).  An empty
+ * next_origin gives page_csp. */
+std::string confirm_csp(std::string_view next_origin);
+
 /*
  * A page template: HTML with the placeholders {{title}}, {{message}} and
  * (confirm pages) {{form}}, replaced by escaped text and generated HTML.

@@ -17,7 +17,7 @@ namespace {
 
 constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
 /* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 5;
+constexpr uint32_t store_format = 6;
 static_assert(sizeof(StoreRoot) < 4096, "the layout word holds its size");
 constexpr uint32_t store_layout = static_cast<uint32_t>(
     store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
@@ -73,6 +73,33 @@ void
 ordered()
 {
     std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+/* A client's entry in a session's data: length byte, client id, length
+ * byte, the provider's sid for it.  Returns its length. */
+size_t
+put_entry(char *out, std::string_view client, std::string_view psid)
+{
+    out[0] = static_cast<char>(client.size());
+    std::memcpy(out + 1, client.data(), client.size());
+    out[1 + client.size()] = static_cast<char>(psid.size());
+    std::memcpy(out + 2 + client.size(), psid.data(), psid.size());
+    return 2 + client.size() + psid.size();
+}
+
+/* Walks the client entries of data (count of them, after the subject). */
+template <typename Visit>
+void
+each_entry(const char *data, size_t sub_len, unsigned count, Visit visit)
+{
+    const char *p = data + sub_len;
+    for (unsigned i = 0; i < count; i++) {
+        uint8_t len = static_cast<uint8_t>(p[0]);
+        uint8_t psid_len = static_cast<uint8_t>(p[1 + len]);
+        visit(p, std::string_view(p + 1, len),
+              std::string_view(p + 2 + len, psid_len));
+        p += 2 + len + psid_len;
+    }
 }
 
 } // namespace
@@ -169,7 +196,11 @@ SessionStore::journaled(uintptr_t address, size_t size) const
            inside(root_->by_handle, index_bytes) ||
            inside(root_->by_sid, index_bytes) ||
            inside(root_->by_sub, index_bytes) ||
-           inside(root_->slots, root_->slot_count * slot_size);
+           inside(root_->slots, root_->slot_count * slot_size) ||
+           inside(root_->codes,
+                  root_->code_sets * memo_ways * sizeof(MemoEntry)) ||
+           inside(root_->revoked,
+                  root_->revoked_sets * memo_ways * sizeof(MemoEntry));
 }
 
 bool
@@ -291,6 +322,23 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         if (*index == nullptr) {
             return unlock(nullptr);
         }
+    }
+    /* the memos: codes in 1/128 of the zone, revoked cookies in 1/64 */
+    struct Memo {
+        MemoEntry **table;
+        uint64_t *sets;
+        size_t share;
+    } memos[] = {{&root->codes, &root->code_sets, 128},
+                 {&root->revoked, &root->revoked_sets, 64}};
+    for (const Memo &m : memos) {
+        size_t sets = zone_size / m.share / (memo_ways * sizeof(MemoEntry));
+        *m.sets = sets > 0 ? sets : 1;
+        size_t bytes = *m.sets * memo_ways * sizeof(MemoEntry);
+        *m.table = static_cast<MemoEntry *>(arena.alloc(arena.data, bytes));
+        if (*m.table == nullptr) {
+            return unlock(nullptr);
+        }
+        std::memset(*m.table, 0, bytes);
     }
     /* the slots: the largest block the arena still gives (a slab pool
      * gives whole pages; 16 slots are a page) */
@@ -618,13 +666,16 @@ SessionStore::copy_info(const SessionNode *n, ol_session_info *info) const
     info->client_count = n->client_count;
     /* length-prefixed ids become NUL-terminated ones of the same size */
     char *out = info->clients;
+    char *psid = info->provider_sids;
     const char *p = data + n->sub_len;
     for (unsigned i = 0; i < n->client_count; i++) {
-        uint8_t len = static_cast<uint8_t>(*p++);
-        std::memcpy(out, p, len);
-        out[len] = '\0';
-        out += len + 1;
-        p += len;
+        for (char **to : {&out, &psid}) {
+            uint8_t len = static_cast<uint8_t>(*p++);
+            std::memcpy(*to, p, len);
+            (*to)[len] = '\0';
+            *to += len + 1;
+            p += len;
+        }
     }
 }
 
@@ -649,6 +700,13 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
     if (sub.empty() || sub.size() > OL_SUB_MAX || !is_utf8(sub)) {
         return OL_INVALID;
     }
+    return open(handle_text, sub, now, out);
+}
+
+ol_status
+SessionStore::open(std::string_view handle_text, std::string_view sub,
+                   uint32_t now, ol_login_result &out)
+{
     uint8_t old_handle[id_bytes];
     bool has_old = decode_id(handle_text, old_handle);
 
@@ -660,7 +718,6 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
     std::string handle = base64url_encode(ids, id_bytes);
     uint8_t sid[id_bytes];
     std::memcpy(sid, ids + id_bytes, id_bytes);
-    uint32_t hash = text_hash(sub);
 
     {
         Locked lock(*this);
@@ -682,26 +739,12 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
                 commit();
                 out.previous_ended = 1;
             }
-            auto *slot = take_slots(slots_for(sub.size()), nullptr, now);
+            n = put(nullptr, ids, sid, sub, sub.size(), 0, now, now);
             out.evicted =
                 static_cast<unsigned>(root_->stats.evicted - evicted_before);
-            if (slot == nullptr) {
+            if (n == nullptr) {
                 return OL_NOMEM;
             }
-            n = reinterpret_cast<SessionNode *>(slot);
-            auto *overflow = reinterpret_cast<OverflowSlot *>(slot->next);
-            std::memset(n, 0, offsetof(SessionNode, data));
-            n->overflow = overflow;
-            n->slots = static_cast<uint8_t>(slots_for(sub.size()));
-            std::memcpy(n->handle, ids, id_bytes);
-            std::memcpy(n->sid, sid, id_bytes);
-            n->created = now;
-            n->last_used = now;
-            n->sub_hash = hash;
-            n->sub_len = static_cast<uint8_t>(sub.size());
-            write_data(n, 0, sub.data(), sub.size());
-            n->data_len = static_cast<uint16_t>(sub.size());
-            link(n);
             set(root_->stats.created, root_->stats.created + 1);
             out.created = 1;
         }
@@ -710,6 +753,260 @@ SessionStore::login(std::string_view handle_text, std::string_view sub,
     std::memcpy(out.handle, handle.data(), id_text_length + 1);
     std::memcpy(out.sid, sid_text.data(), id_text_length + 1);
     return OL_OK;
+}
+
+SessionNode *
+SessionStore::put(SessionNode *old, const uint8_t *handle, const uint8_t *sid,
+                  std::string_view data, size_t sub_len, unsigned clients,
+                  uint32_t created, uint32_t now)
+{
+    size_t need = slots_for(data.size());
+    FreeSlot *slot = take_slots(need, old, now);
+    if (slot == nullptr) {
+        return nullptr;
+    }
+    /* fresh slots: nobody sees them before link() */
+    auto *n = reinterpret_cast<SessionNode *>(slot);
+    auto *overflow = reinterpret_cast<OverflowSlot *>(slot->next);
+    std::memset(n, 0, offsetof(SessionNode, data));
+    n->overflow = overflow;
+    n->slots = static_cast<uint8_t>(need);
+    std::memcpy(n->handle, handle, id_bytes);
+    std::memcpy(n->sid, sid, id_bytes);
+    n->created = created;
+    n->last_used = now;
+    n->sub_hash = text_hash(data.substr(0, sub_len));
+    n->sub_len = static_cast<uint8_t>(sub_len);
+    n->client_count = static_cast<uint8_t>(clients);
+    write_data(n, 0, data.data(), data.size());
+    n->data_len = static_cast<uint16_t>(data.size());
+    if (old != nullptr) {
+        remove(old);
+    }
+    link(n);
+    return n;
+}
+
+ol_status
+SessionStore::start(uint32_t now, ol_login_result &out)
+{
+    return open(std::string_view(), std::string_view(), now, out);
+}
+
+ol_status
+SessionStore::learn(std::string_view id_text, bool by_sid,
+                    std::string_view client, std::string_view psid,
+                    std::string_view sub, uint32_t now, ol_session_info *info,
+                    ol_session_info *ended, unsigned &evicted)
+{
+    evicted = 0;
+    uint8_t id[id_bytes];
+    if (!decode_id(id_text, id)) {
+        return OL_DENIED;
+    }
+    if (client.empty() || client.size() > OL_CLIENT_ID_MAX ||
+        psid.size() > UINT8_MAX || sub.size() > OL_SUB_MAX || !is_utf8(sub)) {
+        return OL_INVALID;
+    }
+    uint8_t fresh_sid[id_bytes];
+    if (!random_bytes(fresh_sid, sizeof(fresh_sid))) {
+        return OL_INTERNAL;
+    }
+    bool other_subject = false;
+    {
+        Locked lock(*this);
+        SessionNode *n = by_sid ? find_sid(id, now) : find_handle(id, now);
+        if (n == nullptr) {
+            return OL_DENIED;
+        }
+        char data[OL_SESSION_DATA_MAX];
+        read_data(n, data);
+        std::string_view old_sub(data, n->sub_len);
+        /* the new data: at most the old, one entry and a subject more */
+        char out[2 * OL_SESSION_DATA_MAX];
+        size_t len = 0;
+        unsigned count = 0;
+        bool same = true;
+        auto append = [&](std::string_view c, std::string_view p) {
+            len += put_entry(out + len, c, p);
+            count++;
+        };
+        if (!sub.empty() && !old_sub.empty() && sub != old_sub) {
+            other_subject = true;
+            same = false;
+        } else if (old_sub.empty() && !sub.empty()) {
+            same = false;
+        }
+        std::string_view new_sub = sub.empty() ? old_sub : sub;
+        std::memcpy(out, new_sub.data(), new_sub.size());
+        len = new_sub.size();
+        bool found = false;
+        if (!other_subject) {
+            each_entry(
+                data, n->sub_len, n->client_count,
+                [&](const char *, std::string_view c, std::string_view p) {
+                    if (c == client) {
+                        found = true;
+                        if (!psid.empty() && psid != p) {
+                            same = false;
+                            p = psid;
+                        }
+                    }
+                    if (len + 2 + c.size() + p.size() <= sizeof(out)) {
+                        append(c, p);
+                    }
+                });
+        }
+        if (!found) {
+            same = false;
+            append(client, psid);
+        }
+        if (same) {
+            touch(n, now);
+            copy_info(n, info);
+        } else {
+            if (len > OL_SESSION_DATA_MAX || count > UINT8_MAX) {
+                touch(n, now);
+                return OL_INVALID;
+            }
+            if (other_subject) {
+                copy_info(n, ended);
+            }
+            uint64_t evicted_before = root_->stats.evicted;
+            SessionNode *fresh =
+                put(n, n->handle, other_subject ? fresh_sid : n->sid,
+                    std::string_view(out, len), new_sub.size(), count,
+                    other_subject ? now : n->created, now);
+            evicted =
+                static_cast<unsigned>(root_->stats.evicted - evicted_before);
+            if (fresh == nullptr) {
+                return OL_NOMEM;
+            }
+            if (other_subject) {
+                set(root_->stats.ended, root_->stats.ended + 1);
+                set(root_->stats.created, root_->stats.created + 1);
+            }
+            copy_info(fresh, info);
+        }
+    }
+    finish_info(info);
+    if (other_subject) {
+        finish_info(ended);
+    }
+    return OL_OK;
+}
+
+void
+SessionStore::memo_key(std::string_view label, std::string_view value,
+                       uint8_t *key) const
+{
+    /* the secret is written once, before any worker starts: no lock */
+    std::string message(label);
+    message.push_back('\0');
+    message.append(value);
+    uint8_t mac[EVP_MAX_MD_SIZE] = {};
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), root_->secret, sizeof(root_->secret),
+         reinterpret_cast<const unsigned char *>(message.data()),
+         message.size(), mac, &len);
+    std::memcpy(key, mac, sizeof(MemoEntry::key));
+    key[0] |= 1; /* never the free mark */
+}
+
+MemoEntry *
+SessionStore::memo_find(MemoEntry *table, uint64_t sets, const uint8_t *key,
+                        uint32_t now)
+{
+    MemoEntry *set_of = table + id_hash(key) % sets * memo_ways;
+    for (size_t i = 0; i < memo_ways; i++) {
+        MemoEntry &e = set_of[i];
+        if (CRYPTO_memcmp(e.key, key, sizeof(e.key)) == 0 && e.expires > now) {
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+void
+SessionStore::memo_put(MemoEntry *table, uint64_t sets, const MemoEntry &entry,
+                       uint32_t now)
+{
+    MemoEntry *set_of = table + id_hash(entry.key) % sets * memo_ways;
+    MemoEntry *to = &set_of[0];
+    for (size_t i = 0; i < memo_ways; i++) {
+        MemoEntry &e = set_of[i];
+        if (CRYPTO_memcmp(e.key, entry.key, sizeof(e.key)) == 0 ||
+            e.expires <= now) {
+            to = &e;
+            break;
+        }
+        if (e.expires < to->expires) {
+            to = &e;
+        }
+    }
+    set_bytes(to->key, entry.key, sizeof(to->key));
+    set_bytes(to->sid, entry.sid, sizeof(to->sid));
+    set(to->expires, entry.expires);
+    set(to->client_hash, entry.client_hash);
+}
+
+void
+SessionStore::remember_code(std::string_view code, std::string_view sid_text,
+                            std::string_view client, uint32_t expires)
+{
+    MemoEntry e = {};
+    if (!decode_id(sid_text, e.sid)) {
+        return;
+    }
+    memo_key("code", code, e.key);
+    e.expires = expires;
+    e.client_hash = text_hash(client);
+    Locked lock(*this);
+    memo_put(root_->codes, root_->code_sets, e, 0);
+}
+
+bool
+SessionStore::take_code(std::string_view code, std::string_view client,
+                        uint32_t now, std::string &sid_text)
+{
+    uint8_t key[sizeof(MemoEntry::key)];
+    memo_key("code", code, key);
+    uint8_t sid[id_bytes];
+    uint32_t client_hash;
+    {
+        Locked lock(*this);
+        MemoEntry *e = memo_find(root_->codes, root_->code_sets, key, now);
+        if (e == nullptr) {
+            return false;
+        }
+        std::memcpy(sid, e->sid, id_bytes);
+        client_hash = e->client_hash;
+        set(e->expires, uint32_t{0}); /* one use */
+    }
+    if (client_hash != text_hash(client)) {
+        return false;
+    }
+    sid_text = base64url_encode(sid, id_bytes);
+    return true;
+}
+
+void
+SessionStore::revoke(std::string_view value, uint32_t expires)
+{
+    MemoEntry e = {};
+    memo_key("cookie", value, e.key);
+    e.expires = expires;
+    Locked lock(*this);
+    memo_put(root_->revoked, root_->revoked_sets, e, 0);
+}
+
+bool
+SessionStore::revoked(std::string_view value, uint32_t now)
+{
+    uint8_t key[sizeof(MemoEntry::key)];
+    memo_key("cookie", value, key);
+    Locked lock(*this);
+    return memo_find(root_->revoked, root_->revoked_sets, key, now) != nullptr;
 }
 
 ol_status
@@ -744,17 +1041,17 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
 
     char data[OL_SESSION_DATA_MAX];
     read_data(n, data);
-    const char *p = data + n->sub_len;
-    for (unsigned i = 0; i < n->client_count; i++) {
-        uint8_t len = static_cast<uint8_t>(*p);
-        if (std::string_view(p + 1, len) == client) {
-            touch(n, now);
-            copy_info(n, info);
-            return OL_OK;
-        }
-        p += 1 + len;
+    bool known = false;
+    each_entry(data, n->sub_len, n->client_count,
+               [&](const char *, std::string_view id, std::string_view) {
+                   known = known || id == client;
+               });
+    if (known) {
+        touch(n, now);
+        copy_info(n, info);
+        return OL_OK;
     }
-    size_t data_len = n->data_len + 1 + client.size();
+    size_t data_len = n->data_len + 2 + client.size();
     if (data_len > OL_SESSION_DATA_MAX || n->client_count == UINT8_MAX) {
         touch(n, now);
         return OL_INVALID;
@@ -781,10 +1078,9 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
         set(*tail, reinterpret_cast<OverflowSlot *>(more));
         set(n->slots, static_cast<uint8_t>(need));
     }
-    char entry[1 + OL_CLIENT_ID_MAX];
-    entry[0] = static_cast<char>(client.size());
-    std::memcpy(entry + 1, client.data(), client.size());
-    write_data(n, n->data_len, entry, 1 + client.size());
+    char entry[2 + OL_CLIENT_ID_MAX];
+    size_t entry_len = put_entry(entry, client, std::string_view());
+    write_data(n, n->data_len, entry, entry_len);
     set(n->data_len, static_cast<uint16_t>(data_len));
     set(n->client_count, static_cast<uint8_t>(n->client_count + 1));
     copy_info(n, info);
@@ -979,7 +1275,7 @@ SessionStore::check() const
         char data[OL_SESSION_DATA_MAX];
         read_data(n, data);
         size_t at = n->sub_len;
-        for (unsigned c = 0; c < n->client_count; c++) {
+        for (unsigned c = 0; c < 2 * n->client_count; c++) {
             if (at >= n->data_len) {
                 break;
             }

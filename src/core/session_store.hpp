@@ -44,8 +44,9 @@ struct SessionNode {
     uint32_t last_used;
     uint32_t sub_hash;
     uint16_t data_len;    /* bytes used in data */
-    uint8_t sub_len;      /* data starts with the subject */
-    uint8_t client_count; /* then each client: length byte, bytes */
+    uint8_t sub_len;      /* data starts with the subject (may be empty) */
+    uint8_t client_count; /* then each client: length byte, client id,
+                           * length byte, the provider's sid for it */
     uint8_t slots;        /* the head and its overflow slots */
     char data[slot_size - 105];
 };
@@ -60,6 +61,22 @@ static_assert(sizeof(OverflowSlot) == slot_size, "one slot");
  * holder writes the old values back, newest first: the zone is as it was
  * before the step that was cut short.
  */
+/*
+ * A memo: a fixed table of remembered values (authorization codes waiting
+ * for their token request, revoked provider cookies), memo_ways entries a
+ * set; a full set forgets its entry closest to expiry.  An entry is known
+ * by a keyed hash of its value: the value itself is never stored.
+ */
+struct MemoEntry {
+    uint8_t key[16];       /* all zero: free */
+    uint8_t sid[id_bytes]; /* codes: the session's sid */
+    uint32_t expires;
+    uint32_t client_hash; /* codes: the client's */
+    uint64_t unused;
+};
+
+constexpr size_t memo_ways = 4;
+
 struct JournalEntry {
     uintptr_t address;
     uint64_t old_value;
@@ -84,6 +101,10 @@ struct StoreRoot {
     SessionNode **by_sub;
     char *slots; /* the first slot */
     uint64_t slot_count;
+    MemoEntry *codes; /* code_sets * memo_ways entries */
+    uint64_t code_sets;
+    MemoEntry *revoked; /* revoked_sets * memo_ways entries */
+    uint64_t revoked_sets;
     /* what changes write (through the journal), up to secret */
     SessionNode *lru_newest;
     SessionNode *lru_oldest;
@@ -121,6 +142,31 @@ class SessionStore {
                    ol_session_info *info);
     ol_status find_by_sid(std::string_view sid_text, uint32_t now,
                           ol_session_info *info);
+    /* A new session without a subject yet, under a fresh handle. */
+    ol_status start(uint32_t now, ol_login_result &out);
+    /*
+     * What the provider said of the session of id_text (its handle, or
+     * its sid when by_sid): client joins it, with psid (the provider's sid
+     * for that client, kept when empty); sub becomes its subject when it
+     * has none.  A session of another subject ends (into *ended, when
+     * given) and a new one of sub takes its handle.  OL_DENIED without a
+     * live session; OL_INVALID when the data does not fit; OL_NOMEM.
+     */
+    ol_status learn(std::string_view id_text, bool by_sid,
+                    std::string_view client, std::string_view psid,
+                    std::string_view sub, uint32_t now, ol_session_info *info,
+                    ol_session_info *ended, unsigned &evicted);
+    /* An authorization code, bound to the session of sid and a client
+     * until expires; taken once. */
+    void remember_code(std::string_view code, std::string_view sid_text,
+                       std::string_view client, uint32_t expires);
+    /* The sid (text) bound to code, if it is remembered and live, and
+     * forgets it; whether client is the one it was given to. */
+    bool take_code(std::string_view code, std::string_view client, uint32_t now,
+                   std::string &sid_text);
+    /* A provider cookie value that no request may carry again. */
+    void revoke(std::string_view value, uint32_t expires);
+    bool revoked(std::string_view value, uint32_t now);
     size_t list_by_sub(std::string_view sub, uint32_t now,
                        ol_session_info *infos, size_t max);
     ol_status end(std::string_view handle_text, uint32_t now,
@@ -169,6 +215,20 @@ class SessionStore {
     bool drop_if_expired(SessionNode *n, uint32_t now);
     void touch(SessionNode *n, uint32_t now);
     void link(SessionNode *n);
+    /* login(), or start() with an empty sub and handle_text. */
+    ol_status open(std::string_view handle_text, std::string_view sub,
+                   uint32_t now, ol_login_result &out);
+    /* A new session of handle and sid with data: it takes old's place,
+     * or is added when old is nullptr; nullptr when there is no room. */
+    SessionNode *put(SessionNode *old, const uint8_t *handle,
+                     const uint8_t *sid, std::string_view data, size_t sub_len,
+                     unsigned clients, uint32_t created, uint32_t now);
+    void memo_key(std::string_view label, std::string_view value,
+                  uint8_t *key) const;
+    MemoEntry *memo_find(MemoEntry *table, uint64_t sets, const uint8_t *key,
+                         uint32_t now);
+    void memo_put(MemoEntry *table, uint64_t sets, const MemoEntry &entry,
+                  uint32_t now);
     void rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
                  const SessionNode *node);
     void remove(SessionNode *n);

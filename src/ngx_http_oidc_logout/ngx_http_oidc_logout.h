@@ -33,12 +33,15 @@ typedef struct {
     ngx_str_t host; /* for SNI and the certificate check */
 } ngx_http_oidc_logout_bc_peer_t;
 
+typedef struct ngx_http_oidc_logout_keys_url_s ngx_http_oidc_logout_keys_url_t;
+
 typedef struct {
-    ol_clients *clients;                     /* oidc_logout_clients */
-    ol_allowlist *tenant_urls;               /* oidc_logout_allowed_urls */
-    ngx_str_t issuer;                        /* oidc_logout_issuer */
-    ol_keys *keys;                           /* oidc_logout_keys */
-    ngx_http_complex_value_t *federated_url; /* oidc_logout_federated_url */
+    ol_clients *clients;                       /* oidc_logout_clients */
+    ol_allowlist *tenant_urls;                 /* oidc_logout_allowed_urls */
+    ngx_str_t issuer;                          /* oidc_logout_issuer */
+    ol_keys *keys;                             /* oidc_logout_keys */
+    ngx_http_oidc_logout_keys_url_t *keys_url; /* oidc_logout_keys_url */
+    ngx_http_complex_value_t *federated_url;   /* oidc_logout_federated_url */
     /* paths of this server's endpoint and JWKS, for the metadata */
     ngx_str_t end_session_path;
     ngx_str_t jwks_path;
@@ -98,6 +101,13 @@ typedef struct {
     ngx_msec_t bc_timeout;           /* oidc_logout_backchannel_timeout */
     ngx_uint_t bc_retries;           /* oidc_logout_backchannel_retries */
     ngx_msec_t bc_wait;              /* oidc_logout_backchannel_wait */
+    /* in front of an unmodified provider */
+    ngx_flag_t authorization_endpoint; /* oidc_logout_authorization_endpoint */
+    ngx_flag_t token_endpoint;         /* oidc_logout_token_endpoint */
+    ngx_array_t *provider_cookies; /* oidc_logout_provider_cookies: ngx_str_t */
+    time_t provider_cookie_remember; /* its remember= */
+    ngx_str_t provider_cookie_path;  /* its path= */
+    ol_provider *provider; /* from the above, when one of them is set */
     ol_endpoint *endpoint; /* an "oidc_logout" location's, from the above */
 } ngx_http_oidc_logout_loc_conf_t;
 
@@ -110,6 +120,16 @@ typedef struct {
      * content handling (not "return", not an error page) */
     unsigned reached_content : 1;
     ngx_str_t return_to; /* $oidc_logout_return_to */
+    /* a response of the provider being read (ngx_http_oidc_logout_provider.c):
+     * what is observed (an ol_observed, 0 for nothing), whether its headers
+     * wait for its body, the body so far, the token request's form body */
+    unsigned observing : 2;
+    unsigned holding : 1;
+    unsigned body_read : 1;
+    u_char *seen;
+    size_t seen_len;
+    size_t seen_size;
+    ngx_str_t token_request;
 } ngx_http_oidc_logout_ctx_t;
 
 typedef struct ngx_http_oidc_logout_batch_s ngx_http_oidc_logout_batch_t;
@@ -130,12 +150,15 @@ char *ngx_http_oidc_logout_endpoint_init(ngx_conf_t *cf,
 /* Back-channel targets and TLS (ngx_http_oidc_logout_bc_targets.c) */
 char *ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
                                       ngx_http_oidc_logout_srv_conf_t *oscf);
+/* Resolves t's host into t->data (an ngx_http_oidc_logout_bc_peer_t);
+ * NULL, or why it cannot. */
+const char *ngx_http_oidc_logout_bc_resolve(ngx_conf_t *cf, ol_target *t);
 #if (NGX_HTTP_SSL)
 char *ngx_http_oidc_logout_bc_ssl(ngx_conf_t *cf,
                                   ngx_http_oidc_logout_srv_conf_t *oscf);
 #endif
 
-/* One HTTP request (ngx_http_oidc_logout_bc_client.c) */
+/* One HTTP request, a POST or a GET (ngx_http_oidc_logout_bc_client.c) */
 typedef struct ngx_http_oidc_logout_post_s ngx_http_oidc_logout_post_t;
 /* How an attempt ended: failure names it when there was no HTTP answer,
  * NULL when status is the answer's. */
@@ -152,6 +175,13 @@ struct ngx_http_oidc_logout_post_s {
     ngx_pool_t *pool; /* lives as long as this */
     ngx_http_oidc_logout_post_done_pt done;
     void *data;
+    const char *label; /* log lines: label + target->client_id; NULL:
+                        * "backchannel client=" */
+    size_t max_body;   /* a GET: the longest body read; 0: a POST */
+    /* an answered GET's body (in the pool), once done is called */
+    u_char *body;
+    size_t body_len;
+    ngx_err_t err; /* why a connect() failed, if it did */
     /* the client's own */
     ngx_str_t request;
     ngx_uint_t attempt; /* attempts so far */
@@ -160,12 +190,16 @@ struct ngx_http_oidc_logout_post_s {
     ngx_event_t deadline;
     u_char *in; /* the response so far */
     size_t in_len;
+    size_t in_size;
     unsigned connected : 1;
 };
 
 /* Makes the request: a POST of body as a form to p->target. */
 ngx_int_t ngx_http_oidc_logout_post_prepare(ngx_http_oidc_logout_post_t *p,
                                             const char *body, size_t body_len);
+/* Makes the request: a GET of p->target, its answer's body bounded by
+ * p->max_body. */
+ngx_int_t ngx_http_oidc_logout_get_prepare(ngx_http_oidc_logout_post_t *p);
 /* One attempt (a retry goes to the host's next address): p->done is
  * called once, its connection closed. */
 void ngx_http_oidc_logout_post(ngx_http_oidc_logout_post_t *p);
@@ -182,6 +216,28 @@ ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
                               ngx_http_oidc_logout_bc_done_pt done, void *data);
 /* The batch's done is not to be called any more. */
 void ngx_http_oidc_logout_bc_forget(ngx_http_oidc_logout_batch_t *b);
+
+/*
+ * The provider's keys (ngx_http_oidc_logout_keys_url.c).
+ *
+ * The keys that verify id_token_hint now: oidc_logout_keys and the
+ * provider's fetched keys merged (ol_keys_merge), or oidc_logout_keys alone
+ * without oidc_logout_keys_url; NULL when there are none.  Valid until the
+ * request's handler returns to the event loop.
+ */
+const ol_keys *ngx_http_oidc_logout_keys_current(ngx_http_request_t *r);
+/* A hint named a kid none of the keys has (ol_response_unknown_kid): asks
+ * the provider's keys again, at most once every 10 s across the workers. */
+void ngx_http_oidc_logout_keys_unknown_kid(ngx_http_request_t *r);
+char *ngx_http_oidc_logout_keys_url(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+/* A server that uses oidc_logout_keys_url, merged: its TLS settings fetch
+ * the keys when it is the first. */
+char *
+ngx_http_oidc_logout_keys_url_merge(ngx_conf_t *cf,
+                                    ngx_http_oidc_logout_srv_conf_t *oscf);
+ngx_int_t ngx_http_oidc_logout_keys_init_process(ngx_cycle_t *cycle);
+void ngx_http_oidc_logout_keys_exit_process(ngx_cycle_t *cycle);
 
 /* The zone (ngx_http_oidc_logout_zone.c) */
 char *ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -201,6 +257,20 @@ void ngx_http_oidc_logout_session_forget(ngx_http_oidc_logout_ctx_t *ctx);
 /* Forgets the request's session and clears its cookie (it has ended). */
 ngx_int_t ngx_http_oidc_logout_session_clear(ngx_http_request_t *r);
 
+/* Sets the session cookie to value, or clears it when value is NULL. */
+ngx_int_t
+ngx_http_oidc_logout_set_cookie(ngx_http_request_t *r,
+                                ngx_http_oidc_logout_session_conf_t *sc,
+                                ngx_str_t *value);
+
+/* In front of an unmodified provider (ngx_http_oidc_logout_provider.c) */
+/* Builds the provider object of a location that observes the provider or
+ * revokes its cookies. */
+char *ngx_http_oidc_logout_provider_init(ngx_conf_t *cf,
+                                         ngx_http_oidc_logout_loc_conf_t *olcf,
+                                         ngx_http_oidc_logout_srv_conf_t *oscf);
+ngx_int_t ngx_http_oidc_logout_provider_filters(ngx_conf_t *cf);
+
 /* Variables (ngx_http_oidc_logout_variables.c) */
 ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 
@@ -211,6 +281,21 @@ ngx_int_t ngx_http_oidc_logout_push_header(ngx_http_request_t *r,
 /* Sends a response the core decided (a 500 one as nginx's own page), and
  * frees it. */
 ngx_int_t ngx_http_oidc_logout_output(ngx_http_request_t *r, ol_response *resp);
+/* Calls each with every line of headers named name (a list of nginx's,
+ * whatever else the nginx version keeps of them), until it returns
+ * something else than NGX_OK, which is returned. */
+typedef ngx_int_t (*ngx_http_oidc_logout_each_pt)(ngx_http_request_t *r,
+                                                  ngx_table_elt_t *h,
+                                                  void *data);
+ngx_int_t ngx_http_oidc_logout_header_lines(ngx_http_request_t *r,
+                                            ngx_list_t *headers,
+                                            const char *name,
+                                            ngx_http_oidc_logout_each_pt each,
+                                            void *data);
+/* Adds handler to the handlers of an nginx phase. */
+ngx_int_t ngx_http_oidc_logout_add_handler(ngx_conf_t *cf,
+                                           ngx_http_phases phase,
+                                           ngx_http_handler_pt handler);
 /* Copies len bytes into the request pool (nginx keeps pointers to them). */
 ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
                                     const char *src, size_t len);
@@ -246,6 +331,12 @@ char *ngx_http_oidc_logout_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd,
                                     void *conf);
 char *ngx_http_oidc_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* oidc_logout_authorization_endpoint and oidc_logout_token_endpoint: the
+ * flag at cmd->offset of the location's configuration */
+char *ngx_http_oidc_logout_observes(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+char *ngx_http_oidc_logout_provider_cookies(ngx_conf_t *cf, ngx_command_t *cmd,
+                                            void *conf);
 
 /* The range of a time or number directive, and what to say outside it. */
 typedef struct {

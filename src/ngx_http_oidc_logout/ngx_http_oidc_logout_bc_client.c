@@ -1,17 +1,25 @@
 /*
  * ngx_http_oidc_logout_module: a one-request HTTP client.
  *
- * POSTs a form body to a back-channel target through the worker's event
- * loop: connect, TLS (the server's context; the certificate is checked
- * after the handshake and the refusal logged with the client), send, and
- * read the status line.  Each attempt is bounded by its timeout and ends
- * with one call of its done handler, the connection already closed.
+ * POSTs a form body to a back-channel target, or GETs a bounded document
+ * (oidc_logout_keys_url), through the worker's event loop: connect, TLS
+ * (the server's context; the certificate is checked after the handshake
+ * and the refusal logged with the target), send, and read the status line
+ * (a POST) or the whole answer (a GET).  Each attempt is bounded by its
+ * timeout and ends with one call of its done handler, the connection
+ * already closed.
  */
 
 #include "ngx_http_oidc_logout.h"
 
-/* Longest status line read from a client, in bytes. */
+/* Longest status line read from a client, in bytes; and what a GET's
+ * headers may take besides its body. */
 #define NGX_HTTP_OIDC_LOGOUT_BC_RESPONSE 1024
+#define NGX_HTTP_OIDC_LOGOUT_GET_HEADERS 8192
+
+/* Log lines name the target: "backchannel client=ID" unless told. */
+#define ngx_http_oidc_logout_post_label(p)                                     \
+    ((p)->label ? (p)->label : "backchannel client=")
 
 static void ngx_http_oidc_logout_post_write(ngx_event_t *wev);
 static void ngx_http_oidc_logout_post_read(ngx_event_t *rev);
@@ -19,6 +27,7 @@ static void ngx_http_oidc_logout_post_end(ngx_http_oidc_logout_post_t *p,
                                           const char *failure,
                                           ol_attempt attempt_end,
                                           ngx_uint_t status);
+static void ngx_http_oidc_logout_get_answered(ngx_http_oidc_logout_post_t *p);
 
 /* POST target HTTP/1.1 with body as a form. */
 ngx_int_t
@@ -51,6 +60,33 @@ ngx_http_oidc_logout_post_prepare(ngx_http_oidc_logout_post_t *p,
                     body_len);
     q = ngx_cpymem(q, body, body_len);
     p->request.len = q - p->request.data;
+
+    return NGX_OK;
+}
+
+/* GET target HTTP/1.0: the answer is not chunked, and ends with the
+ * connection. */
+ngx_int_t
+ngx_http_oidc_logout_get_prepare(ngx_http_oidc_logout_post_t *p)
+{
+    const ol_target *t = p->target;
+
+    p->request.data =
+        ngx_pnalloc(p->pool, sizeof("GET  HTTP/1.0\r\nHost: \r\n"
+                                    "Accept: application/json\r\n"
+                                    "User-Agent: ngx_oidc_logout\r\n\r\n") +
+                                 t->target_len + t->authority_len);
+    if (p->request.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->request.len =
+        ngx_sprintf(p->request.data,
+                    "GET %*s HTTP/1.0\r\nHost: %*s\r\n"
+                    "Accept: application/json\r\n"
+                    "User-Agent: ngx_oidc_logout\r\n\r\n",
+                    t->target_len, t->target, t->authority_len, t->authority) -
+        p->request.data;
 
     return NGX_OK;
 }
@@ -103,6 +139,9 @@ ngx_http_oidc_logout_post(ngx_http_oidc_logout_post_t *p)
     p->sent = 0;
     p->in_len = 0;
     p->connected = 0;
+    p->err = 0;
+    p->body = NULL;
+    p->body_len = 0;
 
     /* a retry goes to the host's next address, if it has several */
     addr = &peer->addrs[(p->attempt - 1) % peer->naddrs];
@@ -119,6 +158,7 @@ ngx_http_oidc_logout_post(ngx_http_oidc_logout_post_t *p)
     rc = ngx_event_connect_peer(&p->peer);
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        p->err = ngx_socket_errno;
         ngx_http_oidc_logout_post_end(p, "connect-failed", OL_ATTEMPT_FAILED,
                                       0);
         return;
@@ -200,8 +240,8 @@ ngx_http_oidc_logout_post_handshaked(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
         if (rc != X509_V_OK) {
             ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                          "oidc_logout: backchannel client=%s: certificate "
-                          "of \"%V\": (%l:%s)",
+                          "oidc_logout: %s%s: certificate of \"%V\": (%l:%s)",
+                          ngx_http_oidc_logout_post_label(p),
                           p->target->client_id, &peer->host, rc,
                           X509_verify_cert_error_string(rc));
             ngx_http_oidc_logout_post_end(p, "certificate-refused",
@@ -211,8 +251,9 @@ ngx_http_oidc_logout_post_handshaked(ngx_connection_t *c)
 
         if (ngx_http_oidc_logout_post_check_name(p) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                          "oidc_logout: backchannel client=%s: the "
-                          "certificate does not name \"%V\"",
+                          "oidc_logout: %s%s: the certificate does not name "
+                          "\"%V\"",
+                          ngx_http_oidc_logout_post_label(p),
                           p->target->client_id, &peer->host);
             ngx_http_oidc_logout_post_end(p, "certificate-refused",
                                           OL_ATTEMPT_ABORTED, 0);
@@ -281,10 +322,11 @@ ngx_http_oidc_logout_post_connected(ngx_http_oidc_logout_post_t *p)
     }
 
     if (err) {
+        p->err = err;
         ngx_log_error(NGX_LOG_INFO, p->log, err,
-                      "oidc_logout: backchannel client=%s: connect() to %V "
-                      "failed",
-                      p->target->client_id, p->peer.name);
+                      "oidc_logout: %s%s: connect() to %V failed",
+                      ngx_http_oidc_logout_post_label(p), p->target->client_id,
+                      p->peer.name);
         ngx_http_oidc_logout_post_end(p, "connect-failed", OL_ATTEMPT_FAILED,
                                       0);
         return NGX_ERROR;
@@ -385,6 +427,83 @@ ngx_http_oidc_logout_post_status(u_char *p, size_t len)
     return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 }
 
+/* The value of header name (lower case, with its ":") in the headers
+ * [start, end), or NULL. */
+static u_char *
+ngx_http_oidc_logout_get_header(u_char *start, u_char *end, const char *name,
+                                u_char **value_end)
+{
+    u_char *line, *eol;
+    size_t len = ngx_strlen(name);
+
+    for (line = start; line < end; line = eol + 1) {
+        eol = ngx_strlchr(line, end, '\n');
+        if (eol == NULL) {
+            return NULL;
+        }
+        if ((size_t)(eol - line) > len &&
+            ngx_strncasecmp(line, (u_char *)name, len) == 0) {
+            line += len;
+            while (line < eol && (*line == ' ' || *line == '\t')) {
+                line++;
+            }
+            *value_end = eol;
+            while (*value_end > line &&
+                   ((*value_end)[-1] == '\r' || (*value_end)[-1] == ' ')) {
+                (*value_end)--;
+            }
+            return line;
+        }
+    }
+
+    return NULL;
+}
+
+/* A GET's whole answer is in: its status, and its body when it came whole
+ * (the Content-Length, if any, is met; no chunked encoding). */
+static void
+ngx_http_oidc_logout_get_answered(ngx_http_oidc_logout_post_t *p)
+{
+    ngx_int_t status;
+    u_char *headers, *end, *value, *value_end;
+    off_t length;
+
+    status = ngx_http_oidc_logout_post_status(p->in, p->in_len);
+    end = ngx_strlcasestrn(p->in, p->in + p->in_len, (u_char *)"\r\n\r\n", 3);
+    if (status <= 0 || end == NULL) {
+        ngx_http_oidc_logout_post_end(p, "bad-response", OL_ATTEMPT_FAILED, 0);
+        return;
+    }
+
+    headers = ngx_strlchr(p->in, end, '\n') + 1;
+    p->body = end + 4;
+    p->body_len = p->in + p->in_len - p->body;
+
+    if (ngx_http_oidc_logout_get_header(headers, end + 2,
+                                        "transfer-encoding:", &value_end)) {
+        ngx_http_oidc_logout_post_end(p, "bad-response", OL_ATTEMPT_FAILED, 0);
+        return;
+    }
+
+    value = ngx_http_oidc_logout_get_header(headers, end + 2,
+                                            "content-length:", &value_end);
+    if (value != NULL) {
+        length = ngx_atoof(value, value_end - value);
+        if (length < 0 || (size_t)length != p->body_len) {
+            ngx_http_oidc_logout_post_end(p, "truncated", OL_ATTEMPT_FAILED, 0);
+            return;
+        }
+    }
+
+    if (p->body_len > p->max_body) {
+        ngx_http_oidc_logout_post_end(p, "too-large", OL_ATTEMPT_FAILED, 0);
+        return;
+    }
+
+    ngx_http_oidc_logout_post_end(p, NULL, OL_ATTEMPT_ANSWERED,
+                                  (ngx_uint_t)status);
+}
+
 static void
 ngx_http_oidc_logout_post_read(ngx_event_t *rev)
 {
@@ -407,7 +526,10 @@ ngx_http_oidc_logout_post_read(ngx_event_t *rev)
     }
 
     if (p->in == NULL) {
-        p->in = ngx_pnalloc(p->pool, NGX_HTTP_OIDC_LOGOUT_BC_RESPONSE);
+        p->in_size = p->max_body
+                         ? p->max_body + NGX_HTTP_OIDC_LOGOUT_GET_HEADERS
+                         : NGX_HTTP_OIDC_LOGOUT_BC_RESPONSE;
+        p->in = ngx_pnalloc(p->pool, p->in_size);
         if (p->in == NULL) {
             ngx_http_oidc_logout_post_end(p, "no-memory", OL_ATTEMPT_ABORTED,
                                           0);
@@ -416,14 +538,25 @@ ngx_http_oidc_logout_post_read(ngx_event_t *rev)
     }
 
     for (;;) {
-        n = c->recv(c, p->in + p->in_len,
-                    NGX_HTTP_OIDC_LOGOUT_BC_RESPONSE - p->in_len);
+        if (p->in_len == p->in_size) {
+            /* a GET whose answer does not fit */
+            ngx_http_oidc_logout_post_end(p, "too-large", OL_ATTEMPT_FAILED, 0);
+            return;
+        }
+
+        n = c->recv(c, p->in + p->in_len, p->in_size - p->in_len);
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(rev, 0) != NGX_OK) {
                 ngx_http_oidc_logout_post_end(p, "read-failed",
                                               OL_ATTEMPT_FAILED, 0);
             }
+            return;
+        }
+
+        if (n == 0 && p->max_body) {
+            /* a GET's answer ends with the connection */
+            ngx_http_oidc_logout_get_answered(p);
             return;
         }
 
@@ -434,6 +567,9 @@ ngx_http_oidc_logout_post_read(ngx_event_t *rev)
         }
 
         p->in_len += n;
+        if (p->max_body) {
+            continue;
+        }
         status = ngx_http_oidc_logout_post_status(p->in, p->in_len);
         if (status != -1) {
             break;

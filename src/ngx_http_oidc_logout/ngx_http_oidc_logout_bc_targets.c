@@ -2,21 +2,50 @@
  * ngx_http_oidc_logout_module: back-channel targets and TLS contexts.
  *
  * The core parses each client's backchannel_logout_uri when the registry
- * loads; this file resolves the target's host there and then, as
- * proxy_pass does with a literal host (a host that does not resolve fails
- * nginx -t), and makes the TLS client context of a server's deliveries.
+ * loads (and oidc_logout_keys_url); this file resolves the target's host
+ * there and then, as proxy_pass does with a literal host (a host that does
+ * not resolve fails nginx -t), and makes the TLS client context of a
+ * server's deliveries.
  */
 
 #include "ngx_http_oidc_logout.h"
+
+const char *
+ngx_http_oidc_logout_bc_resolve(ngx_conf_t *cf, ol_target *t)
+{
+    ngx_url_t u;
+    ngx_http_oidc_logout_bc_peer_t *peer;
+
+    peer = ngx_pcalloc(cf->pool, sizeof(ngx_http_oidc_logout_bc_peer_t));
+    if (peer == NULL) {
+        return "no memory";
+    }
+
+    /* the host as the URI names it: "[::1]" for an IPv6 address */
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url.len = t->host_len;
+    u.url.data = (u_char *)t->host;
+    u.default_port = (in_port_t)t->port;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        return u.err ? u.err : "no address";
+    }
+
+    peer->addrs = u.addrs;
+    peer->naddrs = u.naddrs;
+    peer->host = u.host;
+    t->data = peer;
+
+    return NULL;
+}
 
 char *
 ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
                                 ngx_http_oidc_logout_srv_conf_t *oscf)
 {
     size_t i, n;
-    ngx_url_t u;
+    const char *why;
     ol_target *t, *targets;
-    ngx_http_oidc_logout_bc_peer_t *peer;
 
     n = ol_clients_targets(oscf->clients, &targets);
     oscf->bc_ntargets = n;
@@ -36,30 +65,14 @@ ngx_http_oidc_logout_bc_targets(ngx_conf_t *cf,
         }
 #endif
 
-        peer = ngx_pcalloc(cf->pool, sizeof(ngx_http_oidc_logout_bc_peer_t));
-        if (peer == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        /* the host as the URI names it: "[::1]" for an IPv6 address */
-        ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url.len = t->host_len;
-        u.url.data = (u_char *)t->host;
-        u.default_port = (in_port_t)t->port;
-
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        why = ngx_http_oidc_logout_bc_resolve(cf, t);
+        if (why != NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "oidc_logout: client \"%s\": "
                                "backchannel_logout_uri \"%s\": %s",
-                               t->client_id, t->uri,
-                               u.err ? u.err : "no address");
+                               t->client_id, t->uri, why);
             return NGX_CONF_ERROR;
         }
-
-        peer->addrs = u.addrs;
-        peer->naddrs = u.naddrs;
-        peer->host = u.host;
-        t->data = peer;
     }
 
     return NGX_CONF_OK;

@@ -506,6 +506,88 @@ ngx_http_oidc_logout_check_sessions(ngx_conf_t *cf,
 }
 
 char *
+ngx_http_oidc_logout_observes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_flag_t *flag = (ngx_flag_t *)((char *)conf + cmd->offset);
+
+    if (*flag != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+    *flag = 1;
+    return NGX_CONF_OK;
+}
+
+char *
+ngx_http_oidc_logout_provider_cookies(ngx_conf_t *cf, ngx_command_t *cmd,
+                                      void *conf)
+{
+    ngx_http_oidc_logout_loc_conf_t *olcf = conf;
+
+    u_char *p;
+    ngx_str_t *value, *name, s;
+    ngx_uint_t i;
+
+    if (olcf->provider_cookies != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+    olcf->provider_cookies = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+    if (olcf->provider_cookies == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "remember=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+            olcf->provider_cookie_remember = ngx_parse_time(&s, 1);
+            if (olcf->provider_cookie_remember == (time_t)NGX_ERROR ||
+                olcf->provider_cookie_remember <= 0 ||
+                olcf->provider_cookie_remember > 0x7fffffff) {
+                return ngx_http_oidc_logout_invalid_parameter(cf, cmd,
+                                                              &value[i]);
+            }
+            continue;
+        }
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            /* an absolute path, nothing a Set-Cookie line would split on */
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            if (s.len == 0 || s.data[0] != '/') {
+                return ngx_http_oidc_logout_invalid_parameter(cf, cmd,
+                                                              &value[i]);
+            }
+            for (p = s.data; p < s.data + s.len; p++) {
+                if (*p <= ' ' || *p >= 0x7f || *p == ';') {
+                    return ngx_http_oidc_logout_invalid_parameter(cf, cmd,
+                                                                  &value[i]);
+                }
+            }
+            olcf->provider_cookie_path = s;
+            continue;
+        }
+        /* a cookie-name is an RFC 7230 token */
+        for (p = value[i].data; p < value[i].data + value[i].len; p++) {
+            if (*p <= ' ' || *p >= 0x7f ||
+                ngx_strchr("()<>@,;:\\\"/[]?={}", *p) != NULL) {
+                return ngx_http_oidc_logout_invalid_parameter(cf, cmd,
+                                                              &value[i]);
+            }
+        }
+        name = ngx_array_push(olcf->provider_cookies);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        *name = value[i];
+    }
+
+    if (olcf->provider_cookies->nelts == 0) {
+        return ngx_http_oidc_logout_needs(cf, cmd, "a cookie name");
+    }
+    return NGX_CONF_OK;
+}
+
+char *
 ngx_http_oidc_logout_invalid_parameter(ngx_conf_t *cf, ngx_command_t *cmd,
                                        ngx_str_t *arg)
 {

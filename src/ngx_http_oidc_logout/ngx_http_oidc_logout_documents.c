@@ -1,6 +1,7 @@
 /*
  * ngx_http_oidc_logout_module: the documents a provider publishes:
- * oidc_logout_jwks (the public signing keys) and oidc_logout_metadata
+ * oidc_logout_jwks (the public signing keys, with the provider's fetched
+ * ones) and oidc_logout_metadata
  * (the logout part of the discovery document).
  */
 
@@ -28,7 +29,8 @@ ngx_http_oidc_logout_document_handler(ngx_http_request_t *r)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
 
     if (olcf->document == NGX_HTTP_OIDC_LOGOUT_JWKS) {
-        status = ol_jwks_respond(oscf->keys, &resp);
+        /* the provider's keys, when fetched, and the module's */
+        status = ol_jwks_respond(ngx_http_oidc_logout_keys_current(r), &resp);
     } else {
         status = ol_metadata_respond(
             (const char *)oscf->issuer.data, oscf->issuer.len,

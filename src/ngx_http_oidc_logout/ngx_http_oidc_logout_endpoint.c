@@ -62,6 +62,7 @@ ngx_http_oidc_logout_endpoint_init(ngx_conf_t *cf,
     conf.pages[2] = olcf->pages[2];
     conf.frontchannel_timeout_ms = (unsigned)olcf->frontchannel_timeout;
     conf.backchannel_retries = (unsigned)olcf->bc_retries;
+    conf.provider = olcf->provider;
 
     if (ol_endpoint_new(&conf, &olcf->endpoint, err, sizeof(err)) != OL_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "oidc_logout: %s", err);
@@ -331,11 +332,32 @@ ngx_http_oidc_logout_notify(ngx_http_request_t *r, ol_response *resp,
     return NGX_DONE;
 }
 
+/* The request's Cookie lines joined with "; ": measured first (data NULL),
+ * then copied. */
+static ngx_int_t
+ngx_http_oidc_logout_join_cookie(ngx_http_request_t *r, ngx_table_elt_t *h,
+                                 void *data)
+{
+    ngx_str_t *joined = data;
+
+    if (joined->data == NULL) {
+        joined->len += h->value.len + 2;
+        return NGX_OK;
+    }
+    if (joined->len) {
+        joined->data[joined->len++] = ';';
+        joined->data[joined->len++] = ' ';
+    }
+    ngx_memcpy(joined->data + joined->len, h->value.data, h->value.len);
+    joined->len += h->value.len;
+    return NGX_OK;
+}
+
 static ngx_int_t
 ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
 {
     ngx_int_t rc, nrc;
-    ngx_str_t action;
+    ngx_str_t action, cookie;
     ol_response *resp;
     ol_deliveries *d;
     ol_logout_request req;
@@ -366,7 +388,27 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
         req.handle = (const char *)ctx->handle.data;
         req.handle_len = ctx->handle.len;
     }
+    if (olcf->provider != NULL) {
+        /* its session cookies end with the logout */
+        ngx_str_null(&cookie);
+        (void)ngx_http_oidc_logout_header_lines(
+            r, &r->headers_in.headers, "Cookie",
+            ngx_http_oidc_logout_join_cookie, &cookie);
+        if (cookie.len) {
+            cookie.data = ngx_pnalloc(r->pool, cookie.len);
+            if (cookie.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            cookie.len = 0;
+            (void)ngx_http_oidc_logout_header_lines(
+                r, &r->headers_in.headers, "Cookie",
+                ngx_http_oidc_logout_join_cookie, &cookie);
+        }
+        req.cookie = (const char *)cookie.data;
+        req.cookie_len = cookie.len;
+    }
     req.now = ngx_time();
+    req.keys = ngx_http_oidc_logout_keys_current(r);
     if (oscf->federated_url != NULL) {
         req.federated_url = ngx_http_oidc_logout_federated_url;
         req.data = r;
@@ -378,6 +420,11 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
                       "oidc_logout: could not decide the logout response: %s",
                       err);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ol_response_unknown_kid(resp)) {
+        /* the provider may have rotated its keys */
+        ngx_http_oidc_logout_keys_unknown_kid(r);
     }
 
     /* the order of DESIGN §6, as decided: the session has ended, its

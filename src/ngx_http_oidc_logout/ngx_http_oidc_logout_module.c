@@ -54,6 +54,10 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
      ngx_http_oidc_logout_srv_file, NGX_HTTP_SRV_CONF_OFFSET,
      NGX_HTTP_OIDC_LOGOUT_HOLD_KEYS, NULL},
 
+    {ngx_string("oidc_logout_keys_url"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE12,
+     ngx_http_oidc_logout_keys_url, NGX_HTTP_SRV_CONF_OFFSET, 0, NULL},
+
     {ngx_string("oidc_logout_federated_url"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
      ngx_http_set_complex_value_slot, NGX_HTTP_SRV_CONF_OFFSET,
@@ -139,6 +143,20 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
     {ngx_string("oidc_logout"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_oidc_logout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
 
+    {ngx_string("oidc_logout_authorization_endpoint"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_oidc_logout_observes,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, authorization_endpoint), NULL},
+
+    {ngx_string("oidc_logout_token_endpoint"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_oidc_logout_observes,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_loc_conf_t, token_endpoint), NULL},
+
+    {ngx_string("oidc_logout_provider_cookies"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
+     ngx_http_oidc_logout_provider_cookies, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
     ngx_null_command};
 
 static ngx_http_module_t ngx_http_oidc_logout_module_ctx = {
@@ -157,16 +175,16 @@ static ngx_http_module_t ngx_http_oidc_logout_module_ctx = {
 
 ngx_module_t ngx_http_oidc_logout_module = {
     NGX_MODULE_V1,
-    &ngx_http_oidc_logout_module_ctx, /* module context */
-    ngx_http_oidc_logout_commands,    /* module directives */
-    NGX_HTTP_MODULE,                  /* module type */
-    NULL,                             /* init master */
-    NULL,                             /* init module */
-    NULL,                             /* init process */
-    NULL,                             /* init thread */
-    NULL,                             /* exit thread */
-    NULL,                             /* exit process */
-    NULL,                             /* exit master */
+    &ngx_http_oidc_logout_module_ctx,       /* module context */
+    ngx_http_oidc_logout_commands,          /* module directives */
+    NGX_HTTP_MODULE,                        /* module type */
+    NULL,                                   /* init master */
+    NULL,                                   /* init module */
+    ngx_http_oidc_logout_keys_init_process, /* init process */
+    NULL,                                   /* init thread */
+    NULL,                                   /* exit thread */
+    ngx_http_oidc_logout_keys_exit_process, /* exit process */
+    NULL,                                   /* exit master */
     NGX_MODULE_V1_PADDING};
 
 static ngx_int_t
@@ -178,7 +196,16 @@ ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_oidc_logout_session_init(cf);
+    ngx_http_oidc_logout_main_conf_t *omcf;
+
+    if (ngx_http_oidc_logout_session_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* observing the provider and revoking its cookies need a zone */
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
+    return omcf->sessions.nelts ? ngx_http_oidc_logout_provider_filters(cf)
+                                : NGX_OK;
 }
 
 static void *
@@ -213,6 +240,7 @@ ngx_http_oidc_logout_create_srv_conf(ngx_conf_t *cf)
     conf->clients = NGX_CONF_UNSET_PTR;
     conf->tenant_urls = NGX_CONF_UNSET_PTR;
     conf->keys = NGX_CONF_UNSET_PTR;
+    conf->keys_url = NGX_CONF_UNSET_PTR;
     conf->bc_verify = NGX_CONF_UNSET;
     conf->bc_server_name = NGX_CONF_UNSET;
 
@@ -248,6 +276,11 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->bc_verify, prev->bc_verify, 1);
     ngx_conf_merge_value(conf->bc_server_name, prev->bc_server_name, 1);
     ngx_conf_merge_str_value(conf->bc_trusted, prev->bc_trusted, "");
+    ngx_conf_merge_ptr_value(conf->keys_url, prev->keys_url, NULL);
+
+    if (ngx_http_oidc_logout_keys_url_merge(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->bc_ntargets == 0) {
         return NGX_CONF_OK;
@@ -299,6 +332,10 @@ ngx_http_oidc_logout_create_loc_conf(ngx_conf_t *cf)
     conf->bc_timeout = NGX_CONF_UNSET_MSEC;
     conf->bc_retries = NGX_CONF_UNSET_UINT;
     conf->bc_wait = NGX_CONF_UNSET_MSEC;
+    conf->authorization_endpoint = NGX_CONF_UNSET;
+    conf->token_endpoint = NGX_CONF_UNSET;
+    conf->provider_cookies = NGX_CONF_UNSET_PTR;
+    conf->provider_cookie_remember = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -334,22 +371,41 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->bc_timeout, prev->bc_timeout, 5000);
     ngx_conf_merge_uint_value(conf->bc_retries, prev->bc_retries, 2);
     ngx_conf_merge_msec_value(conf->bc_wait, prev->bc_wait, 0);
+    ngx_conf_merge_value(conf->authorization_endpoint,
+                         prev->authorization_endpoint, 0);
+    ngx_conf_merge_value(conf->token_endpoint, prev->token_endpoint, 0);
+    /* the names, remember= and path= of one directive go together */
+    if (conf->provider_cookies == NGX_CONF_UNSET_PTR) {
+        conf->provider_cookies = prev->provider_cookies;
+        conf->provider_cookie_remember = prev->provider_cookie_remember;
+        conf->provider_cookie_path = prev->provider_cookie_path;
+    }
+    if (conf->provider_cookies == NGX_CONF_UNSET_PTR) {
+        conf->provider_cookies = NULL;
+    }
+    /* node-oidc-provider's sessions last 14 days by default */
+    ngx_conf_merge_sec_value(conf->provider_cookie_remember,
+                             NGX_CONF_UNSET, 14 * 86400);
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
-    if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL) {
+    if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL &&
+        oscf->keys_url == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "oidc_logout: \"oidc_logout_jwks\" needs "
-                           "\"oidc_logout_keys\"");
+                           "\"oidc_logout_keys\" or \"oidc_logout_keys_url\"");
         return NGX_CONF_ERROR;
     }
-    if (conf->mode == OL_MODE_OIDC && oscf->keys != NULL &&
+    if (conf->mode == OL_MODE_OIDC &&
+        (oscf->keys != NULL || oscf->keys_url != NULL) &&
         (oscf->issuer.len == 0 || oscf->clients == NULL)) {
         /* no hint could ever be valid: every user would have to confirm */
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "oidc_logout: \"oidc_logout oidc\" with "
-                           "\"oidc_logout_keys\" needs \"oidc_logout_issuer\" "
+                           "\"%s\" needs \"oidc_logout_issuer\" "
                            "and \"oidc_logout_clients\" to verify "
-                           "id_token_hint");
+                           "id_token_hint",
+                           oscf->keys != NULL ? "oidc_logout_keys"
+                                              : "oidc_logout_keys_url");
         return NGX_CONF_ERROR;
     }
     if (conf->mode == OL_MODE_AUTH0 && oscf->federated_url != NULL &&
@@ -391,7 +447,8 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_oidc_logout_check_sessions(cf, conf) != NGX_CONF_OK) {
+    if (ngx_http_oidc_logout_check_sessions(cf, conf) != NGX_CONF_OK ||
+        ngx_http_oidc_logout_provider_init(cf, conf, oscf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

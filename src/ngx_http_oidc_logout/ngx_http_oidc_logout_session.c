@@ -53,8 +53,7 @@ ngx_http_oidc_logout_get_ctx(ngx_http_request_t *r,
     return ctx;
 }
 
-/* Sets the session cookie to value, or clears it when value is NULL. */
-static ngx_int_t
+ngx_int_t
 ngx_http_oidc_logout_set_cookie(ngx_http_request_t *r,
                                 ngx_http_oidc_logout_session_conf_t *sc,
                                 ngx_str_t *value)
@@ -332,8 +331,6 @@ ngx_int_t
 ngx_http_oidc_logout_session_init(ngx_conf_t *cf)
 {
     ngx_uint_t i;
-    ngx_http_handler_pt *h;
-    ngx_http_core_main_conf_t *cmcf;
     ngx_http_oidc_logout_main_conf_t *omcf;
     ngx_http_oidc_logout_session_ref_t *ref;
 
@@ -355,18 +352,14 @@ ngx_http_oidc_logout_session_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
+    if (ngx_http_oidc_logout_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
+                                         ngx_http_oidc_logout_access_handler) !=
+            NGX_OK ||
+        ngx_http_oidc_logout_add_handler(
+            cf, NGX_HTTP_PRECONTENT_PHASE,
+            ngx_http_oidc_logout_precontent_handler) != NGX_OK) {
         return NGX_ERROR;
     }
-    *h = ngx_http_oidc_logout_access_handler;
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-    *h = ngx_http_oidc_logout_precontent_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_oidc_logout_header_filter;

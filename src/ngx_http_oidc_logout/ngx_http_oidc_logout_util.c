@@ -20,6 +20,40 @@ ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
 }
 
 ngx_int_t
+ngx_http_oidc_logout_header_lines(ngx_http_request_t *r, ngx_list_t *headers,
+                                  const char *name,
+                                  ngx_http_oidc_logout_each_pt each, void *data)
+{
+    size_t len = ngx_strlen(name);
+    ngx_int_t rc;
+    ngx_uint_t i;
+    ngx_list_part_t *part;
+    ngx_table_elt_t *h;
+
+    part = &headers->part;
+    h = part->elts;
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_OK;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        /* a hash of 0 marks a line taken out */
+        if (h[i].hash == 0 || h[i].key.len != len || h[i].value.len == 0 ||
+            ngx_strncasecmp(h[i].key.data, (u_char *)name, len) != 0) {
+            continue;
+        }
+        rc = each(r, &h[i], data);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+}
+
+ngx_int_t
 ngx_http_oidc_logout_push_header(ngx_http_request_t *r, ngx_str_t *name,
                                  ngx_str_t *value)
 {
@@ -136,4 +170,20 @@ failed:
 
     ol_response_free(resp);
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+                                 ngx_http_handler_pt handler)
+{
+    ngx_http_handler_pt *h;
+    ngx_http_core_main_conf_t *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    h = ngx_array_push(&cmcf->phases[phase].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = handler;
+    return NGX_OK;
 }

@@ -8,8 +8,10 @@
 // directory of the screenshots), name (their prefix)}.  The browser signs
 // in at sso, joins each client (whose application sets its own cookie),
 // reads its sid from /whoami, asks to sign out, confirms, and follows the
-// page to wherever it goes.  It prints what it saw as JSON; the test
-// decides whether that is right.
+// answer (a redirect, or the front-channel page) to wherever it goes.  It
+// prints what it saw as JSON; the test decides whether that is right.  A
+// navigation the page's Content-Security-Policy blocks ends the run at once
+// with the browser's message as the error.
 import { writeFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
@@ -41,10 +43,22 @@ try {
     if (r.frame() !== page.mainFrame()) seen.frame_requests.push(r.url());
   });
 
-  await page.goto(`${cfg.sso}${cfg.logout}?${cfg.query}`);
-  const [answer] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST'),
-    page.click('button[type=submit]'),
+  // the browser reports a blocked navigation on the console only
+  const blocked = new Promise((resolve, reject) => {
+    page.on('console', (m) => {
+      if (/Content Security Policy/.test(m.text())) reject(new Error(m.text()));
+    });
+  });
+  blocked.catch(() => {});
+
+  const confirmation = await page.goto(`${cfg.sso}${cfg.logout}?${cfg.query}`);
+  seen.confirm_csp = confirmation.headers()['content-security-policy'] ?? null;
+  const [answer] = await Promise.race([
+    blocked,
+    Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.click('button[type=submit]'),
+    ]),
   ]);
   const answered = Date.now();
   seen.page_status = answer.status();
@@ -63,8 +77,11 @@ try {
   }
 
   const from = new URL(cfg.sso);
-  await page.waitForURL((u) => u.host !== from.host || u.pathname !== cfg.logout,
-                        { timeout: 30000, waitUntil: 'commit' });
+  await Promise.race([
+    blocked,
+    page.waitForURL((u) => u.host !== from.host || u.pathname !== cfg.logout,
+                    { timeout: 30000, waitUntil: 'commit' }),
+  ]);
   seen.waited_ms = Date.now() - answered;
   await page.waitForLoadState('load');
   seen.landing = page.url();

@@ -14,48 +14,6 @@
 #define ISSUER "https://sso.example.com"
 #define NOW 1700000000
 
-/* A process-local arena: malloc, every block kept until teardown frees
- * what the store still holds, and a lock nobody else takes. */
-#define MAX_BLOCKS 4096
-static void *blocks[MAX_BLOCKS];
-
-static void *
-plain_alloc(void *data, size_t size)
-{
-    size_t i;
-
-    (void)data;
-    for (i = 0; i < MAX_BLOCKS; i++) {
-        if (blocks[i] == NULL) {
-            blocks[i] = malloc(size);
-            return blocks[i];
-        }
-    }
-    return NULL;
-}
-
-static void
-plain_free(void *data, void *p)
-{
-    size_t i;
-
-    (void)data;
-    for (i = 0; i < MAX_BLOCKS; i++) {
-        if (blocks[i] == p) {
-            blocks[i] = NULL;
-        }
-    }
-    free(p);
-}
-
-static void
-plain_nothing(void *data)
-{
-    (void)data;
-}
-
-static ol_arena arena = {NULL,          plain_alloc,   plain_free,
-                         plain_nothing, plain_nothing, NULL};
 static ol_store *store;
 static ol_clients *clients;
 static ol_keys *keys;
@@ -108,14 +66,14 @@ signed_in(const char *const *ids)
     unsigned evicted;
     ol_login_result r;
 
-    ck_assert_int_eq(ol_session_login(store, &arena, NULL, 0, "alice", 5, NOW,
-                                      &r, err, sizeof(err)),
+    ck_assert_int_eq(ol_session_login(store, &test_arena, NULL, 0, "alice", 5,
+                                      NOW, &r, err, sizeof(err)),
                      OL_OK);
     memcpy(handle, r.handle, sizeof(handle));
     for (; *ids; ids++) {
-        ck_assert_msg(ol_session_join_client(store, &arena, clients, handle,
-                                             OL_ID_TEXT_LEN, *ids, strlen(*ids),
-                                             NOW, &evicted, err,
+        ck_assert_msg(ol_session_join_client(store, &test_arena, clients,
+                                             handle, OL_ID_TEXT_LEN, *ids,
+                                             strlen(*ids), NOW, &evicted, err,
                                              sizeof(err)) == OL_OK,
                       "%s", err);
     }
@@ -131,7 +89,7 @@ decide(const char *params, void *fail_federated)
                             .action = "/v2/logout",
                             .action_len = 10,
                             .store = store,
-                            .arena = &arena,
+                            .arena = &test_arena,
                             .handle = handle,
                             .handle_len = strlen(handle),
                             .now = NOW + 10,
@@ -170,9 +128,9 @@ setup(void)
         "  \"backchannel_logout_uri\": "
         "\"http://back.example.com:8080/bc?x=1\"},"
         " {\"client_id\": \"quiet\"}]");
-    store = ol_store_create(&arena, 1 << 20);
+    store = ol_store_create(&test_arena, 1 << 20);
     ck_assert_ptr_nonnull(store);
-    ol_store_configure(store, &arena, 1800, 8 * 3600);
+    ol_store_configure(store, &test_arena, 1800, 8 * 3600);
     endpoint = NULL;
     make_endpoint(0);
 }
@@ -183,10 +141,7 @@ teardown(void)
     ol_endpoint_free(endpoint);
     ol_clients_free(clients);
     ol_keys_free(keys);
-    for (size_t i = 0; i < MAX_BLOCKS; i++) {
-        free(blocks[i]);
-        blocks[i] = NULL;
-    }
+    test_arena_clear();
 }
 
 START_TEST(test_decide_ends_notifies_and_pages)
@@ -207,7 +162,7 @@ START_TEST(test_decide_ends_notifies_and_pages)
     resp = decide("", NULL);
 
     /* ended in the zone, cookie cleared */
-    ck_assert_int_eq(ol_session_find(store, &arena, handle, OL_ID_TEXT_LEN,
+    ck_assert_int_eq(ol_session_find(store, &test_arena, handle, OL_ID_TEXT_LEN,
                                      NOW + 11, 0, NULL),
                      OL_DENIED);
     ck_assert_int_eq(ol_response_clears_cookie(resp), 1);
@@ -249,7 +204,7 @@ START_TEST(test_decide_ends_notifies_and_pages)
                                            &attempt, &delay),
                      OL_DELIVERY_DELIVERED);
     ck_assert_uint_eq(attempt, 3);
-    ol_store_get_stats(store, &arena, &st);
+    ol_store_get_stats(store, &test_arena, &st);
     ck_assert_uint_eq(st.backchannel_retried, 2);
     ck_assert_uint_eq(st.backchannel_delivered, 1);
     ol_deliveries_free(d);
@@ -326,16 +281,16 @@ START_TEST(test_join_asks_the_registry)
     unsigned evicted;
 
     signed_in(none);
-    ck_assert_int_eq(ol_session_join_client(store, &arena, clients, handle,
+    ck_assert_int_eq(ol_session_join_client(store, &test_arena, clients, handle,
                                             OL_ID_TEXT_LEN, "nope", 4, NOW,
                                             &evicted, err, sizeof(err)),
                      OL_INVALID);
     ck_assert_str_eq(err, "unknown client \"nope\"");
-    ck_assert_int_eq(ol_session_join_client(store, &arena, NULL, handle,
+    ck_assert_int_eq(ol_session_join_client(store, &test_arena, NULL, handle,
                                             OL_ID_TEXT_LEN, "back", 4, NOW,
                                             &evicted, err, sizeof(err)),
                      OL_INVALID);
-    ck_assert_int_eq(ol_session_join_client(store, &arena, clients,
+    ck_assert_int_eq(ol_session_join_client(store, &test_arena, clients,
                                             "AAAAAAAAAAAAAAAAAAAAAA",
                                             OL_ID_TEXT_LEN, "back", 4, NOW,
                                             &evicted, err, sizeof(err)),

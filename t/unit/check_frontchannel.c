@@ -54,9 +54,9 @@ page(ol_response *resp, const ol_session_info *info, const char *next)
 {
     int replaced = -1;
     ol_endpoint_conf ep = {.mode = OL_MODE_OIDC,
-                      .clients = clients,
-                      .issuer = ISSUER,
-                      .issuer_len = strlen(ISSUER)};
+                           .clients = clients,
+                           .issuer = ISSUER,
+                           .issuer_len = strlen(ISSUER)};
 
     ck_assert_int_eq(ol_frontchannel_page(resp, &ep, info, 2500, next,
                                           strlen(next), &replaced),
@@ -249,10 +249,10 @@ START_TEST(test_frontchannel_federated_goes_to_next)
     char e[256];
     const char *url = "https://portal.example.com/";
     ol_endpoint_conf ep = {.mode = OL_MODE_AUTH0,
-                      .clients = clients,
-                      .issuer = ISSUER,
-                      .issuer_len = strlen(ISSUER),
-                      .federated = 1};
+                           .clients = clients,
+                           .issuer = ISSUER,
+                           .issuer_len = strlen(ISSUER),
+                           .federated = 1};
     ol_logout_state req = {
         .params = "returnTo=https%3A%2F%2Fportal.example.com%2F&federated",
         .action = "/v2/logout"};

@@ -43,7 +43,9 @@ setup(void)
         " {\"client_id\": \"app2\"},"
         " {\"client_id\": \"skip\", \"skip_logout_confirmation\": true,"
         "  \"post_logout_redirect_uris\": "
-        "[\"https://skip.example.com/out\"]}]");
+        "[\"https://skip.example.com/out\"]},"
+        " {\"client_id\": \"far\", \"post_logout_redirect_uris\": "
+        "[\"http://far.example.net:8080/bye;v=1,2?a=b\"]}]");
     ck_assert_int_eq(ol_allowlist_new(&tenant), OL_OK);
     ck_assert_int_eq(
         ol_allowlist_add(tenant, portal, strlen(portal), e, sizeof(e)), OL_OK);
@@ -89,19 +91,19 @@ static ol_response *
 respond(const char *params, int post, int session)
 {
     ol_logout_state rq = {.params = params,
-                            .params_len = strlen(params),
-                            .post = post,
-                            .action = "/logout",
-                            .action_len = 7,
-                            .has_cookie = session,
-                            .has_session = session,
-                            .session_sid = "SID-1",
-                            .session_sid_len = 5,
-                            .session_sub = "alice",
-                            .session_sub_len = 5,
-                            .csrf_token = CSRF,
-                            .csrf_token_len = strlen(CSRF),
-                            .now = NOW};
+                          .params_len = strlen(params),
+                          .post = post,
+                          .action = "/logout",
+                          .action_len = 7,
+                          .has_cookie = session,
+                          .has_session = session,
+                          .session_sid = "SID-1",
+                          .session_sid_len = 5,
+                          .session_sub = "alice",
+                          .session_sub_len = 5,
+                          .csrf_token = CSRF,
+                          .csrf_token_len = strlen(CSRF),
+                          .now = NOW};
     ol_response *r = NULL;
 
     ck_assert_int_eq(ol_logout_respond(&ep, &rq, &r), OL_OK);
@@ -403,6 +405,62 @@ START_TEST(test_logout_confirmation_escapes_values)
 }
 END_TEST
 
+/* The Content-Security-Policy of the confirmation page of params. */
+static char *
+confirm_csp_of(const char *params)
+{
+    ol_response *r = respond(params, 0, 1);
+    char *csp = response_header(r, "Content-Security-Policy");
+
+    ck_assert_ptr_nonnull(csp);
+    free(assert_confirm(r));
+    return csp;
+}
+
+START_TEST(test_logout_confirmation_csp)
+{
+    static const char *const alone[] = {
+        "client_id=app1",
+        "post_logout_redirect_uri=https%3A%2F%2Fapp1.example.com%2Fout",
+        "client_id=app1&post_logout_redirect_uri=https%3A%2F%2Fevil.example."
+        "com%2Fout",
+        "client_id=app1&post_logout_redirect_uri=https%3A%2F%2Fapp1.example."
+        "com%2Fout%2F..%2Fout"};
+    char *csp;
+    size_t i;
+
+    /* the confirmed request is answered by a redirect to the registered
+     * URI, which browsers check against the form's form-action: that
+     * origin is allowed, and no other */
+    csp = confirm_csp_of("client_id=app1&post_logout_redirect_uri=https%3A%2F%"
+                         "2Fapp1.example.com%2Fout&state=s");
+    ck_assert_str_eq(csp, "default-src 'none'; base-uri 'none'; form-action "
+                          "'self' https://app1.example.com; frame-ancestors "
+                          "'none'");
+    free(csp);
+
+    /* scheme and host in lower case and the port kept; never the path or
+     * the query, whose ';' and ',' would end the directive */
+    csp = confirm_csp_of("client_id=far&post_logout_redirect_uri=HTTP%3A%2F%"
+                         "2FFar.Example.NET%3A8080%2Fbye%3Bv%3D1%2C2%3Fa%3Db");
+    ck_assert_str_eq(csp, "default-src 'none'; base-uri 'none'; form-action "
+                          "'self' http://far.example.net:8080; "
+                          "frame-ancestors 'none'");
+    free(csp);
+
+    /* no redirect will follow (no URI, no known client, not registered,
+     * malformed): forms post to this origin only */
+    for (i = 0; i < sizeof(alone) / sizeof(alone[0]); i++) {
+        csp = confirm_csp_of(alone[i]);
+        ck_assert_msg(strcmp(csp, "default-src 'none'; base-uri 'none'; "
+                                  "form-action 'self'; frame-ancestors "
+                                  "'none'") == 0,
+                      "%s: %s", alone[i], csp);
+        free(csp);
+    }
+}
+END_TEST
+
 START_TEST(test_logout_without_keys)
 {
     char params[4096], *log, *h = hint("alice", "SID-1", NOW);
@@ -542,6 +600,7 @@ logout_suite(void)
     tcase_add_test(tc, test_logout_invalid_hint);
     tcase_add_test(tc, test_logout_hint_and_state_without_uri);
     tcase_add_test(tc, test_logout_confirmation_escapes_values);
+    tcase_add_test(tc, test_logout_confirmation_csp);
     tcase_add_test(tc, test_logout_without_keys);
     tcase_add_test(tc, test_logout_federated);
     tcase_add_test(tc, test_logout_page_templates);

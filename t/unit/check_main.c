@@ -24,6 +24,8 @@ main(void)
     srunner_add_suite(sr, frontchannel_suite());
     srunner_add_suite(sr, backchannel_suite());
     srunner_add_suite(sr, decide_suite());
+    srunner_add_suite(sr, provider_suite());
+    srunner_add_suite(sr, keys_url_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

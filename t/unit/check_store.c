@@ -170,9 +170,9 @@ START_TEST(test_store_login_result_always_set)
 
     memset(&r, 0x5a, sizeof(r));
     memset(sub, 's', sizeof(sub));
-    ck_assert_int_eq(
-        ol_session_login(store, &arena, NULL, 0, sub, sizeof(sub), 1, &r, NULL, 0),
-        OL_INVALID);
+    ck_assert_int_eq(ol_session_login(store, &arena, NULL, 0, sub, sizeof(sub),
+                                      1, &r, NULL, 0),
+                     OL_INVALID);
     ck_assert_uint_eq(r.evicted, 0);
     ck_assert_int_eq(r.created, 0);
 }
@@ -239,15 +239,16 @@ START_TEST(test_store_login_bad_subject)
     char sub[OL_SUB_MAX + 2];
     ol_login_result r;
 
-    ck_assert_int_eq(ol_session_login(store, &arena, NULL, 0, "", 0, 1, &r, NULL, 0),
-                     OL_INVALID);
-    memset(sub, 's', sizeof(sub));
     ck_assert_int_eq(
-        ol_session_login(store, &arena, NULL, 0, sub, OL_SUB_MAX + 1, 1, &r, NULL, 0),
+        ol_session_login(store, &arena, NULL, 0, "", 0, 1, &r, NULL, 0),
         OL_INVALID);
-    ck_assert_int_eq(
-        ol_session_login(store, &arena, NULL, 0, sub, OL_SUB_MAX, 1, &r, NULL, 0),
-        OL_OK);
+    memset(sub, 's', sizeof(sub));
+    ck_assert_int_eq(ol_session_login(store, &arena, NULL, 0, sub,
+                                      OL_SUB_MAX + 1, 1, &r, NULL, 0),
+                     OL_INVALID);
+    ck_assert_int_eq(ol_session_login(store, &arena, NULL, 0, sub, OL_SUB_MAX,
+                                      1, &r, NULL, 0),
+                     OL_OK);
 }
 END_TEST
 
@@ -267,12 +268,14 @@ START_TEST(test_store_login_subject_is_utf8)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(ol_session_login(store, &arena, NULL, 0, bad[i],
-                                       strlen(bad[i]), 1, &r, NULL, 0) == OL_INVALID,
+                                       strlen(bad[i]), 1, &r, NULL,
+                                       0) == OL_INVALID,
                       "bad subject #%zu accepted", i);
     }
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         ck_assert_msg(ol_session_login(store, &arena, NULL, 0, good[i],
-                                       strlen(good[i]), 1, &r, NULL, 0) == OL_OK,
+                                       strlen(good[i]), 1, &r, NULL,
+                                       0) == OL_OK,
                       "good subject #%zu refused", i);
     }
 }

@@ -123,9 +123,9 @@ login(const char *sub, uint64_t now)
 {
     ol_login_result r;
 
-    ck_assert_int_eq(
-        ol_session_login(store, &arena, NULL, 0, sub, strlen(sub), now, &r, NULL, 0),
-        OL_OK);
+    ck_assert_int_eq(ol_session_login(store, &arena, NULL, 0, sub, strlen(sub),
+                                      now, &r, NULL, 0),
+                     OL_OK);
     remember(r.handle);
     return r;
 }
@@ -238,7 +238,9 @@ same_session(const session_view *a, const session_view *b)
                            a->info.last_used == b->info.last_used &&
                            a->info.client_count == b->info.client_count &&
                            memcmp(a->info.clients, b->info.clients,
-                                  sizeof(a->info.clients)) == 0);
+                                  sizeof(a->info.clients)) == 0 &&
+                           memcmp(a->info.provider_sids, b->info.provider_sids,
+                                  sizeof(a->info.provider_sids)) == 0);
 }
 
 typedef enum {
@@ -252,6 +254,8 @@ typedef enum {
     OP_END,            /* logout */
     OP_TOUCH,          /* moves to the newest end */
     OP_EXPIRED_LOOKUP, /* drops expired sessions on the way */
+    OP_LEARN_BIND,     /* a provider sid: the session moves to new slots */
+    OP_LEARN_OTHER,    /* another subject: a new session on the handle */
     OP_VERIFY,         /* takes the lock: repairs what is left */
 } operation;
 
@@ -265,7 +269,7 @@ static const char *const op_subject =
 static void
 prepare(operation op, ol_session_info *info)
 {
-    if (op == OP_LOGIN_SAME || op == OP_LOGIN_OTHER) {
+    if (op == OP_LOGIN_SAME || op == OP_LOGIN_OTHER || op == OP_LEARN_BIND) {
         ck_assert_int_eq(ol_session_find(store, &arena, known[known_count - 6],
                                          OL_ID_TEXT_LEN, LOOK, 0, info),
                          OL_OK);
@@ -316,6 +320,16 @@ run(operation op, const ol_session_info *info)
         break;
     case OP_EXPIRED_LOOKUP:
         ol_session_list_by_sub(store, &arena, "expired-user", 12, NOW, NULL, 8);
+        break;
+    case OP_LEARN_BIND:
+        memset(client, 'p', 200);
+        ol_session_learn(store, &arena, live, OL_ID_TEXT_LEN, "app-two", 7,
+                         client, 200, info->sub, info->sub_len, NOW);
+        break;
+    case OP_LEARN_OTHER:
+        ol_session_learn(store, &arena, live, OL_ID_TEXT_LEN, "app-two", 7,
+                         "provider-sid", 12, op_subject, strlen(op_subject),
+                         NOW);
         break;
     case OP_VERIFY:
         ol_store_verify(store, &arena);
@@ -437,7 +451,9 @@ kill_everywhere(operation op)
             for (i = 0; i < known_count; i++) {
                 present += (uint64_t)now.known[i].present;
             }
-            if (op != OP_LOGIN_SAME) {
+            /* the cookie's new session is counted as known and as the
+             * new subject's */
+            if (op != OP_LOGIN_SAME && op != OP_LEARN_OTHER) {
                 ck_assert_uint_eq(now.sessions, present);
             } else {
                 ck_assert_uint_ge(now.sessions, present);
@@ -452,6 +468,18 @@ kill_everywhere(operation op)
 START_TEST(test_store_crash_login_new)
 {
     kill_everywhere(OP_LOGIN_NEW);
+}
+END_TEST
+
+START_TEST(test_store_crash_learn_bind)
+{
+    kill_everywhere(OP_LEARN_BIND);
+}
+END_TEST
+
+START_TEST(test_store_crash_learn_other)
+{
+    kill_everywhere(OP_LEARN_OTHER);
 }
 END_TEST
 
@@ -642,6 +670,8 @@ store_crash_suite(void)
     tcase_add_test(tc, test_store_crash_end);
     tcase_add_test(tc, test_store_crash_touch);
     tcase_add_test(tc, test_store_crash_expired_lookup);
+    tcase_add_test(tc, test_store_crash_learn_bind);
+    tcase_add_test(tc, test_store_crash_learn_other);
     tcase_add_test(tc, test_store_crash_in_repair);
     tcase_add_test(tc, test_store_crash_damage_empties);
     suite_add_tcase(s, tc);

@@ -22,6 +22,8 @@ Suite *logout_suite(void);
 Suite *frontchannel_suite(void);
 Suite *backchannel_suite(void);
 Suite *decide_suite(void);
+Suite *provider_suite(void);
+Suite *keys_url_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
@@ -61,6 +63,11 @@ char *mint_token_n(struct _cjose_jwk_int *key, const char *alg,
 /* Writes text to a new temporary file and returns its path (a static
  * buffer, overwritten by the next call); the caller unlinks it. */
 const char *temp_file(const char *text);
+
+/* A process-local arena (malloc, and a lock nobody else takes) whose
+ * blocks test_arena_clear frees. */
+extern ol_arena test_arena;
+void test_arena_clear(void);
 
 /* Per-test timeout of every case, in seconds. */
 #define CHECK_TIMEOUT 20

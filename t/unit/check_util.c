@@ -37,7 +37,8 @@ ol_response *
 logout(ol_mode mode, const ol_clients *clients, const ol_allowlist *tenant,
        const char *params)
 {
-    ol_endpoint_conf ep = {.mode = mode, .clients = clients, .tenant_urls = tenant};
+    ol_endpoint_conf ep = {
+        .mode = mode, .clients = clients, .tenant_urls = tenant};
     ol_logout_state req = {.params = params, .params_len = strlen(params)};
     ol_response *resp = NULL;
 
@@ -160,4 +161,56 @@ temp_file(const char *text)
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+/* A process-local arena: malloc, every block kept until teardown frees
+ * what the store still holds, and a lock nobody else takes. */
+#define MAX_BLOCKS 4096
+static void *blocks[MAX_BLOCKS];
+
+static void *
+plain_alloc(void *data, size_t size)
+{
+    size_t i;
+
+    (void)data;
+    for (i = 0; i < MAX_BLOCKS; i++) {
+        if (blocks[i] == NULL) {
+            blocks[i] = malloc(size);
+            return blocks[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+plain_free(void *data, void *p)
+{
+    size_t i;
+
+    (void)data;
+    for (i = 0; i < MAX_BLOCKS; i++) {
+        if (blocks[i] == p) {
+            blocks[i] = NULL;
+        }
+    }
+    free(p);
+}
+
+static void
+plain_nothing(void *data)
+{
+    (void)data;
+}
+
+ol_arena test_arena = {NULL,          plain_alloc,   plain_free,
+                       plain_nothing, plain_nothing, NULL};
+
+void
+test_arena_clear(void)
+{
+    for (size_t i = 0; i < MAX_BLOCKS; i++) {
+        free(blocks[i]);
+        blocks[i] = NULL;
+    }
 }

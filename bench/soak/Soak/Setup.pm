@@ -122,6 +122,10 @@ sub write_site {
         { %{ $k{rsa}->export_key_jwk('public', 1) }, kid => 'soak-rsa' },
         { %{ $k{ec}->export_key_jwk('public', 1) }, kid => 'soak-ec' },
     ] }), 0600);
+    # the provider's published keys (oidc_logout_keys_url), from the peer
+    write_file("$d/provider-jwks.json", $json->encode({ keys => [
+        { %{ $k{rsa}->export_key_jwk('public', 1) }, kid => 'soak-provider' },
+    ] }));
     write_file("$d/clients.json", $json->encode({ clients => $s->{clients} }));
     write_file("$d/html/ok.txt", "ok\n");
     write_file("$d/pages/logged_out.html",
@@ -172,6 +176,7 @@ http {
 
     oidc_logout_clients $d/clients.json;
     oidc_logout_keys $d/keys.json;
+    oidc_logout_keys_url http://127.0.0.1:$peer/provider-jwks refresh=2s;
     oidc_logout_issuer $s->{issuer};
     oidc_logout_allowed_urls $tenant;
     oidc_logout_federated_url "$s->{federated}?returnTo=\$oidc_logout_return_to";
@@ -238,6 +243,10 @@ http {
     server {
         listen 127.0.0.1:$peer backlog=1024;
         location = /bc/ok { return 204; }
+        location = /provider-jwks {
+            default_type application/json;
+            alias $d/provider-jwks.json;
+        }
         location = /bc/fail { return 500; }
         location /fc1/ { return 200 "fc1\\n"; }
         location /fc2/ { return 200 "fc2\\n"; }
