@@ -165,6 +165,8 @@ our $server_config = <<"_EOC_";
     proxy_set_header X-Forwarded-Proto \$scheme;
     proxy_set_header X-Forwarded-Host \$http_host;
     proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    # the module reads the authorization and token responses: plain ones
+    proxy_set_header Accept-Encoding "";
 
     location / {
         proxy_pass http://127.0.0.1:$port{provider};
