@@ -15,7 +15,7 @@
 # Ports: nginx on the Test::Nginx port (1984), the provider on the next
 # one, then A, B and the browser's control port. Files in
 # t/servroot-provider-e2e (keys, registrations, logs, screenshots).
-# Tests 2 to 4 have no config of their own: they go on with the nginx of
+# Tests 2 to 5 have no config of their own: they go on with the nginx of
 # test 1 (its zone, and no reload when the provider's keys rotate).
 use Test::Nginx::Socket 'no_plan';
 
@@ -138,7 +138,8 @@ start_apache_rp(name => 'apache-rp', root => "$root/apache", interop => $interop
 
 spawn('browser', "$root/browser.log",
       { PORT => $port{browser}, ISSUER => $issuer, APP_A => $A, APP_B => $B,
-        PROVIDER_COOKIES => $provider_cookies, SCREENSHOTS => "$root/screenshots",
+        PROVIDER_COOKIES => $provider_cookies, MODULE_KIDS => 'module-1',
+        SCREENSHOTS => "$root/screenshots",
         CHROMIUM => $chromium },
       $node, "$interop/provider_browser.mjs");
 wait_listening('browser', $port{browser}, "$root/browser.log");
@@ -209,19 +210,23 @@ sub sign_in_at_both {
 }
 
 # A's /logout with its id_token_hint: no confirmation, A's
-# post_logout_redirect_uri, both sessions over, the provider's cookies gone
+# post_logout_redirect_uri, both sessions over, the provider's cookies gone;
+# nginx's jwks_uri serves the module's key and the provider's keys @kids
 sub logout_at_a {
+    my (@kids) = @_;
     return "logout at A: no confirmation\n"
          . "landed on $A/goodbye\n"
          . signed_out_at_both()
-         . "provider cookies left: none\n";
+         . "provider cookies left: none\n"
+         . "keys at nginx's jwks_uri: @{[ sort 'module-1', @kids ]}\n";
 }
 
-# sign in at A and B, log out at A (the scenario sso-then-logout)
+# sign in at A and B with an ID token of the provider's key $kid, log out
+# at A (the scenario sso-then-logout)
 sub sso_then_logout {
-    my ($kid) = @_;
+    my ($kid, @kids) = @_;
     return signed_out_at_both() . sign_in_at_both($kid)
-         . "provider cookies saved: $provider_cookies\n" . logout_at_a();
+         . "provider cookies saved: $provider_cookies\n" . logout_at_a(@kids);
 }
 
 # no alert of nginx in any test
@@ -241,7 +246,7 @@ __DATA__
 --- request
 GET /browser/sso-then-logout
 --- timeout: 90
---- response_body eval: ::sso_then_logout('provider-1')
+--- response_body eval: ::sso_then_logout('provider-1', 'provider-1')
 
 
 
@@ -252,7 +257,7 @@ GET /browser/sign-in-again
 --- response_body eval
 "old provider cookies put back: _session _session.sig\n"
 . ::sign_in_at_both('provider-1')
-. ::logout_at_a()
+. ::logout_at_a('provider-1')
 
 
 
@@ -268,21 +273,29 @@ GET /browser/logout-without-hint
 
 
 
-=== TEST 4: the provider rotates to a new signing key (restarted with [new, old]): the hint signed by the new key is accepted without a reload of nginx, no confirmation
+=== TEST 4: the provider rotates to a new signing key (restarted with [new, old]) and the browser signs in at once: the first ID token of the new key, which nginx does not know yet, is bound all the same, and the hint signed by the new key is accepted without a reload of nginx, no confirmation
 --- init
 ::start_provider('provider-2', 'provider-1');
 ::start_express_rp();
 --- request
 GET /browser/sso-then-logout
 --- timeout: 90
---- response_body eval: ::sso_then_logout('provider-2')
+--- response_body eval: ::sso_then_logout('provider-2', 'provider-1', 'provider-2')
 
 
 
-=== TEST 5: B told by the front channel: sign in at A and B, log out at A with its hint: no confirmation, both sessions end, the browser lands on A's post_logout_redirect_uri
+=== TEST 5: once nginx has fetched the rotated keys (not reloaded), sign-in and a logout with a hint of the new key: no confirmation, both sessions end
+--- request
+GET /browser/sso-then-logout
+--- timeout: 90
+--- response_body eval: ::sso_then_logout('provider-2', 'provider-1', 'provider-2')
+
+
+
+=== TEST 6: B told by the front channel: sign in at A and B, log out at A with its hint: no confirmation, both sessions end, the browser lands on A's post_logout_redirect_uri
 --- http_config eval: $::http_config{front}
 --- config eval: $::server_config
 --- request
 GET /browser/sso-then-logout
 --- timeout: 90
---- response_body eval: ::sso_then_logout('provider-2')
+--- response_body eval: ::sso_then_logout('provider-2', 'provider-1', 'provider-2')

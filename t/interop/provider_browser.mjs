@@ -4,7 +4,7 @@
 //
 //   PORT=1988 ISSUER=http://127.0.0.1:1984 APP_A=http://127.0.0.1:1986 \
 //   APP_B=http://127.0.0.1:1987 PROVIDER_COOKIES="_session _session.sig" \
-//   SCREENSHOTS=dir node provider_browser.mjs
+//   MODULE_KIDS=module-1 SCREENSHOTS=dir node provider_browser.mjs
 //
 // ISSUER is nginx, the provider's public origin; APP_A the relying party on
 // express-openid-connect (t/interop/express-rp), APP_B the one on Apache
@@ -18,6 +18,10 @@
 // lives from one request to the next, so that a scenario can go on where
 // the last one stopped (sign-in-again). A screenshot of where each
 // scenario ends goes to SCREENSHOTS/SCENARIO.png.
+//
+// nginx fetches the provider's keys when it starts, and only with them can
+// it read the ID tokens of a sign-in: a sign-in waits until nginx's
+// jwks_uri serves one key that is not the module's own (MODULE_KIDS).
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
@@ -31,10 +35,13 @@ const issuer = env('ISSUER');
 const appA = env('APP_A');
 const appB = env('APP_B');
 const providerCookies = new Set(env('PROVIDER_COOKIES').split(/\s+/));
+const moduleKids = new Set(env('MODULE_KIDS').split(/\s+/));
 const screenshots = env('SCREENSHOTS');
 const user = { login: 'alice', password: 'wonderland' };
 // how long a step may take before the browser is said to be stuck
 const STEP_MS = 15000;
+// how often a condition is looked at again
+const POLL_MS = 50;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -70,6 +77,23 @@ async function sessionAtB() {
   return `answered ${res.status()} ${location}`;
 }
 
+// The kids of the keys nginx serves at the provider's jwks_uri, sorted.
+async function keysAtNginx() {
+  const res = await context.request.get(`${issuer}/jwks`);
+  if (res.status() !== 200) return [`answered ${res.status()}`];
+  return (await res.json()).keys.map((k) => k.kid).sort();
+}
+
+// Waits until nginx serves a key of the provider; false after STEP_MS.
+async function providerKeysAtNginx() {
+  const deadline = Date.now() + STEP_MS;
+  for (;;) {
+    if ((await keysAtNginx()).some((kid) => !moduleKids.has(kid))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
 // Waits until the page is at a URL of which done(url) is true, or shows a
 // form that posts (the module's confirmation page); says which.
 async function arriveOrConfirm(done) {
@@ -93,6 +117,9 @@ async function stuck(what) {
 // The browser goes to A's /login: the provider asks for the password (it
 // is given), or sends the browser straight back.
 async function signInAtA(seen) {
+  if (!await providerKeysAtNginx()) {
+    seen.push(`nginx serves no key of the provider: ${(await keysAtNginx()).join(' ')}`);
+  }
   await page.goto(`${appA}/login`);
   const home = (url) => origin(url) === appA && pathOf(url) === '/';
   const passwordAsked = () => page.locator('input[name=password]').waitFor({ timeout: STEP_MS })
@@ -152,6 +179,7 @@ async function logoutAtA(seen) {
   }
   seen.push(`A: ${await sessionAtA()}`, `B: ${await sessionAtB()}`);
   seen.push(`provider cookies left: ${await providerCookieNames() || 'none'}`);
+  seen.push(`keys at nginx's jwks_uri: ${(await keysAtNginx()).join(' ')}`);
 }
 
 const scenarios = {
