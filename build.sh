@@ -60,8 +60,9 @@ install_packages() {
 }
 
 # Node and the npm packages of the Node peers: t/interop (Node's jose, and
-# playwright-core, which drives the browser) and t/interop/express-rp (a
-# relying party on express-openid-connect).
+# playwright-core, which drives the browser), t/interop/express-rp (a
+# relying party on express-openid-connect) and t/interop/provider (an
+# unmodified node-oidc-provider).
 install_node_packages() {
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         [ "$(id -u)" -eq 0 ] || die "node and npm are missing; run as root to install them"
@@ -71,7 +72,7 @@ install_node_packages() {
         apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     fi
     local dir stamp
-    for dir in t/interop t/interop/express-rp; do
+    for dir in t/interop t/interop/express-rp t/interop/provider; do
         # installed again whenever package.json changes
         stamp=$dir/node_modules/.package.json
         cmp -s "$dir/package.json" "$stamp" && continue

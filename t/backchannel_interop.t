@@ -17,16 +17,14 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use File::Path qw(make_path);
 use FindBin;
 use lib "$FindBin::Bin/support";
 use FlowNginx;
+use Peers;
 use Crypt::PK::RSA;
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64url);
-use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -35,17 +33,10 @@ module_path();    # stops the run at once when the module is not named
 my $here    = abs_path(dirname(__FILE__));
 my $interop = "$here/interop";
 my $root    = "$here/servroot-bcinterop";
-my $apache_bin     = $ENV{APACHE2_BINARY} // '/usr/sbin/apache2';
-my $apache_modules = '/usr/lib/apache2/modules';
-my $node           = $ENV{NODE_BINARY} // 'node';
+my $node    = $ENV{NODE_BINARY} // 'node';
 
 # The relying parties are part of what build.sh installs for the tests: a
-# missing one is a failure, never a skip.
--x $apache_bin
-    or BAIL_OUT("$apache_bin is missing: run ./build.sh test, which installs apache2");
--f "$apache_modules/mod_auth_openidc.so"
-    or BAIL_OUT('mod_auth_openidc is missing: run ./build.sh test, which installs'
-                . ' libapache2-mod-auth-openidc');
+# missing one is a failure, never a skip (start_apache_rp checks Apache's).
 -d "$interop/express-rp/node_modules/express-openid-connect"
     or BAIL_OUT('express-openid-connect is missing: run ./build.sh test, which installs it');
 
@@ -61,106 +52,13 @@ my %bc_path = ('apache-rp'  => '/protected/redirect_uri?logout=backchannel',
 my %proxy = ('apache-rp' => $port{'apache-proxy'},
              'express-rp' => $port{'express-proxy'});
 
-sub listening {
-    my ($p) = @_;
-    return IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p", Timeout => 1);
-}
-
 # a server left over from an interrupted run would answer in place of ours
 for my $p (sort values %port) {
     BAIL_OUT("port $p is in use: stop whatever listens there") if listening($p);
 }
 
-# ---- the processes this script starts, stopped whatever happens ----------
-
-my %child;    # name => pid, each the leader of its own process group
-
-sub stop_child {
-    my ($name) = @_;
-    my $pid = delete $child{$name} or return;
-    kill 'TERM', -$pid;
-    my $deadline = time + 10;
-    while (waitpid($pid, WNOHANG) == 0) {
-        if (time > $deadline) { kill 'KILL', -$pid; waitpid($pid, 0); last }
-        sleep 0.05;
-    }
-    kill 'KILL', -$pid;    # whatever of the group is left (Apache's children)
-}
-
-END {
-    local $?;
-    stop_child($_) for sort keys %child;
-    stop_nginx();
-}
+# the peers are stopped by Peers, nginx by FlowNginx, whatever happens
 $SIG{$_} = sub { die "killed by SIG$_[0]\n" } for qw(INT TERM HUP);
-
-sub slurp {
-    my ($file) = @_;
-    open my $f, '<', $file or return '';
-    local $/;
-    return scalar <$f>;
-}
-
-sub tail {
-    my ($file) = @_;
-    my @lines = split /\n/, slurp($file);
-    return join "\n", "--- $file:", @lines > 30 ? @lines[-30 .. -1] : @lines;
-}
-
-sub write_file {
-    my ($file, $text, $mode) = @_;
-    open my $f, '>', $file or die "$file: $!";
-    print $f $text;
-    close $f or die "$file: $!";
-    chmod $mode // 0644, $file;
-}
-
-# Starts a command in a process group of its own, output to log, with
-# extra environment.
-sub spawn {
-    my ($name, $log, $env, @cmd) = @_;
-    my $pid = fork() // BAIL_OUT("fork: $!");
-    if ($pid == 0) {
-        setpgrp(0, 0);
-        @ENV{ keys %$env } = values %$env;
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $log or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        exec @cmd or POSIX::_exit(127);
-    }
-    setpgrp($pid, $pid);    # the child does the same: no race either way
-    $child{$name} = $pid;
-}
-
-# Polls until the port accepts connections; a process that exits or never
-# listens stops the run with its log.
-sub wait_listening {
-    my ($name, $p, @logs) = @_;
-    my $deadline = time + 20;
-    until (listening($p)) {
-        my $gone = waitpid($child{$name}, WNOHANG) != 0;
-        if ($gone || time > $deadline) {
-            delete $child{$name} if $gone;
-            diag(tail($_)) for @logs;
-            BAIL_OUT("$name " . ($gone ? "exited with status " . ($? >> 8) : 'never listened')
-                     . " on $p: see its log above");
-        }
-        sleep 0.05;
-    }
-    note(sprintf '%s listening on %d after %.2f s', $name, $p, time - $began);
-}
-
-# Polls a file until its content matches; returns the content.
-sub poll {
-    my ($read, $re, $seconds) = @_;
-    my $deadline = time + ($seconds // 10);
-    my $text = $read->();
-    until ($text =~ $re || time > $deadline) {
-        sleep 0.05;
-        $text = $read->();
-    }
-    return $text;
-}
 
 # ---- the SSO server and the two recording proxies ------------------------
 
@@ -255,29 +153,15 @@ ok($jwk && $jwk->{kid} eq 'bcinterop1' && !exists $jwk->{d},
 
 # ---- the relying parties -------------------------------------------------
 
-my $apache_root = "$root/apache";
-make_path("$apache_root/run", "$apache_root/logs", "$apache_root/htdocs/protected");
-write_file("$apache_root/htdocs/protected/index.html", "apache-rp: protected\n");
-chmod 0755, $apache_root, map { "$apache_root/$_" } qw(run logs htdocs htdocs/protected);
-my ($user, $group) = $> == 0 ? ('www-data', 'www-data')
-                             : (scalar getpwuid($>), scalar getgrgid($) + 0));
-my %fill = (ROOT => $apache_root, MODULES => $apache_modules,
-            PORT => $port{'apache-rp'}, USER => $user, GROUP => $group,
-            ISSUER => $issuer, CLIENT_ID => 'apache-rp',
-            CLIENT_SECRET => 'apache-rp-secret');
-my $conf = slurp("$interop/apache_rp.conf") or BAIL_OUT("cannot read $interop/apache_rp.conf");
-$conf =~ s/\@([A-Z_]+)\@/$fill{$1} \/\/ BAIL_OUT("apache_rp.conf: unknown placeholder \@$1\@")/ge;
-write_file("$apache_root/httpd.conf", $conf);
-my $apache_log = "$apache_root/logs/error.log";
-spawn('apache-rp', "$apache_root/logs/stdout.log", {},
-      $apache_bin, '-f', "$apache_root/httpd.conf", '-DFOREGROUND');
+my $apache_log = start_apache_rp(
+    name => 'apache-rp', root => "$root/apache", interop => $interop,
+    port => $port{'apache-rp'}, issuer => $issuer, client_id => 'apache-rp',
+    pages => { 'protected/index.html' => "apache-rp: protected\n" });
 
 my $express_log = "$root/express-rp.log";
 spawn('express-rp', $express_log,
       { PORT => $port{'express-rp'}, ISSUER => $issuer, CLIENT_ID => 'express-rp' },
       $node, "$interop/express-rp/app.cjs");
-
-wait_listening('apache-rp', $port{'apache-rp'}, "$apache_root/logs/stdout.log", $apache_log);
 wait_listening('express-rp', $port{'express-rp'}, $express_log);
 
 # ---- alice signs in, joins both, logs out --------------------------------
@@ -395,7 +279,7 @@ diag(sprintf '%s: our token %s; tampered %s, other audience %s, replayed %s',
              @{ $seen_status{$_} }{qw(tampered other-audience replayed)})
     for @rps;
 
-stop_child($_) for @rps;
+stop_peer($_) for @rps;
 stop_nginx();
 diag(sprintf 'backchannel_interop: %.1f s', time - $began);
 done_testing();

@@ -1,6 +1,6 @@
 // A minimal relying party built on express-openid-connect (Auth0's
 // Express SDK) with OpenID Connect Back-Channel Logout 1.0 enabled, for
-// t/backchannel_interop.t.
+// t/backchannel_interop.t and t/provider_e2e.t.
 //
 //   PORT=2003 ISSUER=http://127.0.0.1:2000 CLIENT_ID=express-rp \
 //       node app.cjs
@@ -13,6 +13,12 @@
 // nonce, sid or sub) and answers 400 when that fails, 204 otherwise.
 // GET /logged-out lists what its store holds: the sid and sub entries of
 // the logout tokens it accepted, which the test checks.
+//
+// For a browser (t/provider_e2e.t): the SDK's /login and /callback sign in;
+// its /logout ends the app's session and goes on to the provider's
+// end_session_endpoint with the id_token_hint and the post_logout_redirect_uri
+// /goodbye; GET /session says what the app itself knows of the browser's
+// session (after the SDK has applied the logout tokens it accepted).
 'use strict';
 
 const express = require('express');
@@ -87,7 +93,8 @@ app.use(auth({
   clientSecret: `${clientID}-secret`,
   secret: 'express-rp-cookie-secret-0123456789abcdef',
   authRequired: false,
-  idpLogout: false,
+  idpLogout: true,
+  routes: { postLogoutRedirect: '/goodbye' },
   authorizationParams: { response_type: 'code', scope: 'openid' },
   idTokenSigningAlg: 'RS256',       // logout tokens are verified with this alg only
   backchannelLogout: { store, onLogoutToken },
@@ -95,6 +102,14 @@ app.use(auth({
 app.get('/', (req, res) =>
   res.send(`express-rp: authenticated=${req.oidc.isAuthenticated()}\n`));
 app.get('/logged-out', (req, res) => res.json([...entries.keys()].sort()));
+app.get('/goodbye', (req, res) => res.send('express-rp: goodbye\n'));
+// signed in or not, as whom, the sid of its ID token and the key that signed it
+app.get('/session', (req, res) => {
+  if (!req.oidc.isAuthenticated()) return res.json({ authenticated: false });
+  const header = JSON.parse(Buffer.from(req.oidc.idToken.split('.')[0], 'base64url'));
+  const { sub, sid } = req.oidc.idTokenClaims;
+  return res.json({ authenticated: true, sub, sid, kid: header.kid });
+});
 app.use((err, req, res, next) => {
   console.error('error:', err.message);
   res.status(err.status || 500).send(`error: ${err.message}\n`);
