@@ -360,7 +360,9 @@ ol_status ol_provider_observe(const ol_provider *provider,
 /*
  * The Cookie header cookie without the provider cookies whose values a
  * logout revoked: 1 and the header in out (*out_len; out has room for
- * cookie_len bytes), or 0 when it keeps every cookie.
+ * 2 * cookie_len bytes: the pairs kept are joined with "; "), or 0 when it
+ * keeps every cookie.  A value is revoked however it is spelled: blanks
+ * around it, double quotes, percent-escapes.
  */
 int ol_provider_drop_revoked(const ol_provider *provider, ol_store *store,
                              const ol_arena *arena, const char *cookie,

@@ -146,6 +146,7 @@ sub request {
     return FlowNginx::client()->request($method,
         "http://127.0.0.1:2016$path",
         { headers => \%h, (defined $o{body} ? (content => $o{body}) : ()) });
+    # (a code reference as the body is sent chunked)
 }
 
 sub with_cookie { (headers => { Cookie => $_[0] }) }
@@ -221,7 +222,11 @@ my $cookie;
     is($res->{status}, 200, 'a form_post page passes');
     like($res->{content}, qr/^<!DOCTYPE html>.*value="\Q$tb\E"/s,
          'the whole page, unchanged');
-    ok(!$res->{headers}{'set-cookie'}, 'the session was found, not started');
+    my $c2 = session_cookie($res);
+    ok($c2 && $c2 ne $c, 'the session was found, under a fresh handle');
+    is(whoami($c), 401, 'the old handle names it no more (no fixation)');
+    is(whoami($c2), "sub=bob\n", 'the new one does');
+    $c = $c2;
 
     # the hint of the second client is of the same session
     $res = request(GET => '/session/end?id_token_hint=' . $tb,
@@ -242,6 +247,21 @@ my $cookie;
     like($res->{content}, qr/^<form method="post".*<!-- PADDING -->.*<!-- padding -->$/s,
          'in order');
     ok(!$res->{headers}{'set-cookie'}, 'unobserved');
+}
+
+# ---- a chunked token request ----------------------------------------------
+
+{
+    my $res = request(GET => '/auth/code?code=C9');
+    my $c = session_cookie($res);
+    my $token = id_token(aud => 'appA', sub => 'carol', sid => 'PS-C');
+    my @parts = ('grant_type=authorization_code', '&code=C9');
+    $res = request(POST => "/token?id_token=$token",
+                   headers => { 'Content-Type' =>
+                                'application/x-www-form-urlencoded' },
+                   body => sub { shift @parts });
+    is($res->{status}, 200, 'a chunked token request passes');
+    is(whoami($c), "sub=carol\n", 'and is observed');
 }
 
 # ---- the configuration ----------------------------------------------------

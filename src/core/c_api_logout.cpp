@@ -121,7 +121,17 @@ ol_clients_targets(ol_clients *clients, ol_target **targets) noexcept
  * then what target_of_url keeps. */
 struct ol_owned_target {
     ol_target target;
-    std::unique_ptr<std::string[]> text;
+    std::string *text = nullptr; /* new[], freed with the owner (a
+                                  * unique_ptr member is not standard-layout
+                                  * everywhere) */
+
+    ol_owned_target() = default;
+    ol_owned_target(const ol_owned_target &) = delete;
+    ol_owned_target &operator=(const ol_owned_target &) = delete;
+    ~ol_owned_target()
+    {
+        delete[] text;
+    }
 };
 static_assert(std::is_standard_layout_v<ol_owned_target>);
 
@@ -142,7 +152,7 @@ ol_target_parse(const char *url, size_t len, ol_target **out, char *err,
             return OL_INVALID;
         }
         auto owned = std::make_unique<ol_owned_target>();
-        owned->text = std::make_unique<std::string[]>(4);
+        owned->text = new std::string[4];
         owned->text[3].assign(view(url, len));
         owned->target = target_of_url(u, &owned->text[0]);
         owned->target.client_id = owned->text[3].c_str();

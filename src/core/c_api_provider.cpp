@@ -84,7 +84,7 @@ ol_provider_drop_revoked(const ol_provider *provider, ol_store *store,
         std::string kept;
         if (!drop_revoked_cookies(provider->config, s, view(cookie, cookie_len),
                                   seconds(now), kept) ||
-            kept.size() > cookie_len) {
+            kept.size() > 2 * cookie_len) {
             return 0;
         }
         std::memcpy(out, kept.data(), kept.size());

@@ -13,7 +13,11 @@ namespace {
 
 /* What an authorization response carries. */
 struct AuthorizationResponse {
-    std::string redirect_uri; /* without query and fragment */
+    /* where it goes: a redirect's Location without its fragment (its
+     * query holds the registered URI's own and the response's), or the
+     * form's action */
+    std::string redirect_uri;
+    bool appended = false; /* the response is in redirect_uri's query */
     std::string code;
     std::string id_token;
 };
@@ -43,7 +47,8 @@ bool
 parse_redirect(std::string_view location, AuthorizationResponse &out)
 {
     size_t end = location.find_first_of("?#");
-    out.redirect_uri = std::string(location.substr(0, end));
+    out.redirect_uri = std::string(location.substr(0, location.find('#')));
+    out.appended = true;
     if (end == std::string_view::npos) {
         return true;
     }
@@ -112,6 +117,16 @@ next_tag(std::string_view page, size_t &pos, Tag &tag)
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
     };
     while ((pos = page.find('<', pos)) != std::string_view::npos) {
+        /* what a browser does not read as markup: comments, and the text
+         * of scripts and styles (skipped after their tag, below) */
+        if (page.substr(pos, 4) == "<!--") {
+            size_t close = page.find("-->", pos + 4);
+            if (close == std::string_view::npos) {
+                return false;
+            }
+            pos = close + 3;
+            continue;
+        }
         size_t i = pos + 1;
         size_t start = i;
         while (i < page.size() && is_alpha(page[i])) {
@@ -172,9 +187,19 @@ parse_form_post(std::string_view page, AuthorizationResponse &out)
     Tag tag;
     bool in_form = false;
     while (next_tag(page, pos, tag)) {
+        if (tag.name == "script" || tag.name == "style") {
+            size_t close = page.find("</" + tag.name, pos);
+            if (close == std::string_view::npos) {
+                return false;
+            }
+            pos = close;
+            continue;
+        }
         if (tag.name == "form") {
             const std::string *action = tag.get("action");
-            if (in_form || action == nullptr) {
+            const std::string *method = tag.get("method");
+            if (in_form || action == nullptr || method == nullptr ||
+                to_lower(*method) != "post") {
                 return false; /* one form, posting somewhere */
             }
             in_form = true;
@@ -201,16 +226,26 @@ parse_form_post(std::string_view page, AuthorizationResponse &out)
  * when it names one of them, else the first in the file's order. */
 const Client *
 client_of(const ClientRegistry &clients, std::string_view redirect_uri,
-          std::string_view request_query)
+          bool appended, std::string_view request_query)
 {
     Params p({"client_id"});
     std::string reason;
     const std::string *wanted =
         p.parse(request_query, reason) ? p.get("client_id") : nullptr;
     const Client *first = nullptr;
+    /* a registered URI as it is, or with the response added to its query
+     * (a redirect's Location) */
+    auto matches = [&](const std::string &uri) {
+        if (!appended || redirect_uri.size() <= uri.size()) {
+            return redirect_uri == uri;
+        }
+        char next = uri.find('?') == std::string::npos ? '?' : '&';
+        return redirect_uri.compare(0, uri.size(), uri) == 0 &&
+               redirect_uri[uri.size()] == next;
+    };
     for (const Client *c : clients.in_order()) {
         const auto &uris = c->redirect_uris;
-        if (std::find(uris.begin(), uris.end(), redirect_uri) == uris.end()) {
+        if (std::none_of(uris.begin(), uris.end(), matches)) {
             continue;
         }
         if (wanted != nullptr && *wanted == c->id) {
@@ -247,24 +282,66 @@ verify_id_token(const ProviderConfig &config, const Observation &o,
 }
 
 /* Each name=value pair of a Cookie header, with its name. */
+std::string_view
+trimmed(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+/* A cookie's value as the servers that read it see it: blanks around it
+ * and one pair of double quotes taken off, percent-escapes decoded (the
+ * cookie module of node-oidc-provider decodes them; Go and Netty take the
+ * quotes off).  Every spelling of one value is one value. */
+std::string
+cookie_value(std::string_view value)
+{
+    value = trimmed(value);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = trimmed(value.substr(1, value.size() - 2));
+    }
+    std::string out;
+    for (size_t i = 0; i < value.size(); i++) {
+        if (value[i] == '%' && i + 2 < value.size() &&
+            is_hex_digit(value[i + 1]) && is_hex_digit(value[i + 2])) {
+            out.push_back(static_cast<char>(hex_value(value[i + 1]) * 16 +
+                                            hex_value(value[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(value[i]);
+        }
+    }
+    return out;
+}
+
+/* Each pair of a Cookie header: the pair as written, its name (blanks
+ * taken off) and what revocations remember of it, name=value with the
+ * value as cookie_value() reads it. */
 template <typename Visit>
 void
 each_cookie(std::string_view header, Visit visit)
 {
     while (!header.empty()) {
         size_t end = header.find(';');
-        std::string_view pair = header.substr(0, end);
+        std::string_view pair = trimmed(header.substr(0, end));
         header = end == std::string_view::npos ? std::string_view()
                                                : header.substr(end + 1);
-        while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) {
-            pair.remove_prefix(1);
+        if (pair.empty()) {
+            continue;
         }
-        while (!pair.empty() && (pair.back() == ' ' || pair.back() == '\t')) {
-            pair.remove_suffix(1);
+        size_t eq = pair.find('=');
+        std::string_view name = trimmed(pair.substr(0, eq));
+        std::string key(name);
+        key += '=';
+        if (eq != std::string_view::npos) {
+            key += cookie_value(pair.substr(eq + 1));
         }
-        if (!pair.empty()) {
-            visit(pair, pair.substr(0, pair.find('=')));
-        }
+        visit(pair, name, key);
     }
 }
 
@@ -295,7 +372,7 @@ observe_authorization(const ProviderConfig &config, const Observation &o)
     const Client *client =
         parsed && (!a.code.empty() || !a.id_token.empty()) &&
                 config.clients != nullptr && o.store != nullptr
-            ? client_of(*config.clients, a.redirect_uri, o.request)
+            ? client_of(*config.clients, a.redirect_uri, a.appended, o.request)
             : nullptr;
     if (client == nullptr) {
         return out; /* not a successful authorization response */
@@ -307,23 +384,25 @@ observe_authorization(const ProviderConfig &config, const Observation &o)
         claims = Hint(); /* the client still joins; nothing is bound */
     }
     uint32_t now = static_cast<uint32_t>(o.now);
-    std::string handle(o.handle);
+    /* the browser's session, under a fresh handle at every sign-in: a
+     * cookie planted in the browser never learns whose session it is */
     ol_session_info info;
     unsigned evicted = 0;
-    ol_status rc = handle.empty() ? OL_DENIED
-                                  : o.store->learn(handle, false, client->id,
-                                                   claims.sid, claims.sub, now,
-                                                   &info, nullptr, evicted);
+    ol_status rc = o.handle.empty()
+                       ? OL_DENIED
+                       : o.store->learn(o.handle, false, client->id, claims.sid,
+                                        claims.sub, now, &info, nullptr,
+                                        evicted, &out.handle);
     if (rc == OL_DENIED) {
         ol_login_result started;
         rc = o.store->start(now, started);
         if (rc == OL_OK) {
-            out.set_cookie = true;
-            handle = out.handle = started.handle;
-            rc = o.store->learn(handle, false, client->id, claims.sid,
+            out.handle = started.handle;
+            rc = o.store->learn(out.handle, false, client->id, claims.sid,
                                 claims.sub, now, &info, nullptr, evicted);
         }
     }
+    out.set_cookie = rc == OL_OK;
     if (rc != OL_OK) {
         out.log_reason = "the session of an authorization response for " +
                          quoted(client->id) + " could not be stored";
@@ -394,8 +473,9 @@ drop_revoked_cookies(const ProviderConfig &config, SessionStore &store,
 {
     bool dropped = false;
     out.clear();
-    each_cookie(cookie, [&](std::string_view pair, std::string_view name) {
-        if (provider_cookie(config, name) && store.revoked(pair, now)) {
+    each_cookie(cookie, [&](std::string_view pair, std::string_view name,
+                            const std::string &key) {
+        if (provider_cookie(config, name) && store.revoked(key, now)) {
             dropped = true;
             return;
         }
@@ -411,12 +491,18 @@ std::vector<std::string>
 revoke_cookies(const ProviderConfig &config, SessionStore &store,
                std::string_view cookie, uint32_t now)
 {
+    /* a browser sends one value a name (or a few, set on several paths):
+     * a request that carries more cannot flush what the zone remembers */
     std::vector<std::string> expire;
-    each_cookie(cookie, [&](std::string_view pair, std::string_view name) {
-        if (!provider_cookie(config, name)) {
+    size_t revoked = 0;
+    each_cookie(cookie, [&](std::string_view, std::string_view name,
+                            const std::string &key) {
+        if (!provider_cookie(config, name) ||
+            revoked >= max_revoked_per_name * config.cookie_names.size()) {
             return;
         }
-        store.revoke(pair, now + config.cookie_remember);
+        revoked++;
+        store.revoke(key, now + config.cookie_remember);
         std::string set(name);
         set += "=; Path=" + config.cookie_path +
                "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";

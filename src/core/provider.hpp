@@ -17,6 +17,8 @@ namespace oidc_logout {
 /* How long an authorization code waits for its token request (RFC 6749
  * §4.1.2 recommends codes live at most 10 minutes), in seconds. */
 constexpr uint32_t code_remember = 600;
+/* The values a logout revokes, at most, for each cookie name. */
+constexpr size_t max_revoked_per_name = 4;
 /* The largest form_post page and token response read, in bytes. */
 constexpr size_t max_observed_body = 65536;
 

@@ -797,7 +797,8 @@ ol_status
 SessionStore::learn(std::string_view id_text, bool by_sid,
                     std::string_view client, std::string_view psid,
                     std::string_view sub, uint32_t now, ol_session_info *info,
-                    ol_session_info *ended, unsigned &evicted)
+                    ol_session_info *ended, unsigned &evicted,
+                    std::string *rekeyed)
 {
     evicted = 0;
     uint8_t id[id_bytes];
@@ -808,10 +809,13 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
         psid.size() > UINT8_MAX || sub.size() > OL_SUB_MAX || !is_utf8(sub)) {
         return OL_INVALID;
     }
-    uint8_t fresh_sid[id_bytes];
-    if (!random_bytes(fresh_sid, sizeof(fresh_sid))) {
+    /* a fresh sid (another subject), and a fresh handle */
+    uint8_t ids[2 * id_bytes];
+    if (!random_bytes(ids, sizeof(ids))) {
         return OL_INTERNAL;
     }
+    const uint8_t *fresh_sid = ids;
+    const uint8_t *fresh_handle = ids + id_bytes;
     bool other_subject = false;
     {
         Locked lock(*this);
@@ -861,7 +865,7 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
             same = false;
             append(client, psid);
         }
-        if (same) {
+        if (same && rekeyed == nullptr) {
             touch(n, now);
             copy_info(n, info);
         } else {
@@ -873,10 +877,10 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
                 copy_info(n, ended);
             }
             uint64_t evicted_before = root_->stats.evicted;
-            SessionNode *fresh =
-                put(n, n->handle, other_subject ? fresh_sid : n->sid,
-                    std::string_view(out, len), new_sub.size(), count,
-                    other_subject ? now : n->created, now);
+            SessionNode *fresh = put(
+                n, rekeyed != nullptr ? fresh_handle : n->handle,
+                other_subject ? fresh_sid : n->sid, std::string_view(out, len),
+                new_sub.size(), count, other_subject ? now : n->created, now);
             evicted =
                 static_cast<unsigned>(root_->stats.evicted - evicted_before);
             if (fresh == nullptr) {
@@ -892,6 +896,9 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
     finish_info(info);
     if (other_subject) {
         finish_info(ended);
+    }
+    if (rekeyed != nullptr) {
+        *rekeyed = base64url_encode(fresh_handle, id_bytes);
     }
     return OL_OK;
 }

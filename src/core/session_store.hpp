@@ -149,13 +149,16 @@ class SessionStore {
      * its sid when by_sid): client joins it, with psid (the provider's sid
      * for that client, kept when empty); sub becomes its subject when it
      * has none.  A session of another subject ends (into *ended, when
-     * given) and a new one of sub takes its handle.  OL_DENIED without a
-     * live session; OL_INVALID when the data does not fit; OL_NOMEM.
+     * given) and a new one of sub takes its place.  With rekeyed, the
+     * session gets a fresh handle, written there (the browser's cookie
+     * changes at every sign-in).  OL_DENIED without a live session;
+     * OL_INVALID when the data does not fit; OL_NOMEM.
      */
     ol_status learn(std::string_view id_text, bool by_sid,
                     std::string_view client, std::string_view psid,
                     std::string_view sub, uint32_t now, ol_session_info *info,
-                    ol_session_info *ended, unsigned &evicted);
+                    ol_session_info *ended, unsigned &evicted,
+                    std::string *rekeyed = nullptr);
     /* An authorization code, bound to the session of sid and a client
      * until expires; taken once. */
     void remember_code(std::string_view code, std::string_view sid_text,

@@ -384,8 +384,8 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->provider_cookies = NULL;
     }
     /* node-oidc-provider's sessions last 14 days by default */
-    ngx_conf_merge_sec_value(conf->provider_cookie_remember,
-                             NGX_CONF_UNSET, 14 * 86400);
+    ngx_conf_merge_sec_value(conf->provider_cookie_remember, NGX_CONF_UNSET,
+                             14 * 86400);
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
     if (conf->document == NGX_HTTP_OIDC_LOGOUT_JWKS && oscf->keys == NULL &&

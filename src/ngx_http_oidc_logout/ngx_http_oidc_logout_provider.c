@@ -388,23 +388,35 @@ ngx_http_oidc_logout_token_body(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_oidc_logout_module);
     ctx->body_read = 1;
 
+    /* the form body in memory (a chunked one ends with an empty buffer) */
     len = 0;
     if (r->request_body != NULL && r->request_body->temp_file == NULL) {
         for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            if (ngx_buf_special(cl->buf)) {
+                continue;
+            }
             if (!ngx_buf_in_memory(cl->buf)) {
-                len = 0;
+                len = OL_OBSERVED_BODY_MAX + 1;
                 break;
             }
             len += cl->buf->last - cl->buf->pos;
         }
+    } else if (r->request_body != NULL) {
+        len = OL_OBSERVED_BODY_MAX + 1;
     }
 
-    if (len > 0 && len <= OL_OBSERVED_BODY_MAX &&
-        (p = ngx_pnalloc(r->pool, len)) != NULL) {
+    if (len > OL_OBSERVED_BODY_MAX) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "oidc_logout: a token request body beyond "
+                      "client_body_buffer_size (or 64 KB) is not observed");
+
+    } else if (len > 0 && (p = ngx_pnalloc(r->pool, len)) != NULL) {
         ctx->token_request.data = p;
         ctx->token_request.len = len;
         for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            if (!ngx_buf_special(cl->buf)) {
+                p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            }
         }
     }
 
@@ -455,7 +467,7 @@ ngx_http_oidc_logout_drop_revoked(ngx_http_request_t *r, ngx_table_elt_t *h,
     ngx_http_oidc_logout_loc_conf_t *lcf = data;
     ngx_http_oidc_logout_zone_t *zone = lcf->session->shm_zone->data;
 
-    out = ngx_pnalloc(r->pool, h->value.len);
+    out = ngx_pnalloc(r->pool, 2 * h->value.len);
     if (out == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -63,6 +63,21 @@ id_token(cjose_jwk_t *key, const char *client, const char *sub,
     return mint_token(key, "ES256", claims);
 }
 
+/* The handle an authorization response gave the browser: a fresh one at
+ * every sign-in, the old one no longer names the session. */
+static void
+rekeyed(char *handle, const ol_learned *l)
+{
+    ol_session_info gone;
+
+    ck_assert_int_eq(l->set_cookie, 1);
+    ck_assert_str_ne(l->handle, handle);
+    ck_assert_int_eq(ol_session_find(store, &test_arena, handle, strlen(handle),
+                                     NOW, 0, &gone),
+                     OL_DENIED);
+    memcpy(handle, l->handle, OL_ID_TEXT_LEN + 1);
+}
+
 static ol_session_info
 session_of(const char *handle)
 {
@@ -119,7 +134,9 @@ setup(void)
         "  \"frontchannel_logout_uri\": \"https://b.example/fc\","
         "  \"frontchannel_logout_session_required\": true},"
         " {\"client_id\": \"appC\","
-        "  \"redirect_uris\": [\"https://shared.example/cb\"]}]");
+        "  \"redirect_uris\": [\"https://shared.example/cb\"]},"
+        " {\"client_id\": \"appQ\","
+        "  \"redirect_uris\": [\"https://q.example/cb?tenant=1\"]}]");
     conf.clients = clients;
     ck_assert_int_eq(ol_provider_new(&conf, &provider, err, sizeof(err)),
                      OL_OK);
@@ -183,7 +200,7 @@ START_TEST(test_provider_code_then_token)
                 "https://a.example/cb?code=C2", "", "client_id=appA", err,
                 sizeof(err));
     ck_assert_int_eq(l.learned, 1);
-    ck_assert_int_eq(l.set_cookie, 0);
+    rekeyed(handle, &l);
     snprintf(body, sizeof(body), "{\"id_token\":\"%s\"}", other);
     l = observe(OL_OBSERVE_TOKEN, "", 200, "", body,
                 "grant_type=authorization_code&code=C2", err, sizeof(err));
@@ -199,10 +216,12 @@ START_TEST(test_provider_code_then_token)
         char *fresh = id_token(rotated, "appB", "alice", "PS-B2");
         char *forged = id_token(stranger, "appB", "alice", "PS-FORGED");
 
-        observe(OL_OBSERVE_AUTHORIZATION, handle, 302,
-                "https://b.example/cb?code=C4", "", "", err, sizeof(err));
-        observe(OL_OBSERVE_AUTHORIZATION, handle, 302,
-                "https://b.example/cb?code=C5", "", "", err, sizeof(err));
+        l = observe(OL_OBSERVE_AUTHORIZATION, handle, 302,
+                    "https://b.example/cb?code=C4", "", "", err, sizeof(err));
+        rekeyed(handle, &l);
+        l = observe(OL_OBSERVE_AUTHORIZATION, handle, 302,
+                    "https://b.example/cb?code=C5", "", "", err, sizeof(err));
+        rekeyed(handle, &l);
         snprintf(body, sizeof(body), "{\"id_token\":\"%s\"}", forged);
         l = observe(OL_OBSERVE_TOKEN, "", 200, "", body,
                     "grant_type=authorization_code&code=C5", err, sizeof(err));
@@ -275,7 +294,7 @@ START_TEST(test_provider_id_tokens_in_responses)
     l = observe(OL_OBSERVE_AUTHORIZATION, handle, 200, "", page, "", err,
                 sizeof(err));
     ck_assert_int_eq(l.learned, 1);
-    ck_assert_int_eq(l.set_cookie, 0);
+    rekeyed(handle, &l);
     info = session_of(handle);
     ck_assert_str_eq(info.sub, "alice");
     ck_assert_uint_eq(info.client_count, 2);
@@ -289,6 +308,7 @@ START_TEST(test_provider_id_tokens_in_responses)
                 "https://shared.example/cb?code=S1", "", "client_id=appC", err,
                 sizeof(err));
     ck_assert_int_eq(l.learned, 1);
+    rekeyed(handle, &l);
     ck_assert_uint_eq(session_of(handle).client_count, 3);
 
     /* a forged ID token binds nothing; the line to log says why */
@@ -297,6 +317,7 @@ START_TEST(test_provider_id_tokens_in_responses)
     l = observe(OL_OBSERVE_AUTHORIZATION, handle, 302, location, "", "", err,
                 sizeof(err));
     ck_assert_ptr_nonnull(strstr(err, "ID token of the provider was refused"));
+    rekeyed(handle, &l);
     info = session_of(handle);
     ck_assert_str_eq(info.sub, "alice");
     ck_assert_str_eq(info.provider_sids + 5, "PS-B");
@@ -307,6 +328,7 @@ START_TEST(test_provider_id_tokens_in_responses)
     l = observe(OL_OBSERVE_AUTHORIZATION, handle, 302, location, "", "", err,
                 sizeof(err));
     ck_assert_int_eq(l.learned, 1);
+    rekeyed(handle, &l);
     info = session_of(handle);
     ck_assert_str_eq(info.sub, "bob");
     ck_assert_uint_eq(info.client_count, 1);
@@ -355,8 +377,9 @@ START_TEST(test_provider_logout_speaks_its_sids)
     memcpy(handle, l.handle, sizeof(handle));
     snprintf(location, sizeof(location), "https://b.example/cb#id_token=%s",
              tb);
-    observe(OL_OBSERVE_AUTHORIZATION, handle, 302, location, "", "", err,
-            sizeof(err));
+    l = observe(OL_OBSERVE_AUTHORIZATION, handle, 302, location, "", "", err,
+                sizeof(err));
+    rekeyed(handle, &l);
 
     /* a hint carrying the provider's sid is the session's own: no
      * confirmation */
@@ -437,6 +460,95 @@ START_TEST(test_provider_logout_speaks_its_sids)
 }
 END_TEST
 
+/* What a hostile page or browser tries. */
+START_TEST(test_provider_hostile)
+{
+    char err[512], out[8192], flood[8192], handle[OL_ID_TEXT_LEN + 1];
+    const char *spellings[] = {
+        "_session=p1",     "_session =p1",
+        "_session= p1",    "_session=\"p1\"",
+        "_session=%70%31", "a=1;_session=p1;b;c;d;e;f;g;h;i;j;k;l;m;n;o"};
+    size_t i, out_len, len;
+    ol_endpoint *endpoint;
+    ol_response *resp;
+    ol_learned l;
+    ol_endpoint_conf conf = {.mode = OL_MODE_AUTH0,
+                             .clients = clients,
+                             .sessions = 1,
+                             .provider = provider};
+    ol_logout_request rq = {.action = "/v2/logout",
+                            .action_len = 10,
+                            .store = store,
+                            .arena = &test_arena,
+                            .now = NOW};
+
+    /* markup a browser does not read as a form, and a form that does
+     * not post, teach nothing */
+    const char *pages[] = {
+        "<!-- <form method=post action=\"https://b.example/cb\">"
+        "<input type=hidden name=code value=CM></form> -->",
+        "<script>var f = '<form method=post action=\"https://b.example/cb\">"
+        "<input name=code value=CS>';</script>",
+        "<form method=get action=\"https://b.example/cb\">"
+        "<input type=hidden name=code value=CG></form>"};
+    for (i = 0; i < 3; i++) {
+        l = observe(OL_OBSERVE_AUTHORIZATION, "", 200, "", pages[i], "", err,
+                    sizeof(err));
+        ck_assert_msg(l.learned + l.set_cookie == 0, "page %zu", i);
+    }
+    /* a registered redirect_uri with a query of its own */
+    l = observe(OL_OBSERVE_AUTHORIZATION, "", 302,
+                "https://q.example/cb?tenant=1&code=Q1&state=s", "", "", err,
+                sizeof(err));
+    ck_assert_int_eq(l.learned, 1);
+    memcpy(handle, l.handle, sizeof(handle));
+    ck_assert_str_eq(session_of(handle).clients, "appQ");
+    l = observe(OL_OBSERVE_AUTHORIZATION, "", 302,
+                "https://q.example/cb?tenant=12&code=Q2", "", "", err,
+                sizeof(err));
+    ck_assert_int_eq(l.learned, 0);
+
+    /* a logout revokes _session=p1; every spelling of it is dropped */
+    ck_assert_int_eq(ol_endpoint_new(&conf, &endpoint, err, sizeof(err)),
+                     OL_OK);
+    rq.cookie = "_session=p1";
+    rq.cookie_len = 11;
+    ck_assert_int_eq(ol_logout_decide(endpoint, &rq, &resp, err, sizeof(err)),
+                     OL_OK);
+    ol_response_free(resp);
+    for (i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        len = strlen(spellings[i]);
+        ck_assert_msg(ol_provider_drop_revoked(provider, store, &test_arena,
+                                               spellings[i], len, NOW + 1, out,
+                                               &out_len) == 1,
+                      "%s", spellings[i]);
+        ck_assert(out_len <= 2 * len);
+        out[out_len] = '\0';
+        ck_assert_ptr_null(strstr(out, "p1"));
+    }
+    /* a logout with a flood of values cannot make the zone forget it */
+    len = 0;
+    for (i = 0; i < 400; i++) {
+        len += (size_t)snprintf(flood + len, sizeof(flood) - len,
+                                "%s_session=r%zu", i ? "; " : "", i);
+    }
+    rq.cookie = flood;
+    rq.cookie_len = len;
+    ck_assert_int_eq(ol_logout_decide(endpoint, &rq, &resp, err, sizeof(err)),
+                     OL_OK);
+    ol_response_free(resp);
+    ck_assert_int_eq(ol_provider_drop_revoked(provider, store, &test_arena,
+                                              "_session=p1", 11, NOW + 1, out,
+                                              &out_len),
+                     1);
+    ck_assert_int_eq(ol_provider_drop_revoked(provider, store, &test_arena,
+                                              "_session=r399", 13, NOW + 1, out,
+                                              &out_len),
+                     0);
+    ol_endpoint_free(endpoint);
+}
+END_TEST
+
 Suite *
 provider_suite(void)
 {
@@ -448,6 +560,7 @@ provider_suite(void)
     tcase_add_test(tc, test_provider_code_then_token);
     tcase_add_test(tc, test_provider_id_tokens_in_responses);
     tcase_add_test(tc, test_provider_logout_speaks_its_sids);
+    tcase_add_test(tc, test_provider_hostile);
     suite_add_tcase(s, tc);
     return s;
 }
