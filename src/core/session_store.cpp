@@ -83,7 +83,9 @@ put_entry(char *out, std::string_view client, std::string_view psid)
     out[0] = static_cast<char>(client.size());
     std::memcpy(out + 1, client.data(), client.size());
     out[1 + client.size()] = static_cast<char>(psid.size());
-    std::memcpy(out + 2 + client.size(), psid.data(), psid.size());
+    if (!psid.empty()) {
+        std::memcpy(out + 2 + client.size(), psid.data(), psid.size());
+    }
     return 2 + client.size() + psid.size();
 }
 
