@@ -154,7 +154,7 @@ sub http_config {
     oidc_logout_issuer $issuer;
     oidc_logout_clients $root/$clients;
     oidc_logout_keys $root/module-keys.json;
-    oidc_logout_keys_url http://127.0.0.1:$port{provider}/jwks refresh=1m;
+    oidc_logout_keys_url http://127.0.0.1:$port{provider}/jwks refresh=2s;
     oidc_logout_provider_cookies $provider_cookies;
 _EOC_
 }
@@ -273,12 +273,12 @@ GET /browser/logout-without-hint
 
 
 
-=== TEST 4: the provider rotates to a new signing key (restarted with [new, old]) and the browser signs in at once: the first ID token of the new key, which nginx does not know yet, is bound all the same, and the hint signed by the new key is accepted without a reload of nginx, no confirmation
+=== TEST 4: the provider rotates to a new signing key (restarted with [new, old]) and the browser signs in at once: its authorization response is observed before nginx has the new key, A's callback (which then fetches the jwks_uri from nginx) goes on once nginx serves it, and the hint signed by the new key is accepted without a reload of nginx, no confirmation
 --- init
 ::start_provider('provider-2', 'provider-1');
 ::start_express_rp();
 --- request
-GET /browser/sso-then-logout
+GET /browser/sso-then-logout?await=provider-2
 --- timeout: 90
 --- response_body eval: ::sso_then_logout('provider-2', 'provider-1', 'provider-2')
 

@@ -114,11 +114,36 @@ async function stuck(what) {
   return `${what}: stuck on ${url.origin}${url.pathname} (${(heading ?? '').trim()})`;
 }
 
+// Waits until nginx serves the key kid; false after STEP_MS.
+async function keyAtNginx(kid) {
+  const deadline = Date.now() + STEP_MS;
+  for (;;) {
+    if ((await keysAtNginx()).includes(kid)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+// The key a scenario's sign-in at A waits for (?await=KID): right after the
+// provider rotated its keys, A's callback reaches A only once nginx serves
+// the new key (its periodic refresh), since A then fetches the jwks_uri
+// from nginx and would keep the old keys for a minute; nginx saw the
+// authorization response of that sign-in before it had the key.
+let awaitedKid = null;
+
 // The browser goes to A's /login: the provider asks for the password (it
 // is given), or sends the browser straight back.
 async function signInAtA(seen) {
   if (!await providerKeysAtNginx()) {
     seen.push(`nginx serves no key of the provider: ${(await keysAtNginx()).join(' ')}`);
+  }
+  if (awaitedKid !== null) {
+    const kid = awaitedKid;
+    await page.route((u) => origin(u.href) === appA && pathOf(u.href) === '/callback',
+      async (route) => {
+        if (!await keyAtNginx(kid)) seen.push(`nginx never served ${kid}`);
+        await route.continue();
+      });
   }
   await page.goto(`${appA}/login`);
   const home = (url) => origin(url) === appA && pathOf(url) === '/';
@@ -246,13 +271,17 @@ async function play(name) {
 // one scenario at a time, in the order asked
 let queue = Promise.resolve();
 const server = http.createServer((req, res) => {
-  const name = decodeURIComponent(new URL(req.url, 'http://x').pathname.slice(1));
+  const url = new URL(req.url, 'http://x');
+  const name = decodeURIComponent(url.pathname.slice(1));
   if (!Object.hasOwn(scenarios, name)) {
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end(`no scenario ${name}; there are: ${Object.keys(scenarios).join(', ')}\n`);
     return;
   }
-  queue = queue.then(() => play(name)).then((text) => {
+  queue = queue.then(() => {
+    awaitedKid = url.searchParams.get('await');
+    return play(name);
+  }).then((text) => {
     console.log(`--- ${name}\n${text}`);
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(text);
