@@ -336,19 +336,22 @@ typedef struct {
 
 typedef struct {
     int learned;    /* a successful response, bound to a session */
-    int set_cookie; /* a session was started: set the cookie to handle */
+    int set_cookie; /* set the session cookie to handle (a fresh one at
+                     * every sign-in, the session found or started) */
     char handle[OL_ID_TEXT_LEN + 1];
     int unknown_kid; /* an ID token named a key the set does not hold */
 } ol_learned;
 
 /*
  * Learns from one response of the provider.  An authorization response (a
- * 302/303 to a registered redirect_uri, or a form_post page, carrying code
- * or id_token) finds or starts the browser's session, joins the client,
- * remembers the code for ten minutes and one use, and binds a verified ID
- * token (its sub, and its sid as that client's provider sid).  A token
- * response to an authorization_code request binds its verified ID token to
- * the session the code was remembered for.  Anything else changes nothing.
+ * 302/303/307 to a registered redirect_uri, or a form_post page, carrying
+ * code or id_token) finds or starts the browser's session under a fresh
+ * handle, joins the client, remembers the code for ten minutes and one
+ * use, and binds a verified ID token (its sub, and its sid as that
+ * client's provider sid).  A token response to an authorization_code
+ * request binds its ID token to the session the code was remembered for
+ * (verified, or, when its key is not in the set yet, taken on the word of
+ * the channel).  Anything else changes nothing.
  * err gets a line to log ("" when there is none); OL_OK unless the call
  * itself failed.
  */

@@ -61,6 +61,7 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
 
     /* the request's session: the confirmation and the hint's sid need it */
     ol_session_info live;
+    EndedRecord live_record;
     std::string csrf;
     Request rq;
     rq.params = call.params;
@@ -72,13 +73,11 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         call.store->find(call.handle, now, false, &live) == OL_OK) {
         csrf = call.store->csrf_token(call.handle);
         rq.has_session = true;
-        const char *psid = live.provider_sids;
-        for (size_t i = 0; i < live.client_count; i++) {
-            std::string_view one(psid);
-            if (!one.empty()) {
-                rq.provider_sids.push_back(one);
+        live_record = ended_record(live);
+        for (const std::string &psid : live_record.provider_sids) {
+            if (!psid.empty()) {
+                rq.provider_sids.push_back(psid);
             }
-            psid += one.size() + 1;
         }
         rq.session_sid = live.sid;
         rq.session_sub = std::string_view(live.sub, live.sub_len);

@@ -52,8 +52,8 @@ struct EndedRecord {
     EndedSession session() const;
 };
 
-/* The ended session of info (as the store fills it): the packed client
- * ids and provider sids, one after another, unpacked. */
+/* The session of info (as the store fills it; ended, or live): the packed
+ * client ids and provider sids, one after another, unpacked. */
 EndedRecord ended_record(const ol_session_info &info);
 
 struct LogoutOutcome {

@@ -281,7 +281,7 @@ verify_id_token(const ProviderConfig &config, const Observation &o,
     return false;
 }
 
-/* Each name=value pair of a Cookie header, with its name. */
+/* s without the blanks around it. */
 std::string_view
 trimmed(std::string_view s)
 {

@@ -19,8 +19,6 @@ namespace oidc_logout {
 constexpr uint32_t code_remember = 600;
 /* The values a logout revokes, at most, for each cookie name. */
 constexpr size_t max_revoked_per_name = 4;
-/* The largest form_post page and token response read, in bytes. */
-constexpr size_t max_observed_body = 65536;
 
 struct ProviderConfig {
     const ClientRegistry *clients = nullptr;
@@ -47,7 +45,7 @@ struct Observation {
 
 struct Learned {
     bool learned = false;    /* a successful response, bound to a session */
-    bool set_cookie = false; /* a session was started: send handle */
+    bool set_cookie = false; /* the session's fresh handle: send it */
     std::string handle;
     bool unknown_kid = false; /* an ID token named a key not in the set */
     std::string log_reason;   /* empty: nothing to log */
