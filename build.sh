@@ -41,9 +41,12 @@ PACKAGES=(
 )
 # ... and what only the test suites need: the browser of the front-channel
 # suite (with fonts for its screenshots), Apache with mod_auth_openidc (a
-# relying party of the back-channel suite), openssl for test certificates
+# relying party of the back-channel suite), openssl for test certificates,
+# Prometheus's Python client, whose text-format parser reads the metrics
+# page (t/support/prometheus_parse.py)
 TEST_PACKAGES=(chromium fonts-dejavu-core liburi-perl
-               apache2 libapache2-mod-auth-openidc openssl)
+               apache2 libapache2-mod-auth-openidc openssl
+               python3-prometheus-client)
 
 install_packages() {
     local missing=() p
