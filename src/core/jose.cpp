@@ -345,13 +345,6 @@ without_trailing_slash(std::string_view s)
     return s;
 }
 
-bool
-fail(std::string &reason, std::string text)
-{
-    reason = std::move(text);
-    return false;
-}
-
 /* The client of verified claims: azp, or the single aud. */
 bool
 token_client(const TokenJson &claims, Hint &out, std::string &reason)
@@ -380,6 +373,13 @@ token_client(const TokenJson &claims, Hint &out, std::string &reason)
 }
 
 } // namespace
+
+bool
+fail(std::string &reason, std::string text)
+{
+    reason = std::move(text);
+    return false;
+}
 
 bool
 check_issuer(const TokenJson &claims, std::string_view issuer,

@@ -175,6 +175,9 @@ class KeySet {
 /* Checks of claims that every kind of token shares: false, and the reason,
  * when the claim fails. */
 
+/* reason = text; false: a refusal in one statement. */
+bool fail(std::string &reason, std::string text);
+
 /* iss equal to issuer, a trailing "/" aside; an empty issuer matches no
  * token. */
 bool check_issuer(const TokenJson &claims, std::string_view issuer,

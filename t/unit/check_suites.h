@@ -24,6 +24,7 @@ Suite *backchannel_suite(void);
 Suite *decide_suite(void);
 Suite *provider_suite(void);
 Suite *keys_url_suite(void);
+Suite *received_logout_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
