@@ -64,6 +64,26 @@ ol_status ol_hint_verify(const ol_keys *keys, const char *issuer,
                          const char *token, size_t token_len, int64_t now,
                          ol_hint *out, char *err, size_t errlen) OL_NOEXCEPT;
 
+/* ---- Logout tokens of the upstream provider ------------------------------ */
+
+/*
+ * Verifies a logout token that the upstream provider sent (Back-Channel
+ * Logout 1.0): signed by one of keys (as a hint), typ logout+jwt when
+ * present, iss equal to issuer (a trailing "/" aside), aud holding one of
+ * audiences (audience_count strings), iat at most 600 s old and not in the
+ * future, exp not past, a jti, the back-channel logout event, no nonce, sid
+ * and/or sub.  OL_OK fills sub, sid and jti (OL_SUB_MAX + 1 bytes each, ""
+ * for a claim the token lacks); OL_INVALID says why in err and sets
+ * *unknown_kid (may be NULL) to 1 when the token names a kid no key has.
+ */
+ol_status ol_received_logout_verify(const ol_keys *keys, const char *issuer,
+                                    size_t issuer_len,
+                                    const char *const *audiences,
+                                    size_t audience_count, const char *token,
+                                    size_t token_len, int64_t now, char *sub,
+                                    char *sid, char *jti, int *unknown_kid,
+                                    char *err, size_t errlen) OL_NOEXCEPT;
+
 /* ---- The session store --------------------------------------------------- */
 
 /* Repairs what a dead process left (as every call does), then checks every

@@ -345,28 +345,13 @@ without_trailing_slash(std::string_view s)
     return s;
 }
 
-bool
-fail(std::string &reason, std::string text)
-{
-    reason = std::move(text);
-    return false;
-}
-
 /* The client of verified claims: azp, or the single aud. */
 bool
 token_client(const TokenJson &claims, Hint &out, std::string &reason)
 {
     std::vector<std::string_view> audiences;
-    if (const TokenJson::Value *aud = claims.get("aud")) {
-        if (aud->kind == TokenJson::Kind::string) {
-            audiences.push_back(aud->text);
-        } else if (aud->kind == TokenJson::Kind::array &&
-                   !claims.strings(*aud, audiences)) {
-            return fail(reason, "aud holds a value that is not a string");
-        }
-    }
-    if (audiences.empty()) {
-        return fail(reason, "no aud");
+    if (!token_audiences(claims, audiences, reason)) {
+        return false;
     }
     if (const TokenJson::Value *azp = claims.get("azp")) {
         if (azp->kind != TokenJson::Kind::string) {
@@ -388,6 +373,60 @@ token_client(const TokenJson &claims, Hint &out, std::string &reason)
 }
 
 } // namespace
+
+bool
+fail(std::string &reason, std::string text)
+{
+    reason = std::move(text);
+    return false;
+}
+
+bool
+check_issuer(const TokenJson &claims, std::string_view issuer,
+             std::string &reason)
+{
+    std::string_view iss = claims.string("iss");
+    if (without_trailing_slash(iss) != without_trailing_slash(issuer) ||
+        issuer.empty()) {
+        return fail(reason, "iss " + quoted(iss) + " is not the issuer");
+    }
+    return true;
+}
+
+bool
+token_audiences(const TokenJson &claims, std::vector<std::string_view> &out,
+                std::string &reason)
+{
+    out.clear();
+    if (const TokenJson::Value *aud = claims.get("aud")) {
+        if (aud->kind == TokenJson::Kind::string) {
+            out.push_back(aud->text);
+        } else if (aud->kind == TokenJson::Kind::array &&
+                   !claims.strings(*aud, out)) {
+            return fail(reason, "aud holds a value that is not a string");
+        }
+    }
+    if (out.empty()) {
+        return fail(reason, "no aud");
+    }
+    return true;
+}
+
+bool
+check_iat(const TokenJson &claims, int64_t now, double &iat,
+          std::string &reason)
+{
+    const TokenJson::Value *v = claims.get("iat");
+    if (v == nullptr || (v->kind != TokenJson::Kind::integer &&
+                         v->kind != TokenJson::Kind::real)) {
+        return fail(reason, "no iat");
+    }
+    if (v->number > static_cast<double>(now + iat_leeway)) {
+        return fail(reason, "issued in the future (iat)");
+    }
+    iat = v->number;
+    return true;
+}
 
 KeySet::Key::~Key()
 {
@@ -657,6 +696,16 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
                     const ClientRegistry *clients, int64_t now, Hint &out,
                     std::string &reason, bool *unknown_kid) const
 {
+    std::string payload, typ;
+    return verify_jws(token, payload, typ, reason, unknown_kid) &&
+           check_claims(std::move(payload), issuer, clients, now, out, reason);
+}
+
+bool
+KeySet::verify_jws(std::string_view token, std::string &payload,
+                   std::string &typ, std::string &reason,
+                   bool *unknown_kid) const
+{
     ClearOpensslErrors clear_errors;
     if (token.size() > max_token_length) {
         return fail(reason, "longer than " + std::to_string(max_token_length) +
@@ -727,39 +776,34 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
     if (!verified) {
         return fail(reason, "bad signature");
     }
-
-    return check_claims(token.substr(dot1 + 1, dot2 - dot1 - 1), issuer,
-                        clients, now, out, reason);
+    if (!base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1), payload)) {
+        return fail(reason, "malformed claims");
+    }
+    const TokenJson::Value *t = header.get("typ");
+    typ = t != nullptr ? std::string(t->text) : std::string();
+    return true;
 }
 
 bool
-KeySet::check_claims(std::string_view segment, std::string_view issuer,
+KeySet::check_claims(std::string claims_json, std::string_view issuer,
                      const ClientRegistry *clients, int64_t now, Hint &out,
                      std::string &reason)
 {
     TokenJson claims;
-    if (!decode_json_segment(segment, claims)) {
+    if (!claims.parse(std::move(claims_json))) {
         return fail(reason, "malformed claims");
     }
-    std::string_view iss = claims.string("iss");
-    if (without_trailing_slash(iss) != without_trailing_slash(issuer) ||
-        issuer.empty()) {
-        return fail(reason, "iss " + quoted(iss) + " is not the issuer");
-    }
-    if (!token_client(claims, out, reason)) {
+    double iat = 0;
+    if (!check_issuer(claims, issuer, reason) ||
+        !token_client(claims, out, reason)) {
         return false;
     }
     if (clients == nullptr || clients->find(out.client_id) == nullptr) {
         return fail(reason,
                     "client " + quoted(out.client_id) + " is not registered");
     }
-    const TokenJson::Value *iat = claims.get("iat");
-    if (iat == nullptr || (iat->kind != TokenJson::Kind::integer &&
-                           iat->kind != TokenJson::Kind::real)) {
-        return fail(reason, "no iat");
-    }
-    if (iat->number > static_cast<double>(now + iat_leeway)) {
-        return fail(reason, "issued in the future (iat)");
+    if (!check_iat(claims, now, iat, reason)) {
+        return false;
     }
     const TokenJson::Value *sub = claims.get("sub");
     const TokenJson::Value *sid = claims.get("sid");
@@ -784,8 +828,11 @@ KeySet::read_direct(std::string_view token, std::string_view issuer,
         token.find('.', dot2 + 1) != std::string_view::npos) {
         return fail(reason, "not a JWT (three dot-separated parts)");
     }
-    return check_claims(token.substr(dot1 + 1, dot2 - dot1 - 1), issuer,
-                        clients, now, out, reason);
+    std::string claims;
+    if (!base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1), claims)) {
+        return fail(reason, "malformed claims");
+    }
+    return check_claims(std::move(claims), issuer, clients, now, out, reason);
 }
 
 const std::string &

@@ -16,6 +16,8 @@ struct json_t;
 
 namespace oidc_logout {
 
+class TokenJson;
+
 /* Longest token accepted, in bytes. */
 constexpr size_t max_token_length = 16384;
 /* How far in the future a token's iat may be, in seconds (clock skew). */
@@ -80,6 +82,18 @@ class KeySet {
                      std::string &reason, bool *unknown_kid) const;
 
     /*
+     * The signature of a compact JWS, as verify_hint checks it: at most
+     * max_token_length bytes, signed by one of the keys (the token's kid
+     * selects it; alg must fit it; none, HMAC and crit are refused).
+     * payload receives the decoded payload (not yet read as JSON), typ the
+     * header's typ: "" when absent, a value that is no string as written.
+     * *unknown_kid as verify_hint sets it.
+     */
+    bool verify_jws(std::string_view token, std::string &payload,
+                    std::string &typ, std::string &reason,
+                    bool *unknown_kid) const;
+
+    /*
      * The claims of an ID token that nginx got straight from the
      * provider's token endpoint, whose signature need not be checked (the
      * channel vouches for it, OpenID Connect Core 1.0 §3.1.3.7): iss,
@@ -117,8 +131,8 @@ class KeySet {
     }
 
   private:
-    /* The checks of a token's claims, its base64url segment. */
-    static bool check_claims(std::string_view segment, std::string_view issuer,
+    /* The checks of a hint's claims, their JSON text. */
+    static bool check_claims(std::string claims_json, std::string_view issuer,
                              const ClientRegistry *clients, int64_t now,
                              Hint &out, std::string &reason);
     struct Key {
@@ -157,5 +171,22 @@ class KeySet {
     std::string public_jwks_;
     std::string missing_; /* why keys are absent, for a hint's reason */
 };
+
+/* Checks of claims that every kind of token shares: false, and the reason,
+ * when the claim fails. */
+
+/* reason = text; false: a refusal in one statement. */
+bool fail(std::string &reason, std::string text);
+
+/* iss equal to issuer, a trailing "/" aside; an empty issuer matches no
+ * token. */
+bool check_issuer(const TokenJson &claims, std::string_view issuer,
+                  std::string &reason);
+/* aud, a string or an array of strings: its values, at least one. */
+bool token_audiences(const TokenJson &claims,
+                     std::vector<std::string_view> &out, std::string &reason);
+/* iat, a number not later than now + iat_leeway, into iat. */
+bool check_iat(const TokenJson &claims, int64_t now, double &iat,
+               std::string &reason);
 
 } // namespace oidc_logout

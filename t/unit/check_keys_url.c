@@ -24,28 +24,6 @@ static cjose_jwk_t *provider, *rotated, *own_key;
 static ol_keys *own;
 static ol_clients *clients;
 
-static cjose_jwk_t *
-rsa_key(const char *kid)
-{
-    cjose_err err;
-    cjose_jwk_t *k = cjose_jwk_create_RSA_random(2048, NULL, 0, &err);
-
-    ck_assert_ptr_nonnull(k);
-    ck_assert(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
-    return k;
-}
-
-/* A JWK as JSON, with its private members when with_private. */
-static char *
-jwk_json(cjose_jwk_t *k, int with_private)
-{
-    cjose_err err;
-    char *text = cjose_jwk_to_json(k, with_private != 0, &err);
-
-    ck_assert_ptr_nonnull(text);
-    return text;
-}
-
 static ol_keys *
 published(const char *jwks, size_t *skipped)
 {

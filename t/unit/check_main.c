@@ -27,6 +27,7 @@ main(void)
     srunner_add_suite(sr, provider_suite());
     srunner_add_suite(sr, keys_url_suite());
     srunner_add_suite(sr, metrics_suite());
+    srunner_add_suite(sr, received_logout_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -25,6 +25,7 @@ Suite *decide_suite(void);
 Suite *provider_suite(void);
 Suite *keys_url_suite(void);
 Suite *metrics_suite(void);
+Suite *received_logout_suite(void);
 
 /* Helpers shared by the suites (check_util.c). */
 
@@ -52,14 +53,27 @@ void session_info(ol_session_info *info, const char *sid, const char *sub,
 /* Percent-encodes every byte but unreserved ones, into a new string. */
 char *url_encode(const char *in);
 
+struct _cjose_jwk_int;
+/* A new random RSA key of 2048 bits with kid. */
+struct _cjose_jwk_int *rsa_key(const char *kid);
+/* A JWK as JSON, with its private members when with_private.  A new
+ * string. */
+char *jwk_json(struct _cjose_jwk_int *key, int with_private);
+
 /* A compact JWS of claims signed by key (a cjose_jwk_t) with alg; the
  * key's kid goes in the header.  A new string. */
-struct _cjose_jwk_int;
 char *mint_token(struct _cjose_jwk_int *key, const char *alg,
                  const char *claims);
 /* The same with claims of len bytes (which may hold a NUL). */
 char *mint_token_n(struct _cjose_jwk_int *key, const char *alg,
                    const char *claims, size_t len);
+/* mint_token with typ in the header. */
+char *mint_typed_token(struct _cjose_jwk_int *key, const char *alg,
+                       const char *typ, const char *claims);
+/* header.claims.signature of the JSON texts header and claims, with an
+ * HMAC-SHA256 signature under secret, or an empty signature when secret is
+ * NULL.  A new string. */
+char *forge_token(const char *header, const char *claims, const char *secret);
 
 /* Writes text to a new temporary file and returns its path (a static
  * buffer, overwritten by the next call); the caller unlinks it. */

@@ -1,6 +1,8 @@
 #include "check_suites.h"
 
 #include <cjose/cjose.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,15 +107,11 @@ url_encode(const char *in)
     return out;
 }
 
-/* A compact JWS of claims signed by key with alg (kid from the key). */
-char *
-mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
-{
-    return mint_token_n(key, alg, claims, strlen(claims));
-}
-
-char *
-mint_token_n(cjose_jwk_t *key, const char *alg, const char *claims, size_t len)
+/* A compact JWS of claims signed by key with alg (kid from the key), typ
+ * in the header unless NULL. */
+static char *
+mint(cjose_jwk_t *key, const char *alg, const char *typ, const char *claims,
+     size_t len)
 {
     cjose_err err;
     cjose_header_t *h = cjose_header_new(&err);
@@ -125,12 +123,101 @@ mint_token_n(cjose_jwk_t *key, const char *alg, const char *claims, size_t len)
     if (cjose_jwk_get_kid(key, &err) != NULL) {
         cjose_header_set(h, CJOSE_HDR_KID, cjose_jwk_get_kid(key, &err), &err);
     }
+    if (typ != NULL) {
+        cjose_header_set(h, "typ", typ, &err);
+    }
     jws = cjose_jws_sign(key, h, (const uint8_t *)claims, len, &err);
     ck_assert_msg(jws != NULL, "cjose_jws_sign: %s", err.message);
     cjose_jws_export(jws, &compact, &err);
     out = strdup(compact);
     cjose_jws_release(jws);
     cjose_header_release(h);
+    return out;
+}
+
+char *
+mint_token(cjose_jwk_t *key, const char *alg, const char *claims)
+{
+    return mint(key, alg, NULL, claims, strlen(claims));
+}
+
+char *
+mint_token_n(cjose_jwk_t *key, const char *alg, const char *claims, size_t len)
+{
+    return mint(key, alg, NULL, claims, len);
+}
+
+char *
+mint_typed_token(cjose_jwk_t *key, const char *alg, const char *typ,
+                 const char *claims)
+{
+    return mint(key, alg, typ, claims, strlen(claims));
+}
+
+cjose_jwk_t *
+rsa_key(const char *kid)
+{
+    cjose_err err;
+    cjose_jwk_t *k = cjose_jwk_create_RSA_random(2048, NULL, 0, &err);
+
+    ck_assert_ptr_nonnull(k);
+    ck_assert(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
+    return k;
+}
+
+char *
+jwk_json(cjose_jwk_t *k, int with_private)
+{
+    cjose_err err;
+    char *text = cjose_jwk_to_json(k, with_private != 0, &err);
+
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
+static char *
+b64url(const char *in, size_t n)
+{
+    char *out = malloc(n * 2 + 4);
+    int len, i, j = 0;
+
+    ck_assert_ptr_nonnull(out);
+    len = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in,
+                          (int)n);
+    for (i = 0; i < len; i++) {
+        char c = out[i];
+        if (c == '=') {
+            break;
+        }
+        out[j++] = c == '+' ? '-' : c == '/' ? '_' : c;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+char *
+forge_token(const char *header, const char *claims, const char *secret)
+{
+    char *h = b64url(header, strlen(header));
+    char *c = b64url(claims, strlen(claims));
+    char *input = malloc(strlen(h) + strlen(c) + 2);
+    char *out = malloc(strlen(h) + strlen(c) + 128);
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    char *sig;
+
+    ck_assert(input != NULL && out != NULL);
+    sprintf(input, "%s.%s", h, c);
+    if (secret != NULL) {
+        HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)input,
+             strlen(input), mac, &mac_len);
+    }
+    sig = b64url((const char *)mac, mac_len);
+    sprintf(out, "%s.%s", input, sig);
+    free(h);
+    free(c);
+    free(input);
+    free(sig);
     return out;
 }
 
