@@ -271,6 +271,16 @@ char *ngx_http_oidc_logout_provider_init(ngx_conf_t *cf,
                                          ngx_http_oidc_logout_srv_conf_t *oscf);
 ngx_int_t ngx_http_oidc_logout_provider_filters(ngx_conf_t *cf);
 
+/* Access (ngx_http_oidc_logout_access.c): whether the location of clcf's
+ * loc_conf, in the server of srv_conf, restricts who reaches it: allow and
+ * deny rules that deny someone, auth_basic, auth_request, "internal", a
+ * server that listens on loopback addresses or UNIX sockets only, or one
+ * that checks client certificates (ssl_verify_client on or optional) on
+ * TLS addresses only.  Read once the http block is merged (in a
+ * postconfiguration handler). */
+ngx_uint_t ngx_http_oidc_logout_restricted(ngx_conf_t *cf, void **loc_conf,
+                                           void **srv_conf);
+
 /* Variables (ngx_http_oidc_logout_variables.c) */
 ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 
