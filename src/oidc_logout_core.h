@@ -177,7 +177,8 @@ typedef struct {
  * released for the others (nginx's master does it), and the next holder
  * repairs the store.  report (may be NULL) hears of it, with the lock held:
  * damaged 0 when an unfinished change was undone, 1 when the store was
- * found damaged and emptied.
+ * found damaged and emptied; also (damaged 0) of logout tokens that waited
+ * in the zone and were dropped or given up.
  */
 typedef struct {
     void *data;
@@ -190,6 +191,73 @@ typedef struct {
 
 /* A session store: plain data inside the arena. */
 typedef struct ol_store_s ol_store;
+
+/* Why a session ended. */
+typedef enum {
+    OL_END_LOGOUT,   /* at the logout endpoint */
+    OL_END_IDLE,     /* oidc_logout_zone idle= reached */
+    OL_END_LIFETIME, /* oidc_logout_zone lifetime= reached */
+    OL_END_EVICTED,  /* forced out of a full zone */
+    OL_END_ADMIN,    /* through oidc_logout_admin */
+    OL_END_UPSTREAM, /* a logout token of the upstream provider */
+    OL_END_REPLACED, /* another subject signed in with its cookie */
+    OL_END_CAUSES
+} ol_end_cause;
+
+/* What became of a logout at the endpoint. */
+typedef enum {
+    OL_LOGOUT_REDIRECTED,   /* ended, redirected to the client */
+    OL_LOGOUT_PAGE,         /* ended, the logged-out page */
+    OL_LOGOUT_CONFIRMATION, /* the user was asked to confirm */
+    OL_LOGOUT_REFUSED,      /* a 4xx */
+    OL_LOGOUT_OUTCOMES
+} ol_logout_outcome;
+
+/* What the verification of an id_token_hint found. */
+typedef enum {
+    OL_HINT_VERIFIED,
+    OL_HINT_REFUSED,
+    OL_HINT_UNKNOWN_KEY, /* its kid is not (yet) among the keys */
+    OL_HINT_RESULTS
+} ol_hint_result;
+
+/* What became of one back-channel delivery to a client. */
+typedef enum {
+    OL_SENT_DELIVERED, /* 200 or 204 */
+    OL_SENT_RETRIED,   /* failed, tried again in the same round */
+    OL_SENT_FAILED,    /* a round failed: kept in the zone for later */
+    OL_SENT_GIVEN_UP,  /* oidc_logout_backchannel_give_up reached */
+    OL_SENT_DROPPED,   /* the zone's pending area was full */
+    OL_SENT_OUTCOMES
+} ol_sent_outcome;
+
+/* Logout tokens received from the upstream provider. */
+typedef enum {
+    OL_UPSTREAM_ACCEPTED,
+    OL_UPSTREAM_REFUSED,
+    OL_UPSTREAM_RESULTS
+} ol_upstream_result;
+
+/* The counters of a zone, as the metrics page shows them. */
+typedef struct {
+    const char *client_id;
+    uint64_t sent[OL_SENT_OUTCOMES];
+    uint64_t pending;
+} ol_client_metrics;
+typedef struct {
+    uint64_t sessions;      /* live now */
+    uint64_t logins, joins; /* since the zone was created */
+    uint64_t ends[OL_END_CAUSES];
+    uint64_t logouts[2][OL_LOGOUT_OUTCOMES]; /* [0] oidc, [1] auth0 */
+    uint64_t hints[OL_HINT_RESULTS];
+    uint64_t upstream[OL_UPSTREAM_RESULTS]; /* logout tokens received */
+    uint64_t pending;                       /* deliveries waiting in the zone */
+    uint64_t zone_bytes, zone_bytes_free;
+    uint64_t repaired, rebuilt;
+    const ol_client_metrics *clients;
+    size_t client_count;
+} ol_metrics;
+
 
 typedef struct {
     uint64_t sessions;       /* stored now, expired ones included */
@@ -206,6 +274,11 @@ typedef struct {
     uint64_t slots_free; /* a session takes one, or more for long data */
     uint64_t repaired;   /* unfinished changes undone after a crash */
     uint64_t rebuilt;    /* times the store was found damaged, emptied */
+    uint64_t ends[OL_END_CAUSES]; /* sessions ended, by cause */
+    uint64_t joins;               /* clients added to a session */
+    uint64_t pending;             /* deliveries waiting in the zone */
+    uint64_t pending_dropped;     /* ... dropped: the pending area was full */
+    uint64_t pending_given_up;    /* ... given up, too old */
 } ol_store_stats;
 
 typedef struct {
@@ -237,9 +310,10 @@ typedef struct {
 ol_store *ol_store_create(const ol_arena *arena, size_t zone_size) OL_NOEXCEPT;
 /* Why a store found in an existing arena cannot be used, or NULL. */
 const char *ol_store_incompatible(const ol_store *store) OL_NOEXCEPT;
-/* Idle and absolute timeouts in seconds (0: none). */
+/* Idle and absolute timeouts in seconds (0: none); notify: whether a
+ * session that expires or is forced out notifies its clients. */
 void ol_store_configure(ol_store *store, const ol_arena *arena, uint32_t idle,
-                        uint32_t lifetime) OL_NOEXCEPT;
+                        uint32_t lifetime, int notify) OL_NOEXCEPT;
 void ol_store_get_stats(ol_store *store, const ol_arena *arena,
                         ol_store_stats *stats) OL_NOEXCEPT;
 typedef enum {
@@ -400,6 +474,48 @@ void ol_delivery_get(const ol_deliveries *deliveries, size_t index,
                      const ol_target **target, const char **body,
                      size_t *body_len) OL_NOEXCEPT;
 void ol_deliveries_free(ol_deliveries *deliveries) OL_NOEXCEPT;
+/*
+ * The round of deliveries is over (every attempt ended, or they could not
+ * all start): the clients that got their token, or refused it for good,
+ * are through; the others wait in the zone for another round, from a
+ * delay that grows with the rounds (see ol_pending_take).
+ */
+void ol_deliveries_settle(ol_deliveries *deliveries,
+                          uint64_t now) OL_NOEXCEPT;
+
+/* ---- Every session end notifies ------------------------------------------ */
+
+/*
+ * Ends the expired sessions that one sweep of the zone reaches: the least
+ * recently used, and buckets more of the zone's index from where the last
+ * sweep stopped (each worker sweeps every second).  How many ended.
+ */
+unsigned ol_store_sweep(ol_store *store, const ol_arena *arena, uint64_t now,
+                        unsigned buckets) OL_NOEXCEPT;
+
+/* Who delivers the logout tokens that wait in a zone. */
+typedef struct {
+    const ol_keys *keys; /* signs them */
+    const ol_clients *clients;
+    const char *issuer;
+    size_t issuer_len;
+    unsigned retries;        /* oidc_logout_backchannel_retries */
+    uint64_t timeout_ms;     /* oidc_logout_backchannel_timeout */
+    uint32_t give_up;        /* oidc_logout_backchannel_give_up, seconds */
+} ol_notifier_conf;
+
+/*
+ * Takes up to max ended sessions of the zone whose clients wait for their
+ * logout tokens and whose next round is due; each comes back as the
+ * deliveries of one round, to sign (fresh tokens: new jti, iat and exp),
+ * deliver and settle (ol_deliveries_settle), like a logout's.  Its clients
+ * are held for this worker for the time of the round; should it die, they
+ * are taken again after that.  A session that ended give_up seconds ago
+ * is given up (ol_store_stats.pending_given_up).  How many were taken.
+ */
+size_t ol_pending_take(ol_store *store, const ol_arena *arena,
+                       const ol_notifier_conf *conf, uint64_t now,
+                       ol_deliveries **out, size_t max) OL_NOEXCEPT;
 
 /* How one attempt of a delivery ended, as the network showed it. */
 typedef enum {
@@ -460,6 +576,7 @@ typedef struct {
     const ol_template *pages[3];      /* by ol_page_kind; NULL: built in */
     unsigned frontchannel_timeout_ms; /* oidc_logout_frontchannel_timeout */
     unsigned backchannel_retries;     /* oidc_logout_backchannel_retries */
+    uint64_t backchannel_timeout_ms;  /* oidc_logout_backchannel_timeout */
     const ol_provider *provider; /* its session cookies end with a logout */
 } ol_endpoint_conf;
 
@@ -567,6 +684,71 @@ ol_deliveries *ol_response_take_deliveries(ol_response *response) OL_NOEXCEPT;
  * *len = 0 when there is nothing to log. */
 const char *ol_response_log_reason(const ol_response *response,
                                    size_t *len) OL_NOEXCEPT;
+
+/* ---- The operators' locations -------------------------------------------- */
+
+/* One request of the admin API (oidc_logout_admin). */
+typedef struct {
+    const char *method;
+    size_t method_len;
+    const char *path; /* its last segment names the resource */
+    size_t path_len;
+    const char *args; /* the query string */
+    size_t args_len;
+    uint64_t now;
+} ol_admin_request;
+
+/*
+ * Decides one request of the admin API whole (JSON): GET .../sessions with
+ * sub= or sid= lists live sessions, DELETE .../sessions with sub= or sid=
+ * ends them (their clients are then notified like after a logout), GET
+ * .../deliveries lists the logout tokens waiting per client.
+ */
+ol_status ol_admin_decide(ol_store *store, const ol_arena *arena,
+                          const ol_admin_request *request, ol_response **out,
+                          char *err, size_t errlen) OL_NOEXCEPT;
+
+/* A refusal of the APIs before the core could read the request: status,
+ * a JSON invalid_request error with reason, which is also logged. */
+ol_status ol_api_refuse(int status, const char *reason, size_t len,
+                        ol_response **out) OL_NOEXCEPT;
+
+/* A back-channel logout receiver (oidc_logout_backchannel_receiver): who
+ * the upstream provider is and the client ids it addresses nginx by. */
+typedef struct ol_receiver_s ol_receiver;
+
+typedef struct {
+    const char *issuer;
+    size_t issuer_len;
+    const char *const *audiences; /* oidc_logout_upstream_client_id */
+    const size_t *audience_lens;
+    size_t audience_count;
+} ol_receiver_conf;
+
+ol_status ol_receiver_new(const ol_receiver_conf *conf, ol_receiver **out,
+                          char *err, size_t errlen) OL_NOEXCEPT;
+void ol_receiver_free(ol_receiver *receiver) OL_NOEXCEPT;
+
+/*
+ * A POST of the upstream provider to the receiver (its
+ * application/x-www-form-urlencoded body), decided whole: the logout token
+ * verified with keys (the provider's, fetched), its jti remembered in the
+ * zone, every session it names ended (its clients then notified).  200, or
+ * 400 with a JSON error, its reason to log; ol_response_unknown_kid when
+ * the token's kid is not among keys.
+ */
+ol_status ol_receiver_decide(const ol_receiver *receiver, const ol_keys *keys,
+                             ol_store *store, const ol_arena *arena,
+                             const char *body, size_t body_len, uint64_t now,
+                             ol_response **out, char *err,
+                             size_t errlen) OL_NOEXCEPT;
+
+/* The metrics page of a zone (oidc_logout_metrics) in the Prometheus text
+ * format; clients (may be NULL) names the clients to show. */
+ol_status ol_metrics_respond(ol_store *store, const ol_arena *arena,
+                             const ol_clients *clients, const char *zone,
+                             uint64_t zone_bytes, ol_response **out,
+                             char *err, size_t errlen) OL_NOEXCEPT;
 
 #ifdef __cplusplus
 }

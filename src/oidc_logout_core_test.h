@@ -182,65 +182,7 @@ ol_delivery_outcome ol_delivery_judge(ol_attempt attempt_end, unsigned status,
                                       unsigned attempt, unsigned retries,
                                       uint64_t *retry_in_ms) OL_NOEXCEPT;
 
-/* ---- Metrics --------------------------------------------------------------
- * The counters of a zone as the metrics page renders them.  These types
- * belong to oidc_logout_core.h once the zone keeps the counters.
- */
-
-typedef enum {
-    OL_END_LOGOUT,
-    OL_END_IDLE,
-    OL_END_LIFETIME,
-    OL_END_EVICTED,
-    OL_END_ADMIN,
-    OL_END_UPSTREAM,
-    OL_END_REPLACED,
-    OL_END_CAUSES
-} ol_end_cause;
-typedef enum {
-    OL_LOGOUT_REDIRECTED,
-    OL_LOGOUT_PAGE,
-    OL_LOGOUT_CONFIRMATION,
-    OL_LOGOUT_REFUSED,
-    OL_LOGOUT_OUTCOMES
-} ol_logout_outcome;
-typedef enum {
-    OL_HINT_VERIFIED,
-    OL_HINT_REFUSED,
-    OL_HINT_UNKNOWN_KEY,
-    OL_HINT_RESULTS
-} ol_hint_result;
-typedef enum {
-    OL_SENT_DELIVERED,
-    OL_SENT_RETRIED,
-    OL_SENT_FAILED,
-    OL_SENT_GIVEN_UP,
-    OL_SENT_DROPPED,
-    OL_SENT_OUTCOMES
-} ol_sent_outcome;
-typedef enum {
-    OL_UPSTREAM_ACCEPTED,
-    OL_UPSTREAM_REFUSED,
-    OL_UPSTREAM_RESULTS
-} ol_upstream_result;
-typedef struct {
-    const char *client_id;
-    uint64_t sent[OL_SENT_OUTCOMES];
-    uint64_t pending;
-} ol_client_metrics;
-typedef struct {
-    uint64_t sessions;      /* live now */
-    uint64_t logins, joins; /* since the zone was created */
-    uint64_t ends[OL_END_CAUSES];
-    uint64_t logouts[2][OL_LOGOUT_OUTCOMES]; /* [0] oidc, [1] auth0 */
-    uint64_t hints[OL_HINT_RESULTS];
-    uint64_t upstream[OL_UPSTREAM_RESULTS]; /* logout tokens received */
-    uint64_t pending;                       /* deliveries waiting in the zone */
-    uint64_t zone_bytes, zone_bytes_free;
-    uint64_t repaired, rebuilt;
-    const ol_client_metrics *clients;
-    size_t client_count;
-} ol_metrics;
+/* ---- Metrics ------------------------------------------------------------ */
 
 /*
  * The metrics page of zone (its name, NUL-terminated) in the Prometheus

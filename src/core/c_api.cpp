@@ -374,9 +374,9 @@ ol_store_incompatible(const ol_store *store) noexcept
 
 void
 ol_store_configure(ol_store *store, const ol_arena *arena, uint32_t idle,
-                   uint32_t lifetime) noexcept
+                   uint32_t lifetime, int notify) noexcept
 {
-    store_of(store, arena).configure(idle, lifetime);
+    store_of(store, arena).configure(idle, lifetime, notify != 0);
 }
 
 void

@@ -59,10 +59,17 @@ struct ol_deliveries_s {
     ol_store *store = nullptr;
     ol_arena arena{};
     unsigned retries = 0;
+    /* its ended session in the zone's outbox (0: none), and the rounds of
+     * deliveries tried before this one */
+    uint64_t ref = 0;
+    unsigned rounds = 0;
     /* once signed */
+    bool is_signed = false;
     std::vector<const ol_target *> targets;
     std::vector<std::string> bodies;
     std::vector<unsigned> attempts;
+    /* per target: through (delivered, or refused for good) */
+    std::vector<bool> through;
 };
 
 struct ol_response_s {

@@ -183,6 +183,8 @@ ol_endpoint_new(const ol_endpoint_conf *conf, ol_endpoint **out, char *err,
         ep->config.endpoint.issuer = ep->config.issuer;
         ep->config.frontchannel_timeout_ms = conf->frontchannel_timeout_ms;
         ep->config.backchannel_retries = conf->backchannel_retries;
+        ep->config.backchannel_lease = round_lease(
+            conf->backchannel_retries, conf->backchannel_timeout_ms);
         ep->config.provider =
             conf->provider != nullptr ? &conf->provider->config : nullptr;
         ep->clients = const_cast<ol_clients *>(conf->clients);
@@ -251,6 +253,7 @@ ol_logout_decide(const ol_endpoint *endpoint, const ol_logout_request *request,
                 d->arena = *request->arena;
             }
             d->retries = endpoint->config.backchannel_retries;
+            d->ref = outcome.pending_ref;
             resp->deliveries = std::move(d);
         }
         *out = resp.release();
@@ -302,6 +305,8 @@ ol_deliveries_sign(ol_deliveries *d, char *err, size_t errlen) noexcept
             d->bodies.push_back(std::move(one.body));
         }
         d->attempts.assign(d->targets.size(), 0);
+        d->through.assign(d->targets.size(), false);
+        d->is_signed = true;
         return OL_OK;
     });
 }
@@ -337,8 +342,17 @@ ol_delivery_attempted(ol_deliveries *deliveries, size_t index,
     uint64_t delay = 0;
     ol_delivery_outcome outcome = judge_delivery(
         attempt_end, status, n, final ? 0 : deliveries->retries, delay);
+    deliveries->through[index] =
+        outcome == OL_DELIVERY_DELIVERED ||
+        (outcome == OL_DELIVERY_FAILED &&
+         !worth_another_round(attempt_end, status));
     if (deliveries->store != nullptr) {
-        store_of(deliveries->store, &deliveries->arena).count_delivery(outcome);
+        SessionStore store = store_of(deliveries->store, &deliveries->arena);
+        store.count_delivery(outcome);
+        store.count_sent(deliveries->targets[index]->client_id,
+                         outcome == OL_DELIVERY_DELIVERED ? OL_SENT_DELIVERED
+                         : outcome == OL_DELIVERY_RETRIED ? OL_SENT_RETRIED
+                                                          : OL_SENT_FAILED);
     }
     *attempt = n;
     *retry_in_ms = delay;
@@ -349,6 +363,83 @@ void
 ol_deliveries_free(ol_deliveries *deliveries) noexcept
 {
     delete deliveries;
+}
+
+void
+ol_deliveries_settle(ol_deliveries *d, uint64_t now) noexcept
+{
+    if (d->ref == 0 || d->store == nullptr) {
+        return;
+    }
+    guarded(nullptr, 0, [&]() -> ol_status {
+        /* unsigned: nobody is through, the round is tried again */
+        std::vector<std::string> done;
+        for (size_t i = 0; d->is_signed && i < d->ended.client_ids.size();
+             i++) {
+            const std::string &client = d->ended.client_ids[i];
+            bool through = true; /* no back-channel: nothing to deliver */
+            for (size_t t = 0; t < d->targets.size(); t++) {
+                if (client == d->targets[t]->client_id) {
+                    through = d->through[t];
+                }
+            }
+            if (through) {
+                done.push_back(client);
+            }
+        }
+        store_of(d->store, &d->arena)
+            .settle(d->ref, d->ended.sid, done,
+                    seconds(now) + next_round_in(d->rounds));
+        d->ref = 0;
+        return OL_OK;
+    });
+}
+
+unsigned
+ol_store_sweep(ol_store *store, const ol_arena *arena, uint64_t now,
+               unsigned buckets) noexcept
+{
+    try {
+        return store_of(store, arena).sweep(seconds(now), buckets);
+    } catch (...) {
+        return 0;
+    }
+}
+
+size_t
+ol_pending_take(ol_store *store, const ol_arena *arena,
+                const ol_notifier_conf *conf, uint64_t now,
+                ol_deliveries **out, size_t max) noexcept
+{
+    size_t taken = 0;
+    guarded(nullptr, 0, [&]() -> ol_status {
+        std::vector<Pending> pending;
+        SessionStore s = store_of(store, arena);
+        s.claim(seconds(now), round_lease(conf->retries, conf->timeout_ms),
+                conf->give_up, max, pending);
+        for (Pending &p : pending) {
+            if (conf->keys == nullptr || conf->clients == nullptr) {
+                /* no server of the zone delivers logout tokens */
+                EndedRecord ended = ended_record(p.info);
+                s.settle(p.ref, ended.sid, ended.client_ids, seconds(now));
+                continue;
+            }
+            auto d = std::make_unique<ol_deliveries>();
+            d->keys = conf->keys;
+            d->clients = const_cast<ol_clients *>(conf->clients);
+            d->issuer.assign(view(conf->issuer, conf->issuer_len));
+            d->ended = ended_record(p.info);
+            d->ended_at = static_cast<int64_t>(now); /* fresh tokens */
+            d->store = store;
+            d->arena = *arena;
+            d->retries = conf->retries;
+            d->ref = p.ref;
+            d->rounds = p.attempts;
+            out[taken++] = d.release();
+        }
+        return OL_OK;
+    });
+    return taken;
 }
 
 /* ---- parts of a decision, for the unit tests ---------------------------- */

@@ -87,7 +87,16 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     LogoutOutcome out;
     out.response = respond(ep, rq);
     Response &r = out.response;
+    int mode = ep.mode == Mode::auth0 ? 1 : 0;
+    if (call.store != nullptr && r.hint >= 0) {
+        call.store->count_hint(static_cast<ol_hint_result>(r.hint));
+    }
     if (!r.ends_session) {
+        if (call.store != nullptr) {
+            call.store->count_logout(mode, r.status >= 400
+                                               ? OL_LOGOUT_REFUSED
+                                               : OL_LOGOUT_CONFIRMATION);
+        }
         return out;
     }
 
@@ -96,7 +105,9 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     if (call.store != nullptr && rq.has_cookie) {
         /* idempotent: only the request that ended it learns its clients,
          * so they are notified once */
-        if (call.store->end(call.handle, now, &ended) != OL_OK) {
+        if (call.store->end(call.handle, now, &ended, OL_END_LOGOUT,
+                            &out.pending_ref,
+                            config.backchannel_lease) != OL_OK) {
             ended = ol_session_info{};
         }
         out.clear_cookie = true;
@@ -118,6 +129,10 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     if (has_backchannel_client(ep.clients, ids)) {
         out.notify = true;
         out.ended = record;
+    } else if (out.pending_ref != 0) {
+        /* nobody to tell by back-channel */
+        call.store->settle(out.pending_ref, record.sid, ids, now);
+        out.pending_ref = 0;
     }
 
     std::string location;
@@ -132,6 +147,8 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         }
     }
 
+    bool redirected =
+        !location.empty() || r.status == 302 || r.status == 303;
     bool replaced = false;
     if (!ids.empty() && ep.clients != nullptr) {
         FrontchannelSession session;
@@ -144,6 +161,10 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     }
     if (!location.empty() && !replaced) {
         r.headers.insert(r.headers.begin(), {"Location", location});
+    }
+    if (call.store != nullptr) {
+        call.store->count_logout(mode, redirected ? OL_LOGOUT_REDIRECTED
+                                                  : OL_LOGOUT_PAGE);
     }
     r.federated_return.clear();
     expire_cookies();

@@ -21,6 +21,9 @@ struct EndpointConfig {
     std::string issuer;
     unsigned frontchannel_timeout_ms = 0;
     unsigned backchannel_retries = 0;
+    /* how long the deliveries of a logout may take, in seconds: the
+     * worker that ends the session holds them that long */
+    uint32_t backchannel_lease = 0;
 };
 
 /* Evaluates oidc_logout_federated_url with return_to as
@@ -63,6 +66,7 @@ struct LogoutOutcome {
      * backchannel_logout_uri */
     bool notify = false;
     EndedRecord ended;
+    uint64_t pending_ref = 0; /* its deliveries, held in the outbox */
 };
 
 /*

@@ -1,5 +1,7 @@
 #include "logout_endpoint.hpp"
 
+#include "../oidc_logout_core.h"
+
 #include <algorithm>
 
 #include "params.hpp"
@@ -137,10 +139,11 @@ add_note(std::string &notes, const std::string &note)
     notes += notes.empty() ? note : "; " + note;
 }
 
-/* unknown_kid: the hint names a kid none of the keys has */
+/* unknown_kid: the hint names a kid none of the keys has; hint: what its
+ * verification found */
 Response
 respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
-             bool &unknown_kid)
+             bool &unknown_kid, int &hint_result)
 {
     static const char *const forwarded[] = {
         "id_token_hint", "logout_hint", "client_id", "post_logout_redirect_uri",
@@ -170,6 +173,9 @@ respond_oidc(const Endpoint &ep, const Request &rq, const Responder &out,
         hint_valid = ep.keys != nullptr &&
                      ep.keys->verify_hint(*token, ep.issuer, ep.clients, rq.now,
                                           hint, reason, &unknown_kid);
+        hint_result = hint_valid    ? OL_HINT_VERIFIED
+                      : unknown_kid ? OL_HINT_UNKNOWN_KEY
+                                    : OL_HINT_REFUSED;
         if (!hint_valid) {
             add_note(notes, "id_token_hint refused: " +
                                 (ep.keys ? reason
@@ -333,8 +339,10 @@ respond(const Endpoint &endpoint, const Request &request)
         return respond_auth0(endpoint, request, out);
     }
     bool unknown_kid = false;
-    Response r = respond_oidc(endpoint, request, out, unknown_kid);
+    int hint = -1;
+    Response r = respond_oidc(endpoint, request, out, unknown_kid, hint);
     r.unknown_kid = unknown_kid;
+    r.hint = hint;
     return r;
 }
 

@@ -53,6 +53,9 @@ struct Response {
     bool ends_session = false; /* a refused or unconfirmed request: no */
     /* the id_token_hint names a kid none of the keys has */
     bool unknown_kid = false;
+    /* what the verification of an id_token_hint found (an
+     * ol_hint_result), -1 without one */
+    int hint = -1;
     /* set: redirect through oidc_logout_federated_url, which gets this
      * (percent-encoded) URL to return to */
     std::string federated_return;

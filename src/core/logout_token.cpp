@@ -1,14 +1,12 @@
 #include "logout_token.hpp"
 
 #include "random_id.hpp"
+#include "received_logout.hpp"
 #include "text.hpp"
 
 namespace oidc_logout {
 
 namespace {
-
-const char backchannel_event[] =
-    "http://schemas.openid.net/event/backchannel-logout";
 
 std::string
 json_string(std::string_view s)
@@ -36,7 +34,7 @@ logout_token_claims(std::string_view issuer, const Client &client,
         ",\"iat\":" + std::to_string(now) +
         ",\"exp\":" + std::to_string(now + logout_token_lifetime) +
         ",\"jti\":" + json_string(random_id_text()) + ",\"events\":{" +
-        json_string(backchannel_event) + ":{}}";
+        json_string(backchannel_logout_event) + ":{}}";
     if (!client.backchannel_sid_refused || sub.empty()) {
         claims += ",\"sid\":" + json_string(sid);
     }
@@ -86,9 +84,8 @@ judge_delivery(ol_attempt attempt_end, unsigned status, unsigned attempt,
         return OL_DELIVERY_DELIVERED;
     }
     /* a client error (4xx) or a redirect will not change by itself */
-    bool recoverable =
-        attempt_end == OL_ATTEMPT_FAILED ||
-        (attempt_end == OL_ATTEMPT_ANSWERED && status >= 500 && status < 600);
+    bool recoverable = attempt_end != OL_ATTEMPT_ABORTED &&
+                       worth_another_round(attempt_end, status);
     if (!recoverable || attempt == 0 || attempt > retries) {
         return OL_DELIVERY_FAILED;
     }
@@ -98,6 +95,33 @@ judge_delivery(ol_attempt attempt_end, unsigned status, unsigned attempt,
         retry_in_ms = delay < retry_delay_max_ms ? delay : retry_delay_max_ms;
     }
     return OL_DELIVERY_RETRIED;
+}
+
+bool
+worth_another_round(ol_attempt attempt_end, unsigned status)
+{
+    return attempt_end != OL_ATTEMPT_ANSWERED ||
+           (status >= 500 && status < 600);
+}
+
+uint32_t
+round_lease(unsigned retries, uint64_t timeout_ms)
+{
+    uint64_t ms = 5000;
+    for (unsigned attempt = 1; attempt <= retries + 1; attempt++) {
+        uint64_t delay = 0;
+        judge_delivery(OL_ATTEMPT_FAILED, 0, attempt, retries, delay);
+        ms += timeout_ms + delay;
+    }
+    return static_cast<uint32_t>(ms / 1000 + 1);
+}
+
+uint32_t
+next_round_in(unsigned rounds)
+{
+    constexpr uint32_t first = 5;
+    constexpr uint32_t longest = 300;
+    return rounds < 6 ? first << rounds : longest;
 }
 
 } // namespace oidc_logout

@@ -57,4 +57,16 @@ ol_delivery_outcome judge_delivery(ol_attempt attempt_end, unsigned status,
                                    unsigned attempt, unsigned retries,
                                    uint64_t &retry_in_ms);
 
+/* Whether a delivery that failed may succeed later (a network failure, a
+ * 5xx, an attempt cut short): it then waits in the zone for another round. */
+bool worth_another_round(ol_attempt attempt_end, unsigned status);
+
+/* How long one round of deliveries may take, in seconds: every attempt
+ * with its timeout and the delays between them, and a margin. */
+uint32_t round_lease(unsigned retries, uint64_t timeout_ms);
+
+/* The delay before the next round of deliveries kept in the zone, after
+ * rounds rounds: 5 s, doubling up to 5 minutes. */
+uint32_t next_round_in(unsigned rounds);
+
 } // namespace oidc_logout

@@ -1,7 +1,7 @@
 // The metrics page: a zone's counters as Prometheus text.
 #pragma once
 
-#include "../oidc_logout_core_test.h"
+#include "../oidc_logout_core.h"
 
 #include <string>
 #include <string_view>

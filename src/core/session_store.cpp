@@ -17,12 +17,20 @@ namespace {
 
 constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
 /* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 6;
+constexpr uint32_t store_format = 7;
 static_assert(sizeof(StoreRoot) < 4096, "the layout word holds its size");
 constexpr uint32_t store_layout = static_cast<uint32_t>(
     store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
 /* Expired sessions looked at, from the oldest, before forcing one out. */
 constexpr int expire_scan = 32;
+/* The share of the zone's slots kept for pending sessions, and the
+ * fewest. */
+constexpr size_t pending_share = 16;
+constexpr size_t pending_min = 16;
+/* Entries of the table of client counters. */
+constexpr size_t client_counter_count = 256;
+/* Pending sessions looked at by one claim. */
+constexpr size_t claim_scan = 4096;
 /* Bytes of data in a head slot, and in each overflow slot. */
 constexpr size_t head_data = sizeof(SessionNode::data);
 constexpr size_t overflow_data = sizeof(OverflowSlot::data);
@@ -199,19 +207,50 @@ SessionStore::journaled(uintptr_t address, size_t size) const
            inside(root_->by_sid, index_bytes) ||
            inside(root_->by_sub, index_bytes) ||
            inside(root_->slots, root_->slot_count * slot_size) ||
+           inside(root_->pending_slots,
+                  root_->pending_slot_count * slot_size) ||
            inside(root_->codes,
                   root_->code_sets * memo_ways * sizeof(MemoEntry)) ||
            inside(root_->revoked,
                   root_->revoked_sets * memo_ways * sizeof(MemoEntry));
 }
 
+namespace {
+
+bool
+slot_of(const void *p, const char *slots, uint64_t count)
+{
+    auto a = reinterpret_cast<uintptr_t>(p);
+    auto begin = reinterpret_cast<uintptr_t>(slots);
+    return a >= begin && a < begin + count * slot_size &&
+           (a - begin) % slot_size == 0;
+}
+
+/* Rebuilds a free list of all count slots. */
+FreeSlot *
+all_free(char *slots, uint64_t count)
+{
+    FreeSlot *next = nullptr;
+    for (uint64_t i = count; i-- > 0;) {
+        auto *slot = reinterpret_cast<FreeSlot *>(slots + i * slot_size);
+        slot->next = next;
+        next = slot;
+    }
+    return next;
+}
+
+} // namespace
+
 bool
 SessionStore::is_slot(const void *p) const
 {
-    auto a = reinterpret_cast<uintptr_t>(p);
-    auto begin = reinterpret_cast<uintptr_t>(root_->slots);
-    return a >= begin && a < begin + root_->slot_count * slot_size &&
-           (a - begin) % slot_size == 0;
+    return slot_of(p, root_->slots, root_->slot_count);
+}
+
+bool
+SessionStore::is_pending_slot(const void *p) const
+{
+    return slot_of(p, root_->pending_slots, root_->pending_slot_count);
 }
 
 void
@@ -283,15 +322,15 @@ SessionStore::rebuild()
     std::memset(root_->by_sub, 0, index_bytes);
     root_->lru_newest = nullptr;
     root_->lru_oldest = nullptr;
-    FreeSlot *next = nullptr;
-    for (uint64_t i = root_->slot_count; i-- > 0;) {
-        auto *slot = reinterpret_cast<FreeSlot *>(root_->slots + i * slot_size);
-        slot->next = next;
-        next = slot;
-    }
-    root_->free_slots = next;
+    root_->free_slots = all_free(root_->slots, root_->slot_count);
     root_->free_count = root_->slot_count;
+    root_->outbox_newest = nullptr;
+    root_->outbox_oldest = nullptr;
+    root_->pending_free =
+        all_free(root_->pending_slots, root_->pending_slot_count);
+    root_->pending_free_count = root_->pending_slot_count;
     root_->stats.sessions = 0;
+    root_->stats.pending = 0;
     root_->stats.rebuilt++;
     root_->repairing = 0;
     ordered();
@@ -342,6 +381,23 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         }
         std::memset(*m.table, 0, bytes);
     }
+    /* the client counters, and the pending area */
+    size_t counter_bytes = client_counter_count * sizeof(ClientCounter);
+    root->client_counters =
+        static_cast<ClientCounter *>(arena.alloc(arena.data, counter_bytes));
+    if (root->client_counters == nullptr) {
+        return unlock(nullptr);
+    }
+    std::memset(root->client_counters, 0, counter_bytes);
+    root->client_counter_count = client_counter_count;
+    size_t pending = zone_size / slot_size / pending_share;
+    pending = pending < pending_min ? pending_min : pending;
+    root->pending_slots =
+        static_cast<char *>(arena.alloc(arena.data, pending * slot_size));
+    if (root->pending_slots == nullptr) {
+        return unlock(nullptr);
+    }
+    root->pending_slot_count = pending;
     /* the slots: the largest block the arena still gives (a slab pool
      * gives whole pages; 16 slots are a page) */
     size_t count = zone_size / slot_size;
@@ -378,13 +434,14 @@ SessionStore::incompatible(const StoreRoot *root)
 }
 
 void
-SessionStore::configure(uint32_t idle, uint32_t lifetime)
+SessionStore::configure(uint32_t idle, uint32_t lifetime, bool notify)
 {
     /* the master configures: it never reads the sessions, nor repairs
      * them (each of these stores is one word) */
     Locked lock(*this, false);
     root_->idle = idle;
     root_->lifetime = lifetime;
+    root_->notify = notify ? 1 : 0;
 }
 
 SessionNode **
@@ -459,9 +516,12 @@ void
 SessionStore::give_slot(void *slot)
 {
     auto *s = static_cast<FreeSlot *>(slot);
-    set(s->next, root_->free_slots);
-    set(root_->free_slots, s);
-    set(root_->free_count, root_->free_count + 1);
+    bool pending = is_pending_slot(slot);
+    FreeSlot *&list = pending ? root_->pending_free : root_->free_slots;
+    uint64_t &count = pending ? root_->pending_free_count : root_->free_count;
+    set(s->next, list);
+    set(list, s);
+    set(count, count + 1);
 }
 
 void
@@ -513,8 +573,9 @@ SessionStore::drop_if_expired(SessionNode *n, uint32_t now)
     if (!expired(n, now)) {
         return false;
     }
-    set(root_->stats.expired, root_->stats.expired + 1);
-    remove(n);
+    bool idle = root_->idle != 0 && now - n->last_used >= root_->idle &&
+                now >= n->last_used;
+    retire(n, idle ? OL_END_IDLE : OL_END_LIFETIME, now);
     /* every caller looks for expired sessions before changing anything:
      * the removal is a step of its own */
     commit();
@@ -581,20 +642,25 @@ SessionStore::take_slots(size_t count, const SessionNode *keep, uint32_t now)
             set(root_->stats.alloc_failures, root_->stats.alloc_failures + 1);
             return nullptr;
         }
-        set(root_->stats.evicted, root_->stats.evicted + 1);
-        remove(victim);
+        retire(victim, OL_END_EVICTED, now);
         commit();
     }
+    return take_free(root_->free_slots, root_->free_count, count);
+}
+
+FreeSlot *
+SessionStore::take_free(FreeSlot *&list, uint64_t &free_count, size_t count)
+{
     /* the caller overwrites the slots' links: their old values are kept */
-    FreeSlot *first = root_->free_slots;
+    FreeSlot *first = list;
     FreeSlot *last = first;
     record(&last->next, sizeof(last->next));
     for (size_t i = 1; i < count; i++) {
         last = last->next;
         record(&last->next, sizeof(last->next));
     }
-    set(root_->free_slots, last->next);
-    set(root_->free_count, root_->free_count - count);
+    set(list, last->next);
+    set(free_count, free_count - count);
     last->next = nullptr;
     return first;
 }
@@ -736,8 +802,7 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
             std::memcpy(sid, n->sid, id_bytes);
         } else {
             if (n != nullptr) {
-                remove(n);
-                set(root_->stats.ended, root_->stats.ended + 1);
+                retire(n, OL_END_REPLACED, now);
                 commit();
                 out.previous_ended = 1;
             }
@@ -877,6 +942,10 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
             }
             if (other_subject) {
                 copy_info(n, ended);
+                tell(n, OL_END_REPLACED, now);
+            }
+            if (!found) {
+                set(root_->stats.joins, root_->stats.joins + 1);
             }
             uint64_t evicted_before = root_->stats.evicted;
             SessionNode *fresh = put(
@@ -889,7 +958,6 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
                 return OL_NOMEM;
             }
             if (other_subject) {
-                set(root_->stats.ended, root_->stats.ended + 1);
                 set(root_->stats.created, root_->stats.created + 1);
             }
             copy_info(fresh, info);
@@ -1092,6 +1160,7 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     write_data(n, n->data_len, entry, entry_len);
     set(n->data_len, static_cast<uint16_t>(data_len));
     set(n->client_count, static_cast<uint8_t>(n->client_count + 1));
+    set(root_->stats.joins, root_->stats.joins + 1);
     copy_info(n, info);
     return OL_OK;
 }
@@ -1167,13 +1236,505 @@ SessionStore::list_by_sub(std::string_view sub, uint32_t now,
 
 ol_status
 SessionStore::end(std::string_view handle_text, uint32_t now,
-                  ol_session_info *info)
+                  ol_session_info *info, ol_end_cause cause, uint64_t *claimed,
+                  uint32_t lease)
 {
-    return with_session(handle_text, &SessionStore::find_handle, now, info,
-                        [&](SessionNode *n) {
-                            remove(n);
-                            set(root_->stats.ended, root_->stats.ended + 1);
-                        });
+    if (claimed != nullptr) {
+        *claimed = 0;
+    }
+    return with_session(
+        handle_text, &SessionStore::find_handle, now, info,
+        [&](SessionNode *n) {
+            SessionNode *p = retire(n, cause, now);
+            if (p != nullptr && claimed != nullptr) {
+                set(p->lease, now + lease);
+                *claimed = ref_of(p);
+            }
+        });
+}
+
+ol_status
+SessionStore::end_by_sid(std::string_view sid_text, ol_end_cause cause,
+                         uint32_t now, ol_session_info *info)
+{
+    return with_session(sid_text, &SessionStore::find_sid, now, info,
+                        [&](SessionNode *n) { retire(n, cause, now); });
+}
+
+namespace {
+
+/* Whether one of the client entries of data holds psid. */
+bool
+holds_provider_sid(const char *data, size_t sub_len, unsigned count,
+                   std::string_view psid)
+{
+    bool found = false;
+    each_entry(data, sub_len, count,
+               [&](const char *, std::string_view, std::string_view p) {
+                   found = found || p == psid;
+               });
+    return found;
+}
+
+} // namespace
+
+size_t
+SessionStore::end_by_sub(std::string_view sub, std::string_view psid,
+                         ol_end_cause cause, uint32_t now)
+{
+    uint32_t hash = text_hash(sub);
+    size_t count = 0;
+    Locked lock(*this);
+    SessionNode *n = *sub_bucket(hash);
+    while (n != nullptr) {
+        SessionNode *next = n->next_by_sub;
+        if (n->sub_hash == hash && sub_is(n, sub) &&
+            !drop_if_expired(n, now)) {
+            char data[OL_SESSION_DATA_MAX];
+            read_data(n, data);
+            if (psid.empty() ||
+                holds_provider_sid(data, n->sub_len, n->client_count, psid)) {
+                retire(n, cause, now);
+                commit();
+                count++;
+            }
+        }
+        n = next;
+    }
+    return count;
+}
+
+size_t
+SessionStore::end_by_provider_sid(std::string_view psid, ol_end_cause cause,
+                                  uint32_t now)
+{
+    size_t count = 0;
+    if (psid.empty()) {
+        return 0;
+    }
+    Locked lock(*this);
+    SessionNode *n = root_->lru_oldest;
+    while (n != nullptr) {
+        SessionNode *newer = n->lru_newer;
+        char data[OL_SESSION_DATA_MAX];
+        read_data(n, data);
+        if (!drop_if_expired(n, now) &&
+            holds_provider_sid(data, n->sub_len, n->client_count, psid)) {
+            retire(n, cause, now);
+            commit();
+            count++;
+        }
+        n = newer;
+    }
+    return count;
+}
+
+unsigned
+SessionStore::sweep(uint32_t now, unsigned buckets)
+{
+    unsigned found = 0;
+    Locked lock(*this);
+    if (root_->idle == 0 && root_->lifetime == 0) {
+        return 0;
+    }
+    /* the least recently used first: idle ones are there */
+    for (int i = 0; i < expire_scan && root_->lru_oldest != nullptr &&
+                    drop_if_expired(root_->lru_oldest, now);
+         i++) {
+        found++;
+    }
+    /* then a few buckets, round the index: sessions past their lifetime
+     * can be anywhere in the LRU list */
+    uint64_t b = root_->sweep_cursor & root_->bucket_mask;
+    for (unsigned i = 0; i < buckets && i <= root_->bucket_mask; i++) {
+        SessionNode *n = root_->by_sid[b];
+        while (n != nullptr) {
+            SessionNode *next = n->next_by_sid;
+            found += drop_if_expired(n, now) ? 1 : 0;
+            n = next;
+        }
+        b = (b + 1) & root_->bucket_mask;
+    }
+    set(root_->sweep_cursor, b);
+    return found;
+}
+
+void
+SessionStore::count_end(ol_end_cause cause)
+{
+    set(root_->stats.ends[cause], root_->stats.ends[cause] + 1);
+    uint64_t &total = cause == OL_END_IDLE || cause == OL_END_LIFETIME
+                          ? root_->stats.expired
+                      : cause == OL_END_EVICTED ? root_->stats.evicted
+                                                : root_->stats.ended;
+    set(total, total + 1);
+}
+
+SessionNode *
+SessionStore::tell(const SessionNode *n, ol_end_cause cause, uint32_t now)
+{
+    count_end(cause);
+    bool quiet = cause == OL_END_IDLE || cause == OL_END_LIFETIME ||
+                 cause == OL_END_EVICTED;
+    if (n->client_count == 0 || (quiet && !root_->notify)) {
+        return nullptr;
+    }
+    char data[OL_SESSION_DATA_MAX];
+    size_t len = read_data(n, data);
+    SessionNode *p = pending_put(n, std::string_view(data, len),
+                                 n->client_count, nullptr, nullptr);
+    if (p != nullptr) {
+        set(p->cause, static_cast<uint8_t>(cause));
+        set(p->last_used, now);
+        set(p->due, now);
+    }
+    return p;
+}
+
+SessionNode *
+SessionStore::retire(SessionNode *n, ol_end_cause cause, uint32_t now)
+{
+    SessionNode *p = tell(n, cause, now);
+    remove(n);
+    return p;
+}
+
+/* ---- the outbox --------------------------------------------------------- */
+
+uint64_t
+SessionStore::ref_of(const SessionNode *p) const
+{
+    return static_cast<uint64_t>(reinterpret_cast<const char *>(p) -
+                                 root_->pending_slots) /
+               slot_size +
+           1;
+}
+
+SessionNode *
+SessionStore::pending_at(uint64_t ref, const uint8_t *sid) const
+{
+    if (ref == 0 || ref > root_->pending_slot_count) {
+        return nullptr;
+    }
+    auto *p = reinterpret_cast<SessionNode *>(root_->pending_slots +
+                                              (ref - 1) * slot_size);
+    /* a pending session taken out has its sid spoilt (unqueue) */
+    return CRYPTO_memcmp(p->sid, sid, id_bytes) == 0 ? p : nullptr;
+}
+
+SessionNode *
+SessionStore::pending_put(const SessionNode *from, std::string_view data,
+                          unsigned clients, const SessionNode *keep,
+                          SessionNode *after)
+{
+    size_t need = slots_for(data.size());
+    if (need + (keep != nullptr ? keep->slots : 0) >
+        root_->pending_slot_count) {
+        return nullptr;
+    }
+    /* a full area drops its oldest */
+    while (root_->pending_free_count < need) {
+        SessionNode *old = root_->outbox_oldest;
+        if (old == keep) {
+            old = old->lru_newer;
+        }
+        if (old == nullptr) {
+            return nullptr;
+        }
+        drop(old, OL_SENT_DROPPED);
+        commit();
+    }
+    FreeSlot *slot = take_free(root_->pending_free, root_->pending_free_count,
+                               need);
+    /* fresh slots: nobody sees them before they are linked */
+    auto *p = reinterpret_cast<SessionNode *>(slot);
+    auto *overflow = reinterpret_cast<OverflowSlot *>(slot->next);
+    std::memset(p, 0, offsetof(SessionNode, data));
+    p->overflow = overflow;
+    p->slots = static_cast<uint8_t>(need);
+    std::memcpy(p->sid, from->sid, id_bytes);
+    p->created = from->created;
+    p->last_used = from->last_used;
+    p->sub_hash = from->sub_hash;
+    p->due = from->due;
+    p->attempts = from->attempts;
+    p->sub_len = from->sub_len;
+    p->client_count = static_cast<uint8_t>(clients);
+    p->cause = from->cause;
+    write_data(p, 0, data.data(), data.size());
+    p->data_len = static_cast<uint16_t>(data.size());
+    /* linked just newer than after, or at the newest end */
+    SessionNode *older = after != nullptr ? after : root_->outbox_newest;
+    SessionNode *newer =
+        older != nullptr ? older->lru_newer : root_->outbox_oldest;
+    p->lru_older = older;
+    p->lru_newer = newer;
+    set(newer != nullptr ? newer->lru_older : root_->outbox_newest, p);
+    set(older != nullptr ? older->lru_newer : root_->outbox_oldest, p);
+    set(root_->stats.pending, root_->stats.pending + clients);
+    return p;
+}
+
+void
+SessionStore::unqueue(SessionNode *p)
+{
+    set(p->lru_newer != nullptr ? p->lru_newer->lru_older
+                                : root_->outbox_newest,
+        p->lru_older);
+    set(p->lru_older != nullptr ? p->lru_older->lru_newer
+                                : root_->outbox_oldest,
+        p->lru_newer);
+    set(root_->stats.pending, root_->stats.pending - p->client_count);
+    const uint8_t spoilt[sizeof(uint64_t)] = {};
+    set_bytes(p->sid, spoilt, sizeof(spoilt));
+    OverflowSlot *o = p->overflow;
+    give_slot(p);
+    while (o != nullptr) {
+        OverflowSlot *next = o->next;
+        give_slot(o);
+        o = next;
+    }
+}
+
+void
+SessionStore::drop(SessionNode *p, ol_sent_outcome why)
+{
+    char data[OL_SESSION_DATA_MAX];
+    read_data(p, data);
+    each_entry(data, p->sub_len, p->client_count,
+               [&](const char *, std::string_view client, std::string_view) {
+                   count_sent(client, why);
+               });
+    bool given_up = why == OL_SENT_GIVEN_UP;
+    uint64_t &counter =
+        given_up ? root_->stats.pending_given_up : root_->stats.pending_dropped;
+    set(counter, counter + p->client_count);
+    if (arena_.report != nullptr) {
+        char what[200];
+        std::snprintf(what, sizeof(what),
+                      "%s the logout tokens of session %s for %u client(s): "
+                      "%s",
+                      given_up ? "gave up" : "dropped",
+                      base64url_encode(p->sid, id_bytes).c_str(),
+                      static_cast<unsigned>(p->client_count),
+                      given_up ? "oidc_logout_backchannel_give_up reached"
+                               : "the zone's pending area is full, the oldest "
+                                 "go first");
+        arena_.report(arena_.data, 0, what);
+    }
+    unqueue(p);
+}
+
+void
+SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up,
+                    size_t max, std::vector<Pending> &out)
+{
+    size_t first = out.size();
+    out.reserve(first + max); /* nothing is allocated under the lock */
+    {
+        Locked lock(*this);
+        SessionNode *p = root_->outbox_oldest;
+        for (size_t i = 0; p != nullptr && i < claim_scan &&
+                           out.size() - first < max;
+             i++) {
+            SessionNode *newer = p->lru_newer;
+            bool held = p->lease > now;
+            if (!held && give_up != 0 && now - p->last_used >= give_up &&
+                now >= p->last_used) {
+                drop(p, OL_SENT_GIVEN_UP);
+                commit();
+            } else if (!held && p->due <= now) {
+                set(p->lease, now + lease);
+                out.emplace_back();
+                Pending &e = out.back();
+                e.ref = ref_of(p);
+                copy_info(p, &e.info);
+                e.cause = static_cast<ol_end_cause>(p->cause);
+                e.ended = p->last_used;
+                e.attempts = p->attempts;
+            }
+            p = newer;
+        }
+    }
+    for (size_t i = first; i < out.size(); i++) {
+        finish_info(&out[i].info);
+    }
+}
+
+void
+SessionStore::settle(uint64_t ref, std::string_view sid_text,
+                     const std::vector<std::string> &done, uint32_t retry_at)
+{
+    uint8_t sid[id_bytes];
+    if (!decode_id(sid_text, sid)) {
+        return;
+    }
+    Locked lock(*this);
+    SessionNode *p = pending_at(ref, sid);
+    if (p == nullptr) {
+        return; /* given up or dropped meanwhile */
+    }
+    char data[OL_SESSION_DATA_MAX];
+    read_data(p, data);
+    char rest[OL_SESSION_DATA_MAX];
+    std::memcpy(rest, data, p->sub_len);
+    size_t len = p->sub_len;
+    unsigned count = 0;
+    each_entry(data, p->sub_len, p->client_count,
+               [&](const char *, std::string_view c, std::string_view psid) {
+                   for (const std::string &d : done) {
+                       if (d == c) {
+                           return;
+                       }
+                   }
+                   len += put_entry(rest + len, c, psid);
+                   count++;
+               });
+    if (count == 0) {
+        unqueue(p);
+        return;
+    }
+    if (count < p->client_count) {
+        /* the clients still waiting, in its place */
+        SessionNode *q =
+            pending_put(p, std::string_view(rest, len), count, p, p);
+        if (q != nullptr) {
+            unqueue(p);
+            p = q;
+        }
+    }
+    set(p->attempts, static_cast<uint16_t>(p->attempts + 1));
+    set(p->due, retry_at);
+    set(p->lease, uint32_t{0});
+}
+
+std::vector<SessionStore::PendingClient>
+SessionStore::pending_clients()
+{
+    std::vector<PendingClient> out;
+    Locked lock(*this);
+    size_t i = 0;
+    for (const SessionNode *p = root_->outbox_oldest;
+         p != nullptr && i < root_->pending_slot_count; p = p->lru_newer, i++) {
+        char data[OL_SESSION_DATA_MAX];
+        read_data(p, data);
+        each_entry(
+            data, p->sub_len, p->client_count,
+            [&](const char *, std::string_view client, std::string_view) {
+                PendingClient *c = nullptr;
+                for (PendingClient &one : out) {
+                    c = one.client == client ? &one : c;
+                }
+                if (c == nullptr) {
+                    out.emplace_back();
+                    c = &out.back();
+                    c->client.assign(client);
+                    c->oldest = p->last_used;
+                    c->next_due = p->due;
+                }
+                c->count++;
+                c->oldest = p->last_used < c->oldest ? p->last_used : c->oldest;
+                c->next_due = p->due < c->next_due ? p->due : c->next_due;
+            });
+    }
+    return out;
+}
+
+bool
+SessionStore::remember_once(std::string_view label, std::string_view value,
+                            uint32_t expires, uint32_t now)
+{
+    MemoEntry e = {};
+    memo_key(label, value, e.key);
+    e.expires = expires;
+    Locked lock(*this);
+    if (memo_find(root_->revoked, root_->revoked_sets, e.key, now) != nullptr) {
+        return false;
+    }
+    memo_put(root_->revoked, root_->revoked_sets, e, now);
+    return true;
+}
+
+/* ---- counters ----------------------------------------------------------- */
+
+ClientCounter *
+SessionStore::client_counter(std::string_view client, bool add) const
+{
+    uint32_t hash = text_hash(client) | 1; /* 0 marks a free entry */
+    uint64_t n = root_->client_counter_count;
+    for (uint64_t i = 0; i < n; i++) {
+        ClientCounter &c = root_->client_counters[(hash + i) % n];
+        uint32_t seen = __atomic_load_n(&c.hash, __ATOMIC_ACQUIRE);
+        if (seen == 0 && add) {
+            __atomic_compare_exchange_n(&c.hash, &seen, hash, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+            seen = seen == 0 ? hash : seen;
+        }
+        if (seen == hash) {
+            return &c;
+        }
+        if (seen == 0) {
+            return nullptr;
+        }
+    }
+    return nullptr; /* more clients than entries: not counted */
+}
+
+void
+SessionStore::count_sent(std::string_view client, ol_sent_outcome outcome)
+{
+    ClientCounter *c = client_counter(client);
+    if (c != nullptr) {
+        __atomic_fetch_add(&c->sent[outcome], 1, __ATOMIC_RELAXED);
+    }
+}
+
+void
+SessionStore::client_sent(std::string_view client, uint64_t *sent) const
+{
+    ClientCounter *c = client_counter(client, false);
+    for (size_t i = 0; i < OL_SENT_OUTCOMES; i++) {
+        sent[i] = c != nullptr ? __atomic_load_n(&c->sent[i], __ATOMIC_RELAXED)
+                               : 0;
+    }
+}
+
+void
+SessionStore::count_logout(int mode_index, ol_logout_outcome outcome)
+{
+    __atomic_fetch_add(&root_->logouts[mode_index & 1][outcome], 1,
+                       __ATOMIC_RELAXED);
+}
+
+void
+SessionStore::count_hint(ol_hint_result result)
+{
+    __atomic_fetch_add(&root_->hints[result], 1, __ATOMIC_RELAXED);
+}
+
+void
+SessionStore::count_upstream(ol_upstream_result result)
+{
+    __atomic_fetch_add(&root_->upstream[result], 1, __ATOMIC_RELAXED);
+}
+
+void
+SessionStore::counters(uint64_t (&logouts)[2][OL_LOGOUT_OUTCOMES],
+                       uint64_t (&hints)[OL_HINT_RESULTS],
+                       uint64_t (&upstream)[OL_UPSTREAM_RESULTS]) const
+{
+    for (size_t m = 0; m < 2; m++) {
+        for (size_t o = 0; o < OL_LOGOUT_OUTCOMES; o++) {
+            logouts[m][o] =
+                __atomic_load_n(&root_->logouts[m][o], __ATOMIC_RELAXED);
+        }
+    }
+    for (size_t i = 0; i < OL_HINT_RESULTS; i++) {
+        hints[i] = __atomic_load_n(&root_->hints[i], __ATOMIC_RELAXED);
+    }
+    for (size_t i = 0; i < OL_UPSTREAM_RESULTS; i++) {
+        upstream[i] = __atomic_load_n(&root_->upstream[i], __ATOMIC_RELAXED);
+    }
 }
 
 void
@@ -1236,10 +1797,14 @@ SessionStore::check() const
         root_->free_count > root_->slot_count) {
         return "counts larger than the store";
     }
-    /* each slot belongs to one session or to the free list */
+    if (root_->stats.pending > root_->pending_slot_count * UINT8_MAX ||
+        root_->pending_free_count > root_->pending_slot_count) {
+        return "pending counts larger than the store";
+    }
+    /* each slot belongs to one session or to its free list */
     std::vector<uint8_t> owned;
     try {
-        owned.assign(root_->slot_count, 0);
+        owned.assign(root_->slot_count + root_->pending_slot_count, 0);
     } catch (...) {
         owned.clear(); /* that check is skipped, the others are made */
     }
@@ -1247,24 +1812,18 @@ SessionStore::check() const
         if (owned.empty()) {
             return true;
         }
-        size_t i = static_cast<size_t>(static_cast<const char *>(slot) -
-                                       root_->slots) /
-                   slot_size;
+        auto *at = static_cast<const char *>(slot);
+        size_t i = is_pending_slot(slot)
+                       ? root_->slot_count + static_cast<size_t>(
+                                                 at - root_->pending_slots) /
+                                                 slot_size
+                       : static_cast<size_t>(at - root_->slots) / slot_size;
         return owned[i]++ == 0;
     };
-    uint64_t in_lru = 0;
-    uint64_t used_slots = 0;
-    const SessionNode *newer = nullptr;
-    for (const SessionNode *n = root_->lru_newest; n; n = n->lru_older) {
-        if (!is_slot(n)) {
-            return "LRU list: not a slot";
-        }
-        if (n->lru_newer != newer) {
-            return "LRU list: broken back link";
-        }
-        if (++in_lru > root_->stats.sessions) {
-            return "LRU list: more sessions than counted (or a cycle)";
-        }
+    /* a session's (or a pending one's) slots and data; its slot count
+     * added to used */
+    auto node_fault = [&](const SessionNode *n, bool pending,
+                          uint64_t &used) -> const char * {
         if (n->data_len > OL_SESSION_DATA_MAX || n->sub_len > n->data_len ||
             n->slots != slots_for(n->data_len)) {
             return "a session's length does not fit its slots";
@@ -1274,7 +1833,8 @@ SessionStore::check() const
             return "slots: one taken twice";
         }
         for (const OverflowSlot *o = n->overflow; o; o = o->next) {
-            if (!is_slot(o) || ++chain > n->slots || !own(o)) {
+            if (!(pending ? is_pending_slot(o) : is_slot(o)) ||
+                ++chain > n->slots || !own(o)) {
                 return "a session's overflow slots are wrong";
             }
         }
@@ -1293,7 +1853,25 @@ SessionStore::check() const
         if (at != n->data_len) {
             return "a session's client ids do not fill its data";
         }
-        used_slots += chain;
+        used += chain;
+        return nullptr;
+    };
+    uint64_t in_lru = 0;
+    uint64_t used_slots = 0;
+    const SessionNode *newer = nullptr;
+    for (const SessionNode *n = root_->lru_newest; n; n = n->lru_older) {
+        if (!is_slot(n)) {
+            return "LRU list: not a slot";
+        }
+        if (n->lru_newer != newer) {
+            return "LRU list: broken back link";
+        }
+        if (++in_lru > root_->stats.sessions) {
+            return "LRU list: more sessions than counted (or a cycle)";
+        }
+        if (const char *fault = node_fault(n, false, used_slots)) {
+            return fault;
+        }
         newer = n;
     }
     if (newer != root_->lru_oldest) {
@@ -1353,6 +1931,45 @@ SessionStore::check() const
     }
     if (used_slots + free_slots != root_->slot_count) {
         return "slots: some are lost";
+    }
+    /* the outbox and the pending area */
+    uint64_t pending_used = 0;
+    uint64_t waiting = 0;
+    uint64_t in_outbox = 0;
+    newer = nullptr;
+    for (const SessionNode *p = root_->outbox_newest; p; p = p->lru_older) {
+        if (!is_pending_slot(p)) {
+            return "outbox: not a pending slot";
+        }
+        if (p->lru_newer != newer) {
+            return "outbox: broken back link";
+        }
+        if (++in_outbox > root_->pending_slot_count) {
+            return "outbox: more than its slots (or a cycle)";
+        }
+        if (const char *fault = node_fault(p, true, pending_used)) {
+            return fault;
+        }
+        waiting += p->client_count;
+        newer = p;
+    }
+    if (newer != root_->outbox_oldest) {
+        return "outbox: oldest end is wrong";
+    }
+    if (waiting != root_->stats.pending) {
+        return "outbox: deliveries not as counted";
+    }
+    uint64_t pending_free = 0;
+    for (const FreeSlot *f = root_->pending_free; f; f = f->next) {
+        if (!is_pending_slot(f) || ++pending_free > root_->pending_free_count ||
+            !own(f)) {
+            return "free pending slots: not a slot, taken, or more than "
+                   "counted";
+        }
+    }
+    if (pending_free != root_->pending_free_count ||
+        pending_used + pending_free != root_->pending_slot_count) {
+        return "pending slots: some are lost";
     }
     return nullptr;
 }

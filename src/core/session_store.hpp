@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace oidc_logout {
 
@@ -29,26 +30,34 @@ struct FreeSlot {
     FreeSlot *next;
 };
 
-/* One session's head slot.  Plain data: it lives in shared memory. */
+/* One session's head slot.  Plain data: it lives in shared memory.  An
+ * ended session whose clients still wait for their logout tokens is copied
+ * into the pending area, where the same layout holds it (see below). */
 struct SessionNode {
     SessionNode *next_by_handle; /* hash chains of the three indexes */
     SessionNode *next_by_sid;
     SessionNode *next_by_sub;
     SessionNode *prev_by_sub; /* a subject's chain can be long */
-    SessionNode *lru_newer;   /* toward the most recently used */
+    SessionNode *lru_newer;   /* toward the most recently used; pending:
+                               * the outbox, toward the newest */
     SessionNode *lru_older;
     OverflowSlot *overflow;   /* the rest of data, when it does not fit */
-    uint8_t handle[id_bytes]; /* the cookie's secret */
+    uint8_t handle[id_bytes]; /* the cookie's secret; pending: zero */
     uint8_t sid[id_bytes];    /* public session id */
     uint32_t created;
-    uint32_t last_used;
+    uint32_t last_used; /* pending: when the session ended */
     uint32_t sub_hash;
-    uint16_t data_len;    /* bytes used in data */
-    uint8_t sub_len;      /* data starts with the subject (may be empty) */
+    uint32_t due;       /* pending: when its deliveries are tried next */
+    uint32_t lease;     /* pending: a worker delivers them until then */
+    uint16_t data_len;  /* bytes used in data */
+    uint16_t attempts;  /* pending: rounds of deliveries tried */
+    uint8_t sub_len;    /* data starts with the subject (may be empty) */
     uint8_t client_count; /* then each client: length byte, client id,
-                           * length byte, the provider's sid for it */
+                           * length byte, the provider's sid for it;
+                           * pending: the clients still waiting */
     uint8_t slots;        /* the head and its overflow slots */
-    char data[slot_size - 105];
+    uint8_t cause;        /* pending: why it ended, an ol_end_cause */
+    char data[slot_size - 116];
 };
 
 static_assert(sizeof(SessionNode) == slot_size, "a head fills one slot");
@@ -86,6 +95,24 @@ struct JournalEntry {
 
 constexpr size_t journal_max = 128;
 
+/* The back-channel outcomes of one client, known by a hash of its id
+ * (0: a free entry), counted with atomic adds. */
+struct ClientCounter {
+    uint32_t hash;
+    uint32_t unused;
+    uint64_t sent[OL_SENT_OUTCOMES];
+};
+
+/* What a worker takes from the outbox to deliver: a copy of a pending
+ * session, and where it is. */
+struct Pending {
+    uint64_t ref = 0; /* its slot in the pending area, from 1 */
+    ol_session_info info{};
+    ol_end_cause cause = OL_END_LOGOUT;
+    uint32_t ended = 0;
+    unsigned attempts = 0;
+};
+
 /* The root of a store.  Plain data: it lives in shared memory. */
 struct StoreRoot {
     uint32_t magic;
@@ -105,13 +132,32 @@ struct StoreRoot {
     uint64_t code_sets;
     MemoEntry *revoked; /* revoked_sets * memo_ways entries */
     uint64_t revoked_sets;
+    /* the pending area: slots of their own for the ended sessions whose
+     * clients wait for their logout tokens */
+    char *pending_slots;
+    uint64_t pending_slot_count;
+    ClientCounter *client_counters; /* client_counter_count of them */
+    uint64_t client_counter_count;
+    uint32_t notify; /* expiry and eviction notify the clients */
+    uint32_t unused_config;
     /* what changes write (through the journal), up to secret */
     SessionNode *lru_newest;
     SessionNode *lru_oldest;
     uint64_t free_count;
     FreeSlot *free_slots;
+    /* the outbox: pending sessions, oldest end first out */
+    SessionNode *outbox_newest;
+    SessionNode *outbox_oldest;
+    uint64_t pending_free_count;
+    FreeSlot *pending_free;
+    uint64_t sweep_cursor; /* the next bucket of the sid index to sweep */
     ol_store_stats stats;
     uint8_t secret[32]; /* keys the anti-CSRF tokens; never changes */
+    /* counted with atomic adds, outside the journal: a count lost to a
+     * crash matters less than a lock taken for it */
+    uint64_t logouts[2][OL_LOGOUT_OUTCOMES];
+    uint64_t hints[OL_HINT_RESULTS];
+    uint64_t upstream[OL_UPSTREAM_RESULTS];
     uint32_t journal_length;
     uint32_t unused;
     JournalEntry journal[journal_max];
@@ -133,7 +179,7 @@ class SessionStore {
     /* Why an existing root cannot be used, or nullptr. */
     static const char *incompatible(const StoreRoot *root);
 
-    void configure(uint32_t idle, uint32_t lifetime);
+    void configure(uint32_t idle, uint32_t lifetime, bool notify);
     ol_status login(std::string_view handle_text, std::string_view sub,
                     uint32_t now, ol_login_result &out);
     ol_status join(std::string_view handle_text, std::string_view client,
@@ -172,10 +218,62 @@ class SessionStore {
     bool revoked(std::string_view value, uint32_t now);
     size_t list_by_sub(std::string_view sub, uint32_t now,
                        ol_session_info *infos, size_t max);
+    /* Ends the session of handle_text for cause.  Its clients wait in the
+     * outbox for their logout tokens; with claimed, the caller takes them
+     * at once (*claimed: their ref, 0 when there are none) and holds them
+     * for lease seconds. */
     ol_status end(std::string_view handle_text, uint32_t now,
-                  ol_session_info *info);
+                  ol_session_info *info, ol_end_cause cause = OL_END_LOGOUT,
+                  uint64_t *claimed = nullptr, uint32_t lease = 0);
+    ol_status end_by_sid(std::string_view sid_text, ol_end_cause cause,
+                         uint32_t now, ol_session_info *info);
+    /* Ends every live session of sub (with psid: those of sub that hold
+     * it) for cause; how many. */
+    size_t end_by_sub(std::string_view sub, std::string_view psid,
+                      ol_end_cause cause, uint32_t now);
+    /* Ends every live session that holds psid, looking at all of them. */
+    size_t end_by_provider_sid(std::string_view psid, ol_end_cause cause,
+                               uint32_t now);
+    /* Ends the expired sessions the sweep reaches this time: the least
+     * recently used ones, and those of buckets of the sid index from
+     * where the last sweep stopped; how many. */
+    unsigned sweep(uint32_t now, unsigned buckets);
+
+    /* The outbox.  Takes up to max pending sessions that are due and not
+     * held (each then held for lease seconds); those that ended give_up
+     * seconds ago or more (0: never) are given up. */
+    void claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
+               std::vector<Pending> &out);
+    /* The round of deliveries of ref (taken with sid) is over: the clients
+     * of done are through; the others are tried again from retry_at. */
+    void settle(uint64_t ref, std::string_view sid_text,
+                const std::vector<std::string> &done, uint32_t retry_at);
+    /* What waits: each client with how many deliveries, and the oldest
+     * end among them. */
+    struct PendingClient {
+        std::string client;
+        uint64_t count = 0;
+        uint32_t oldest = 0;
+        uint32_t next_due = 0;
+    };
+    std::vector<PendingClient> pending_clients();
+
+    /* Whether value (of kind label) is new: it is then remembered until
+     * expires.  A replayed one is refused. */
+    bool remember_once(std::string_view label, std::string_view value,
+                       uint32_t expires, uint32_t now);
+
     void stats(ol_store_stats &out);
     void count_delivery(ol_delivery_outcome outcome);
+    /* Counters of the metrics, outside the journal (atomic adds). */
+    void count_sent(std::string_view client, ol_sent_outcome outcome);
+    void client_sent(std::string_view client, uint64_t *sent) const;
+    void count_logout(int mode_index, ol_logout_outcome outcome);
+    void count_hint(ol_hint_result result);
+    void count_upstream(ol_upstream_result result);
+    void counters(uint64_t (&logouts)[2][OL_LOGOUT_OUTCOMES],
+                  uint64_t (&hints)[OL_HINT_RESULTS],
+                  uint64_t (&upstream)[OL_UPSTREAM_RESULTS]) const;
     /* The anti-CSRF token bound to the session of handle_text (its value
      * does not depend on whether the session lives). */
     std::string csrf_token(std::string_view handle_text) const;
@@ -216,6 +314,33 @@ class SessionStore {
     bool expired(const SessionNode *n, uint32_t now) const;
     /* Removes n when it has expired; says whether it did. */
     bool drop_if_expired(SessionNode *n, uint32_t now);
+    /* Ends n for cause: unless no client is to be told, a copy of it
+     * waits in the outbox (returned). */
+    SessionNode *retire(SessionNode *n, ol_end_cause cause, uint32_t now);
+    /* retire() but for the removal: counts the end, copies n to the
+     * outbox when its clients are to be told. */
+    SessionNode *tell(const SessionNode *n, ol_end_cause cause, uint32_t now);
+    void count_end(ol_end_cause cause);
+    /* The pending area: a copy of a session's data into fresh pending
+     * slots, linked into the outbox after `after` (nullptr: the newest
+     * end); the oldest pending sessions other than keep are dropped for
+     * room.  nullptr when even that cannot make room. */
+    SessionNode *pending_put(const SessionNode *from, std::string_view data,
+                             unsigned clients, const SessionNode *keep,
+                             SessionNode *after);
+    /* Takes p out of the outbox and frees its slots. */
+    void unqueue(SessionNode *p);
+    /* unqueue(), its deliveries counted as why (dropped, given up). */
+    void drop(SessionNode *p, ol_sent_outcome why);
+    bool is_pending_slot(const void *p) const;
+    uint64_t ref_of(const SessionNode *p) const;
+    /* The pending session of ref, when it is still the one of sid. */
+    SessionNode *pending_at(uint64_t ref, const uint8_t *sid) const;
+    /* Takes count slots from a free list (linked through their first
+     * word). */
+    FreeSlot *take_free(FreeSlot *&list, uint64_t &free_count, size_t count);
+    ClientCounter *client_counter(std::string_view client,
+                                  bool add = true) const;
     void touch(SessionNode *n, uint32_t now);
     void link(SessionNode *n);
     /* login(), or start() with an empty sub and handle_text. */

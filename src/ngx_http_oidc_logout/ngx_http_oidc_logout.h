@@ -20,6 +20,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t sessions; /* of ngx_http_oidc_logout_session_ref_t */
+    ngx_array_t zones;    /* of ngx_shm_zone_t *: oidc_logout_zone */
 } ngx_http_oidc_logout_main_conf_t;
 
 /* Longest reason a core call writes into an error buffer. */
@@ -51,6 +52,10 @@ typedef struct {
     ngx_flag_t bc_verify;      /* oidc_logout_backchannel_ssl_verify */
     ngx_flag_t bc_server_name; /* oidc_logout_backchannel_ssl_server_name */
     ngx_str_t bc_trusted; /* oidc_logout_backchannel_ssl_trusted_certificate */
+    time_t bc_give_up;    /* oidc_logout_backchannel_give_up */
+    /* the upstream provider's logout tokens */
+    ngx_array_t *upstream_client_ids; /* oidc_logout_upstream_client_id */
+    ngx_str_t upstream_issuer;        /* oidc_logout_upstream_issuer */
 #if (NGX_HTTP_SSL)
     ngx_ssl_t *bc_ssl;
 #endif
@@ -63,20 +68,28 @@ typedef struct {
 enum {
     NGX_HTTP_OIDC_LOGOUT_NO_DOCUMENT = 0,
     NGX_HTTP_OIDC_LOGOUT_JWKS,
-    NGX_HTTP_OIDC_LOGOUT_METADATA
+    NGX_HTTP_OIDC_LOGOUT_METADATA,
+    /* the operators' locations (ngx_http_oidc_logout_operators.c) */
+    NGX_HTTP_OIDC_LOGOUT_ADMIN,
+    NGX_HTTP_OIDC_LOGOUT_METRICS,
+    NGX_HTTP_OIDC_LOGOUT_RECEIVER
 };
+
+typedef struct ngx_http_oidc_logout_sweeper_s ngx_http_oidc_logout_sweeper_t;
 
 /* A session zone (oidc_logout_zone), as each process sees it. */
 typedef struct {
     ngx_str_t name;
     time_t idle;
     time_t lifetime;
+    ngx_flag_t notify; /* notify=: expiry and eviction tell the clients */
     ngx_slab_pool_t *shpool;
     ol_store *store; /* in the zone */
     ol_arena arena;  /* the pool's allocator and mutex */
     time_t full_logged;
     ngx_uint_t evicted_unlogged;
     ngx_uint_t failed_unlogged;
+    ngx_http_oidc_logout_sweeper_t *sweeper; /* this worker's */
 } ngx_http_oidc_logout_zone_t;
 
 /* Which zone and cookie a location uses (oidc_logout_session). */
@@ -108,6 +121,9 @@ typedef struct {
     time_t provider_cookie_remember; /* its remember= */
     ngx_str_t provider_cookie_path;  /* its path= */
     ol_provider *provider; /* from the above, when one of them is set */
+    ol_receiver *receiver; /* oidc_logout_backchannel_receiver */
+    ngx_str_t admin_file;  /* where oidc_logout_admin is, for a warning */
+    ngx_uint_t admin_line;
     ol_endpoint *endpoint; /* an "oidc_logout" location's, from the above */
 } ngx_http_oidc_logout_loc_conf_t;
 
@@ -216,6 +232,16 @@ ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
                               ngx_http_oidc_logout_bc_done_pt done, void *data);
 /* The batch's done is not to be called any more. */
 void ngx_http_oidc_logout_bc_forget(ngx_http_oidc_logout_batch_t *b);
+/* Starts the deliveries d that waited in a zone (the batch owns them),
+ * for the server oscf, logging to log. */
+ngx_int_t ngx_http_oidc_logout_bc_deliver(ngx_http_oidc_logout_srv_conf_t *oscf,
+                                          ngx_msec_t timeout, ngx_log_t *log,
+                                          ol_deliveries *d);
+
+/* Each worker's periodic work on the zones (ngx_http_oidc_logout_sweep.c) */
+ngx_int_t ngx_http_oidc_logout_sweep_init_process(ngx_cycle_t *cycle);
+/* Sessions of zone ended outside a sweep: their deliveries start now. */
+void ngx_http_oidc_logout_sweep_now(ngx_http_oidc_logout_zone_t *zone);
 
 /*
  * The provider's keys (ngx_http_oidc_logout_keys_url.c).
@@ -226,6 +252,10 @@ void ngx_http_oidc_logout_bc_forget(ngx_http_oidc_logout_batch_t *b);
  * request's handler returns to the event loop.
  */
 const ol_keys *ngx_http_oidc_logout_keys_current(ngx_http_request_t *r);
+/* The provider's fetched keys alone (they verify what the provider signs:
+ * its logout tokens); NULL before the first fetch or without
+ * oidc_logout_keys_url.  Valid as ngx_http_oidc_logout_keys_current's. */
+const ol_keys *ngx_http_oidc_logout_keys_upstream(ngx_http_request_t *r);
 /* A hint named a kid none of the keys has (ol_response_unknown_kid): asks
  * the provider's keys again, at most once every 10 s across the workers. */
 void ngx_http_oidc_logout_keys_unknown_kid(ngx_http_request_t *r);
@@ -281,6 +311,15 @@ ngx_int_t ngx_http_oidc_logout_provider_filters(ngx_conf_t *cf);
 ngx_uint_t ngx_http_oidc_logout_restricted(ngx_conf_t *cf, void **loc_conf,
                                            void **srv_conf);
 
+/* The operators' locations (ngx_http_oidc_logout_operators.c): the admin
+ * API, the metrics page, the upstream provider's logout tokens */
+ngx_int_t ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r);
+char *ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
+                                          ngx_http_oidc_logout_loc_conf_t *olcf,
+                                          ngx_http_oidc_logout_srv_conf_t *oscf);
+char *ngx_http_oidc_logout_upstream_client_id(ngx_conf_t *cf,
+                                              ngx_command_t *cmd, void *conf);
+
 /* Variables (ngx_http_oidc_logout_variables.c) */
 ngx_int_t ngx_http_oidc_logout_add_variables(ngx_conf_t *cf);
 
@@ -306,6 +345,12 @@ ngx_int_t ngx_http_oidc_logout_header_lines(ngx_http_request_t *r,
 ngx_int_t ngx_http_oidc_logout_add_handler(ngx_conf_t *cf,
                                            ngx_http_phases phase,
                                            ngx_http_handler_pt handler);
+/* Whether the request's body is application/x-www-form-urlencoded. */
+ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
+/* The request body that nginx read, in one piece in the request's pool:
+ * NGX_OK; NGX_DECLINED when it is larger than client_body_buffer_size. */
+ngx_int_t ngx_http_oidc_logout_form_body(ngx_http_request_t *r,
+                                         ngx_str_t *body);
 /* Copies len bytes into the request pool (nginx keeps pointers to them). */
 ngx_int_t ngx_http_oidc_logout_copy(ngx_http_request_t *r, ngx_str_t *dst,
                                     const char *src, size_t len);

@@ -86,21 +86,23 @@ ngx_http_oidc_logout_bc_sign_task(void *data, ngx_log_t *log)
 
 #endif
 
-ngx_http_oidc_logout_batch_t *
-ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
-                              ngx_msec_t wait,
-                              ngx_http_oidc_logout_bc_done_pt done, void *data)
+/* The deliveries d of a server, in a batch of their own (they outlive
+ * the request that started them, if any); log lives as long as the
+ * configuration.  NULL on failure: the zone then hands them out again
+ * after their round's time. */
+static ngx_http_oidc_logout_batch_t *
+ngx_http_oidc_logout_bc_launch(ngx_http_oidc_logout_srv_conf_t *oscf,
+                               ngx_msec_t timeout, ngx_log_t *log,
+                               ol_deliveries *d, ngx_msec_t wait,
+                               ngx_http_oidc_logout_bc_done_pt done,
+                               void *data)
 {
     ngx_pool_t *pool;
     ngx_http_oidc_logout_batch_t *b;
-    ngx_http_core_loc_conf_t *clcf;
-    ngx_http_oidc_logout_loc_conf_t *olcf;
 #if (NGX_THREADS)
     ngx_thread_task_t *task;
 #endif
 
-    /* the batch outlives the request: its own pool, and the location's
-     * error log, which lives as long as the configuration */
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
         ol_deliveries_free(d);
@@ -114,16 +116,14 @@ ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
         return NULL;
     }
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
     b->pool = pool;
-    b->log = *clcf->error_log;
+    b->log = *log;
     b->log.connection = 0;
     b->log.handler = NULL;
     b->log.data = NULL;
     pool->log = &b->log;
-    b->oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
-    b->timeout = olcf->bc_timeout;
+    b->oscf = oscf;
+    b->timeout = timeout;
     b->tokens = d;
 
     b->signed_ev.handler = ngx_http_oidc_logout_bc_signed;
@@ -156,17 +156,44 @@ ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
         }
     }
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, &b->log, 0,
                   "oidc_logout: backchannel: the thread pool is busy, "
                   "signing in the event loop");
 #endif
 
     ngx_http_oidc_logout_bc_sign(b);
 
-    /* the deliveries start once this request's handler has returned */
+    /* the deliveries start once the caller has returned */
     ngx_post_event(&b->signed_ev, &ngx_posted_events);
 
     return b;
+}
+
+ngx_http_oidc_logout_batch_t *
+ngx_http_oidc_logout_bc_start(ngx_http_request_t *r, ol_deliveries *d,
+                              ngx_msec_t wait,
+                              ngx_http_oidc_logout_bc_done_pt done, void *data)
+{
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_http_oidc_logout_loc_conf_t *olcf;
+
+    /* the location's error log lives as long as the configuration */
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+    return ngx_http_oidc_logout_bc_launch(
+        ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module),
+        olcf->bc_timeout, clcf->error_log, d, wait, done, data);
+}
+
+ngx_int_t
+ngx_http_oidc_logout_bc_deliver(ngx_http_oidc_logout_srv_conf_t *oscf,
+                                ngx_msec_t timeout, ngx_log_t *log,
+                                ol_deliveries *d)
+{
+    return ngx_http_oidc_logout_bc_launch(oscf, timeout, log, d, 0, NULL,
+                                          NULL) != NULL
+               ? NGX_OK
+               : NGX_ERROR;
 }
 
 void
@@ -348,6 +375,8 @@ ngx_http_oidc_logout_bc_release(ngx_http_oidc_logout_batch_t *b)
         }
     }
 
+    /* the clients not through wait in the zone for another round */
+    ol_deliveries_settle(b->tokens, (uint64_t)ngx_time());
     ol_deliveries_free(b->tokens);
     ngx_http_oidc_logout_bc_done(b);
     ngx_destroy_pool(b->pool);

@@ -329,10 +329,15 @@ ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     olcf->document = cmd->offset;
+    olcf->admin_file = cf->conf_file->file.name;
+    olcf->admin_line = cf->conf_file->line;
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
     ngx_http_oidc_logout_serve(
-        cf, ngx_http_oidc_logout_document_handler,
+        cf,
+        cmd->offset >= NGX_HTTP_OIDC_LOGOUT_ADMIN
+            ? ngx_http_oidc_logout_operators_handler
+            : ngx_http_oidc_logout_document_handler,
         cmd->offset == NGX_HTTP_OIDC_LOGOUT_JWKS ? &oscf->jwks_path : NULL);
 
     return NGX_CONF_OK;

@@ -22,7 +22,6 @@ static ngx_int_t ngx_http_oidc_logout_respond(ngx_http_request_t *r,
                                               ngx_str_t *params);
 static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
                                              const char *reason);
-static ngx_int_t ngx_http_oidc_logout_is_form(ngx_http_request_t *r);
 static ngx_int_t ngx_http_oidc_logout_own_path(ngx_http_request_t *r,
                                                ngx_str_t *path);
 
@@ -62,6 +61,7 @@ ngx_http_oidc_logout_endpoint_init(ngx_conf_t *cf,
     conf.pages[2] = olcf->pages[2];
     conf.frontchannel_timeout_ms = (unsigned)olcf->frontchannel_timeout;
     conf.backchannel_retries = (unsigned)olcf->bc_retries;
+    conf.backchannel_timeout_ms = olcf->bc_timeout;
     conf.provider = olcf->provider;
 
     if (ol_endpoint_new(&conf, &olcf->endpoint, err, sizeof(err)) != OL_OK) {
@@ -120,80 +120,20 @@ ngx_http_oidc_logout_handler(ngx_http_request_t *r)
 static void
 ngx_http_oidc_logout_body_handler(ngx_http_request_t *r)
 {
-    u_char *p;
-    size_t len;
+    ngx_int_t rc;
     ngx_str_t params;
-    ngx_chain_t *cl;
-    ngx_http_request_body_t *rb;
-    ngx_http_core_loc_conf_t *clcf;
 
-    rb = r->request_body;
-    ngx_str_null(&params);
-
-    if (rb == NULL || rb->bufs == NULL) {
-        ngx_http_finalize_request(r, ngx_http_oidc_logout_respond(r, &params));
-        return;
-    }
-
-    /* the body is in memory, though not always in one buffer: a browser
-     * sends it apart from the headers, a chunked body may come in several,
-     * and the chain may end with an empty last buffer, whose pos is NULL
-     * after a chunked body (so empty buffers are skipped below) */
-    len = 0;
-    for (cl = rb->bufs; cl; cl = cl->next) {
-        if (cl->buf->in_file) {
-            len = (size_t)-1;
-            break;
-        }
-        len += cl->buf->last - cl->buf->pos;
-    }
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-    if (rb->temp_file != NULL || len > (size_t)clcf->client_body_buffer_size) {
+    rc = ngx_http_oidc_logout_form_body(r, &params);
+    if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(
             r, ngx_http_oidc_logout_refuse(
                    r, "request body larger than client_body_buffer_size"));
         return;
     }
 
-    params.data = ngx_pnalloc(r->pool, len ? len : 1);
-    if (params.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    p = params.data;
-    for (cl = rb->bufs; cl; cl = cl->next) {
-        if (cl->buf->last != cl->buf->pos) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
-    }
-    params.len = len;
-
-    ngx_http_finalize_request(r, ngx_http_oidc_logout_respond(r, &params));
-}
-
-static ngx_int_t
-ngx_http_oidc_logout_is_form(ngx_http_request_t *r)
-{
-    static ngx_str_t form = ngx_string("application/x-www-form-urlencoded");
-    ngx_table_elt_t *ct;
-    u_char *p, *end;
-
-    ct = r->headers_in.content_type;
-    if (ct == NULL || ct->value.len < form.len ||
-        ngx_strncasecmp(ct->value.data, form.data, form.len) != 0) {
-        return 0;
-    }
-
-    /* only parameters (";charset=...") may follow the media type */
-    p = ct->value.data + form.len;
-    end = ct->value.data + ct->value.len;
-    while (p < end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
-
-    return p == end || *p == ';';
+    ngx_http_finalize_request(r, rc == NGX_OK
+                                     ? ngx_http_oidc_logout_respond(r, &params)
+                                     : NGX_HTTP_INTERNAL_SERVER_ERROR);
 }
 
 /* oidc_logout_federated_url, with $oidc_logout_return_to set to back. */

@@ -369,6 +369,19 @@ ngx_http_oidc_logout_keys_current(ngx_http_request_t *r)
     return keys;
 }
 
+const ol_keys *
+ngx_http_oidc_logout_keys_upstream(ngx_http_request_t *r)
+{
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+
+    oscf = ngx_http_get_module_srv_conf(r, ngx_http_oidc_logout_module);
+    if (oscf->keys_url == NULL || oscf->keys_url->sh == NULL) {
+        return NULL;
+    }
+    ngx_http_oidc_logout_keys_update(oscf->keys_url, r->connection->log);
+    return oscf->keys_url->keys;
+}
+
 /* ---- fetching ----------------------------------------------------------- */
 
 /* How long to wait after failures failed fetches in a row, in seconds. */

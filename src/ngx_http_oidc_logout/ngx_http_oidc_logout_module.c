@@ -7,6 +7,7 @@
 
 #include "ngx_http_oidc_logout.h"
 
+static ngx_int_t ngx_http_oidc_logout_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_oidc_logout_create_main_conf(ngx_conf_t *cf);
@@ -33,6 +34,10 @@ static ngx_http_oidc_logout_bounds_t
 static ngx_http_oidc_logout_bounds_t
     ngx_http_oidc_logout_backchannel_wait_bounds = {
         ngx_http_oidc_logout_check_bounds, 0, 60000, "must be 60s at most"};
+static ngx_http_oidc_logout_bounds_t
+    ngx_http_oidc_logout_backchannel_give_up_bounds = {
+        ngx_http_oidc_logout_check_bounds, 1, 30 * 24 * 3600,
+        "must be between 1s and 30d"};
 
 static ngx_command_t ngx_http_oidc_logout_commands[] = {
 
@@ -75,6 +80,28 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
     {ngx_string("oidc_logout_metadata"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_oidc_logout_document, NGX_HTTP_LOC_CONF_OFFSET,
      NGX_HTTP_OIDC_LOGOUT_METADATA, NULL},
+
+    {ngx_string("oidc_logout_admin"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_oidc_logout_document, NGX_HTTP_LOC_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_ADMIN, NULL},
+
+    {ngx_string("oidc_logout_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_oidc_logout_document, NGX_HTTP_LOC_CONF_OFFSET,
+     NGX_HTTP_OIDC_LOGOUT_METRICS, NULL},
+
+    {ngx_string("oidc_logout_backchannel_receiver"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_oidc_logout_document,
+     NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_OIDC_LOGOUT_RECEIVER, NULL},
+
+    {ngx_string("oidc_logout_upstream_client_id"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_1MORE,
+     ngx_http_oidc_logout_upstream_client_id, NGX_HTTP_SRV_CONF_OFFSET, 0,
+     NULL},
+
+    {ngx_string("oidc_logout_upstream_issuer"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_SRV_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_srv_conf_t, upstream_issuer), NULL},
 
     {ngx_string("oidc_logout_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
      ngx_http_oidc_logout_zone, 0, 0, NULL},
@@ -124,6 +151,12 @@ static ngx_command_t ngx_http_oidc_logout_commands[] = {
      ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_oidc_logout_loc_conf_t, bc_wait),
      &ngx_http_oidc_logout_backchannel_wait_bounds},
+
+    {ngx_string("oidc_logout_backchannel_give_up"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_sec_slot, NGX_HTTP_SRV_CONF_OFFSET,
+     offsetof(ngx_http_oidc_logout_srv_conf_t, bc_give_up),
+     &ngx_http_oidc_logout_backchannel_give_up_bounds},
 
     {ngx_string("oidc_logout_backchannel_ssl_verify"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_FLAG,
@@ -180,12 +213,22 @@ ngx_module_t ngx_http_oidc_logout_module = {
     NGX_HTTP_MODULE,                        /* module type */
     NULL,                                   /* init master */
     NULL,                                   /* init module */
-    ngx_http_oidc_logout_keys_init_process, /* init process */
+    ngx_http_oidc_logout_init_process,      /* init process */
     NULL,                                   /* init thread */
     NULL,                                   /* exit thread */
     ngx_http_oidc_logout_keys_exit_process, /* exit process */
     NULL,                                   /* exit master */
     NGX_MODULE_V1_PADDING};
+
+/* A worker starts: the provider's keys, the zones' periodic work. */
+static ngx_int_t
+ngx_http_oidc_logout_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_oidc_logout_keys_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return ngx_http_oidc_logout_sweep_init_process(cycle);
+}
 
 static ngx_int_t
 ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf)
@@ -219,7 +262,9 @@ ngx_http_oidc_logout_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&conf->sessions, cf->pool, 4,
-                       sizeof(ngx_http_oidc_logout_session_ref_t)) != NGX_OK) {
+                       sizeof(ngx_http_oidc_logout_session_ref_t)) != NGX_OK ||
+        ngx_array_init(&conf->zones, cf->pool, 2, sizeof(ngx_shm_zone_t *)) !=
+            NGX_OK) {
         return NULL;
     }
 
@@ -243,6 +288,8 @@ ngx_http_oidc_logout_create_srv_conf(ngx_conf_t *cf)
     conf->keys_url = NGX_CONF_UNSET_PTR;
     conf->bc_verify = NGX_CONF_UNSET;
     conf->bc_server_name = NGX_CONF_UNSET;
+    conf->bc_give_up = NGX_CONF_UNSET;
+    conf->upstream_client_ids = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -277,6 +324,10 @@ ngx_http_oidc_logout_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->bc_server_name, prev->bc_server_name, 1);
     ngx_conf_merge_str_value(conf->bc_trusted, prev->bc_trusted, "");
     ngx_conf_merge_ptr_value(conf->keys_url, prev->keys_url, NULL);
+    ngx_conf_merge_sec_value(conf->bc_give_up, prev->bc_give_up, 3600);
+    ngx_conf_merge_ptr_value(conf->upstream_client_ids,
+                             prev->upstream_client_ids, NULL);
+    ngx_conf_merge_str_value(conf->upstream_issuer, prev->upstream_issuer, "");
 
     if (ngx_http_oidc_logout_keys_url_merge(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
@@ -448,7 +499,8 @@ ngx_http_oidc_logout_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (ngx_http_oidc_logout_check_sessions(cf, conf) != NGX_CONF_OK ||
-        ngx_http_oidc_logout_provider_init(cf, conf, oscf) != NGX_CONF_OK) {
+        ngx_http_oidc_logout_provider_init(cf, conf, oscf) != NGX_CONF_OK ||
+        ngx_http_oidc_logout_operators_init(cf, conf, oscf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

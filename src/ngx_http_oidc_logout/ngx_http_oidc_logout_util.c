@@ -187,3 +187,75 @@ ngx_http_oidc_logout_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
     *h = handler;
     return NGX_OK;
 }
+
+ngx_int_t
+ngx_http_oidc_logout_is_form(ngx_http_request_t *r)
+{
+    static ngx_str_t form = ngx_string("application/x-www-form-urlencoded");
+    ngx_table_elt_t *ct;
+    u_char *p, *end;
+
+    ct = r->headers_in.content_type;
+    if (ct == NULL || ct->value.len < form.len ||
+        ngx_strncasecmp(ct->value.data, form.data, form.len) != 0) {
+        return 0;
+    }
+
+    /* only parameters (";charset=...") may follow the media type */
+    p = ct->value.data + form.len;
+    end = ct->value.data + ct->value.len;
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p == end || *p == ';';
+}
+
+ngx_int_t
+ngx_http_oidc_logout_form_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char *p;
+    size_t len;
+    ngx_chain_t *cl;
+    ngx_http_request_body_t *rb;
+    ngx_http_core_loc_conf_t *clcf;
+
+    rb = r->request_body;
+    ngx_str_null(body);
+
+    if (rb == NULL || rb->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    /* the body is in memory, though not always in one buffer: a browser
+     * sends it apart from the headers, a chunked body may come in several,
+     * and the chain may end with an empty last buffer, whose pos is NULL
+     * after a chunked body (so empty buffers are skipped below) */
+    len = 0;
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return NGX_DECLINED;
+        }
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    if (rb->temp_file != NULL || len > (size_t)clcf->client_body_buffer_size) {
+        return NGX_DECLINED;
+    }
+
+    body->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->last != cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+    }
+    body->len = len;
+
+    return NGX_OK;
+}

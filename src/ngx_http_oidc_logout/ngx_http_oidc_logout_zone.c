@@ -120,7 +120,7 @@ ngx_http_oidc_logout_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         ol_store_configure(zone->store, &zone->arena, (uint32_t)zone->idle,
-                           (uint32_t)zone->lifetime);
+                           (uint32_t)zone->lifetime, (int)zone->notify);
         return NGX_OK;
     }
 
@@ -157,7 +157,7 @@ ngx_http_oidc_logout_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->store;
     ol_store_configure(zone->store, &zone->arena, (uint32_t)zone->idle,
-                       (uint32_t)zone->lifetime);
+                       (uint32_t)zone->lifetime, (int)zone->notify);
 
     return NGX_OK;
 }
@@ -193,6 +193,8 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t i;
     ngx_shm_zone_t *shm_zone;
     ngx_http_oidc_logout_zone_t *zone;
+    ngx_http_oidc_logout_main_conf_t *omcf;
+    ngx_shm_zone_t **zones;
 
     value = cf->args->elts;
 
@@ -203,6 +205,7 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->idle = 30 * 60;
     zone->lifetime = 8 * 60 * 60;
+    zone->notify = 1;
     ngx_str_null(&name);
     size = 0;
 
@@ -257,6 +260,12 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "notify=on") == 0 ||
+            ngx_strcmp(value[i].data, "notify=off") == 0) {
+            zone->notify = value[i].data[8] == 'n';
+            continue;
+        }
+
         return ngx_http_oidc_logout_invalid_parameter(cf, cmd, &value[i]);
     }
 
@@ -280,6 +289,13 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->name = name;
     shm_zone->init = ngx_http_oidc_logout_init_zone;
     shm_zone->data = zone;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
+    zones = ngx_array_push(&omcf->zones);
+    if (zones == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    *zones = shm_zone;
 
     return NGX_CONF_OK;
 }

@@ -130,7 +130,7 @@ setup(void)
         " {\"client_id\": \"quiet\"}]");
     store = ol_store_create(&test_arena, 1 << 20);
     ck_assert_ptr_nonnull(store);
-    ol_store_configure(store, &test_arena, 1800, 8 * 3600);
+    ol_store_configure(store, &test_arena, 1800, 8 * 3600, 1);
     endpoint = NULL;
     make_endpoint(0);
 }

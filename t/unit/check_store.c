@@ -75,7 +75,7 @@ setup(void)
     heap.budget = 1 << 20;
     store = ol_store_create(&arena, 1 << 20);
     ck_assert_ptr_nonnull(store);
-    ol_store_configure(store, &arena, 1800, 8 * 3600);
+    ol_store_configure(store, &arena, 1800, 8 * 3600, 1);
 }
 
 static void
@@ -116,7 +116,7 @@ make_store(size_t slots)
     heap.budget = (size_t)1 << 30;
     store = ol_store_create(&arena, slots * 256);
     ck_assert_ptr_nonnull(store);
-    ol_store_configure(store, &arena, 1800, 8 * 3600);
+    ol_store_configure(store, &arena, 1800, 8 * 3600, 1);
     ol_store_get_stats(store, &arena, &st);
     ck_assert_uint_eq(st.slots, slots);
     ck_assert_uint_eq(st.slots_free, slots);
@@ -464,7 +464,7 @@ START_TEST(test_store_no_timeouts)
 {
     ol_login_result r;
 
-    ol_store_configure(store, &arena, 0, 0);
+    ol_store_configure(store, &arena, 0, 0, 1);
     r = login(NULL, "alice", 1000);
     ck_assert_int_eq(find(r.handle, 1000 + 365 * 86400, NULL), OL_OK);
 }
@@ -518,7 +518,7 @@ START_TEST(test_store_eviction_is_least_recently_used)
     ol_store_stats st;
 
     make_store(SLOTS);
-    ol_store_configure(store, &arena, 0, 0);
+    ol_store_configure(store, &arena, 0, 0, 1);
     for (i = 0; i < LOGINS; i++) {
         /* one session in five has a subject that takes two slots */
         size_t len = (seed = seed * 1103515245u + 12345u, (seed >> 8) % 5 == 0)
@@ -571,7 +571,7 @@ START_TEST(test_store_full_drops_expired_first)
     int i;
 
     make_store(32);
-    ol_store_configure(store, &arena, 100, 0);
+    ol_store_configure(store, &arena, 100, 0, 1);
     old = login(NULL, "user-older", 1000);
     for (i = 0; i < 31; i++) {
         live[i] = login(NULL, "user-alive", 1150);

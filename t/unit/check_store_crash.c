@@ -154,7 +154,7 @@ setup(void)
     shared->bump = 64;
     store = ol_store_create(&arena, SLOTS * 256);
     ck_assert_ptr_nonnull(store);
-    ol_store_configure(store, &arena, 300, 0);
+    ol_store_configure(store, &arena, 300, 0, 1);
     known_count = 0;
 
     for (i = 0; i < 3; i++) {
@@ -282,7 +282,7 @@ prepare(operation op, ol_session_info *info)
                          OL_OK);
     }
     if (op == OP_LOGIN_EVICT || op == OP_JOIN_EVICT) {
-        ol_store_configure(store, &arena, 0, 0);
+        ol_store_configure(store, &arena, 0, 0, 1);
     }
 }
 

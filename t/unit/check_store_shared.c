@@ -160,7 +160,7 @@ START_TEST(test_store_shared_by_processes)
 
     store = ol_store_create(&arena, REGION);
     ck_assert_ptr_nonnull(store);
-    ol_store_configure(store, &arena, 1800, 28800);
+    ol_store_configure(store, &arena, 1800, 28800, 1);
 
     for (p = 0; p < PROCS; p++) {
         pids[p] = fork();

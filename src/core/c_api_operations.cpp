@@ -1,0 +1,147 @@
+// The C ABI of the operators' locations: the admin API, the upstream
+// provider's logout tokens, the metrics page.
+#include "c_api.hpp"
+
+#include "admin.hpp"
+#include "metrics.hpp"
+
+using namespace oidc_logout;
+using namespace oidc_logout::c_api;
+
+struct ol_receiver_s {
+    UpstreamConfig config;
+};
+
+extern "C" {
+
+ol_status
+ol_admin_decide(ol_store *store, const ol_arena *arena,
+                const ol_admin_request *request, ol_response **out, char *err,
+                size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        AdminRequest rq;
+        rq.method = view(request->method, request->method_len);
+        rq.path = view(request->path, request->path_len);
+        rq.args = view(request->args, request->args_len);
+        rq.now = seconds(request->now);
+        SessionStore s = store_of(store, arena);
+        *out = new ol_response(admin_respond(s, rq));
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_api_refuse(int status, const char *reason, size_t len,
+              ol_response **out) noexcept
+{
+    *out = nullptr;
+    return guarded(nullptr, 0, [&]() -> ol_status {
+        *out = new ol_response(
+            api_error(status, "invalid_request", std::string(view(reason, len))));
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_receiver_new(const ol_receiver_conf *conf, ol_receiver **out, char *err,
+                size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        auto r = std::make_unique<ol_receiver>();
+        r->config.issuer.assign(view(conf->issuer, conf->issuer_len));
+        for (size_t i = 0; i < conf->audience_count; i++) {
+            r->config.audiences.emplace_back(
+                view(conf->audiences[i], conf->audience_lens[i]));
+        }
+        *out = r.release();
+        return OL_OK;
+    });
+}
+
+void
+ol_receiver_free(ol_receiver *receiver) noexcept
+{
+    delete receiver;
+}
+
+ol_status
+ol_receiver_decide(const ol_receiver *receiver, const ol_keys *keys,
+                   ol_store *store, const ol_arena *arena, const char *body,
+                   size_t body_len, uint64_t now, ol_response **out,
+                   char *err, size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        UpstreamConfig config = receiver->config;
+        config.keys = keys != nullptr ? keys->keys.get() : nullptr;
+        SessionStore s = store_of(store, arena);
+        *out = new ol_response(upstream_logout(
+            config, s, view(body, body_len), static_cast<int64_t>(now)));
+        return OL_OK;
+    });
+}
+
+ol_status
+ol_metrics_respond(ol_store *store, const ol_arena *arena,
+                   const ol_clients *clients, const char *zone,
+                   uint64_t zone_bytes, ol_response **out, char *err,
+                   size_t errlen) noexcept
+{
+    *out = nullptr;
+    return guarded(err, errlen, [&]() -> ol_status {
+        SessionStore s = store_of(store, arena);
+        ol_store_stats st{};
+        s.stats(st);
+        ol_metrics m{};
+        m.sessions = st.sessions;
+        m.logins = st.created;
+        m.joins = st.joins;
+        for (size_t i = 0; i < OL_END_CAUSES; i++) {
+            m.ends[i] = st.ends[i];
+        }
+        s.counters(m.logouts, m.hints, m.upstream);
+        m.pending = st.pending;
+        m.zone_bytes = zone_bytes;
+        m.zone_bytes_free = st.slots_free * slot_size;
+        m.repaired = st.repaired;
+        m.rebuilt = st.rebuilt;
+
+        /* the registry's clients, then those that only wait */
+        std::vector<SessionStore::PendingClient> waiting = s.pending_clients();
+        std::vector<std::string> ids;
+        if (clients != nullptr) {
+            for (const Client *c : clients->registry->in_order()) {
+                ids.push_back(c->id);
+            }
+        }
+        for (const SessionStore::PendingClient &w : waiting) {
+            bool known = false;
+            for (const std::string &id : ids) {
+                known = known || id == w.client;
+            }
+            if (!known) {
+                ids.push_back(w.client);
+            }
+        }
+        std::vector<ol_client_metrics> rows(ids.size());
+        for (size_t i = 0; i < ids.size(); i++) {
+            rows[i].client_id = ids[i].c_str();
+            s.client_sent(ids[i], rows[i].sent);
+            for (const SessionStore::PendingClient &w : waiting) {
+                rows[i].pending += w.client == ids[i] ? w.count : 0;
+            }
+        }
+        m.clients = rows.data();
+        m.client_count = rows.size();
+
+        Response r = api_response(200, metrics_text(m, zone ? zone : ""));
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        *out = new ol_response(std::move(r));
+        return OL_OK;
+    });
+}
+
+} // extern "C"
