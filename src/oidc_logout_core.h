@@ -258,7 +258,6 @@ typedef struct {
     size_t client_count;
 } ol_metrics;
 
-
 typedef struct {
     uint64_t sessions;       /* stored now, expired ones included */
     uint64_t created;        /* since the store was created */
@@ -480,8 +479,7 @@ void ol_deliveries_free(ol_deliveries *deliveries) OL_NOEXCEPT;
  * are through; the others wait in the zone for another round, from a
  * delay that grows with the rounds (see ol_pending_take).
  */
-void ol_deliveries_settle(ol_deliveries *deliveries,
-                          uint64_t now) OL_NOEXCEPT;
+void ol_deliveries_settle(ol_deliveries *deliveries, uint64_t now) OL_NOEXCEPT;
 
 /* ---- Every session end notifies ------------------------------------------ */
 
@@ -499,9 +497,9 @@ typedef struct {
     const ol_clients *clients;
     const char *issuer;
     size_t issuer_len;
-    unsigned retries;        /* oidc_logout_backchannel_retries */
-    uint64_t timeout_ms;     /* oidc_logout_backchannel_timeout */
-    uint32_t give_up;        /* oidc_logout_backchannel_give_up, seconds */
+    unsigned retries;    /* oidc_logout_backchannel_retries */
+    uint64_t timeout_ms; /* oidc_logout_backchannel_timeout */
+    uint32_t give_up;    /* oidc_logout_backchannel_give_up, seconds */
 } ol_notifier_conf;
 
 /*
@@ -747,8 +745,8 @@ ol_status ol_receiver_decide(const ol_receiver *receiver, const ol_keys *keys,
  * format; clients (may be NULL) names the clients to show. */
 ol_status ol_metrics_respond(ol_store *store, const ol_arena *arena,
                              const ol_clients *clients, const char *zone,
-                             uint64_t zone_bytes, ol_response **out,
-                             char *err, size_t errlen) OL_NOEXCEPT;
+                             uint64_t zone_bytes, ol_response **out, char *err,
+                             size_t errlen) OL_NOEXCEPT;
 
 #ifdef __cplusplus
 }

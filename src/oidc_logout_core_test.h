@@ -98,6 +98,44 @@ size_t ol_session_list_by_sub(ol_store *store, const ol_arena *arena,
                               const char *sub, size_t sub_len, uint64_t now,
                               ol_session_info *infos, size_t max) OL_NOEXCEPT;
 
+/* ---- Session ends and the outbox ----------------------------------------- */
+
+/* Ends the session of handle for cause; with claimed (may be NULL), the
+ * caller holds its pending deliveries for lease seconds (*claimed: their
+ * ref, 0 when none wait). */
+ol_status ol_session_end_for(ol_store *store, const ol_arena *arena,
+                             const char *handle, size_t handle_len,
+                             uint64_t now, ol_end_cause cause,
+                             uint64_t *claimed, uint32_t lease) OL_NOEXCEPT;
+ol_status ol_session_end_by_sid(ol_store *store, const ol_arena *arena,
+                                const char *sid, size_t sid_len, uint64_t now,
+                                ol_end_cause cause) OL_NOEXCEPT;
+/* Every session of sub (holding psid, when psid_len > 0); how many. */
+size_t ol_session_end_by_sub(ol_store *store, const ol_arena *arena,
+                             const char *sub, size_t sub_len, const char *psid,
+                             size_t psid_len, uint64_t now,
+                             ol_end_cause cause) OL_NOEXCEPT;
+/* Every session holding the provider sid psid; how many. */
+size_t ol_session_end_by_provider_sid(ol_store *store, const ol_arena *arena,
+                                      const char *psid, size_t psid_len,
+                                      uint64_t now,
+                                      ol_end_cause cause) OL_NOEXCEPT;
+/* Takes up to max pending sessions that are due, held for lease seconds
+ * (give_up: see ol_pending_take): refs[i] and infos[i] (its clients still
+ * waiting).  How many. */
+size_t ol_pending_claim(ol_store *store, const ol_arena *arena, uint64_t now,
+                        uint32_t lease, uint32_t give_up, size_t max,
+                        uint64_t *refs, ol_session_info *infos) OL_NOEXCEPT;
+/* The round of ref (session sid) is over: the clients of done (count of
+ * them) are through, the others due again at retry_at. */
+void ol_pending_settle(ol_store *store, const ol_arena *arena, uint64_t ref,
+                       const char *sid, const char *const *done, size_t count,
+                       uint64_t retry_at) OL_NOEXCEPT;
+/* Whether value is new (remembered until expires) or a replay. */
+int ol_store_remember_once(ol_store *store, const ol_arena *arena,
+                           const char *value, size_t len, uint64_t expires,
+                           uint64_t now) OL_NOEXCEPT;
+
 /* ---- Registry order, store counters ------------------------------------ */
 
 size_t ol_clients_count(const ol_clients *clients) OL_NOEXCEPT;

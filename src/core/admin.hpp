@@ -17,8 +17,7 @@ namespace oidc_logout {
 Response api_response(int status, std::string body);
 /* Their refusal: {"error": error, "error_description": description}; the
  * description is also the line to log. */
-Response api_error(int status, std::string_view error,
-                   std::string description);
+Response api_error(int status, std::string_view error, std::string description);
 
 struct AdminRequest {
     std::string_view method;

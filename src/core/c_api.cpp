@@ -618,4 +618,100 @@ ol_response_log_reason(const ol_response *response, size_t *len) noexcept
     return r.empty() ? nullptr : r.data();
 }
 
+ol_status
+ol_session_end_for(ol_store *store, const ol_arena *arena, const char *handle,
+                   size_t handle_len, uint64_t now, ol_end_cause cause,
+                   uint64_t *claimed, uint32_t lease) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .end(view(handle, handle_len), seconds(now), nullptr, cause,
+                 claimed, lease);
+    });
+}
+
+ol_status
+ol_session_end_by_sid(ol_store *store, const ol_arena *arena, const char *sid,
+                      size_t sid_len, uint64_t now, ol_end_cause cause) noexcept
+{
+    return guarded(nullptr, 0, [&]() {
+        return store_of(store, arena)
+            .end_by_sid(view(sid, sid_len), cause, seconds(now), nullptr);
+    });
+}
+
+size_t
+ol_session_end_by_sub(ol_store *store, const ol_arena *arena, const char *sub,
+                      size_t sub_len, const char *psid, size_t psid_len,
+                      uint64_t now, ol_end_cause cause) noexcept
+{
+    try {
+        return store_of(store, arena)
+            .end_by_sub(view(sub, sub_len), view(psid, psid_len), cause,
+                        seconds(now));
+    } catch (...) {
+        return 0;
+    }
+}
+
+size_t
+ol_session_end_by_provider_sid(ol_store *store, const ol_arena *arena,
+                               const char *psid, size_t psid_len, uint64_t now,
+                               ol_end_cause cause) noexcept
+{
+    try {
+        return store_of(store, arena)
+            .end_by_provider_sid(view(psid, psid_len), cause, seconds(now));
+    } catch (...) {
+        return 0;
+    }
+}
+
+size_t
+ol_pending_claim(ol_store *store, const ol_arena *arena, uint64_t now,
+                 uint32_t lease, uint32_t give_up, size_t max, uint64_t *refs,
+                 ol_session_info *infos) noexcept
+{
+    try {
+        std::vector<Pending> pending;
+        store_of(store, arena)
+            .claim(seconds(now), lease, give_up, max, pending);
+        for (size_t i = 0; i < pending.size(); i++) {
+            refs[i] = pending[i].ref;
+            infos[i] = pending[i].info;
+        }
+        return pending.size();
+    } catch (...) {
+        return 0;
+    }
+}
+
+void
+ol_pending_settle(ol_store *store, const ol_arena *arena, uint64_t ref,
+                  const char *sid, const char *const *done, size_t count,
+                  uint64_t retry_at) noexcept
+{
+    try {
+        std::vector<std::string> through(done, done + count);
+        store_of(store, arena).settle(ref, sid, through, seconds(retry_at));
+    } catch (...) {
+    }
+}
+
+int
+ol_store_remember_once(ol_store *store, const ol_arena *arena,
+                       const char *value, size_t len, uint64_t expires,
+                       uint64_t now) noexcept
+{
+    try {
+        return store_of(store, arena)
+                       .remember_once("test", view(value, len),
+                                      seconds(expires), seconds(now))
+                   ? 1
+                   : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
 } // extern "C"

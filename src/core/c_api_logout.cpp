@@ -342,10 +342,9 @@ ol_delivery_attempted(ol_deliveries *deliveries, size_t index,
     uint64_t delay = 0;
     ol_delivery_outcome outcome = judge_delivery(
         attempt_end, status, n, final ? 0 : deliveries->retries, delay);
-    deliveries->through[index] =
-        outcome == OL_DELIVERY_DELIVERED ||
-        (outcome == OL_DELIVERY_FAILED &&
-         !worth_another_round(attempt_end, status));
+    deliveries->through[index] = outcome == OL_DELIVERY_DELIVERED ||
+                                 (outcome == OL_DELIVERY_FAILED &&
+                                  !worth_another_round(attempt_end, status));
     if (deliveries->store != nullptr) {
         SessionStore store = store_of(deliveries->store, &deliveries->arena);
         store.count_delivery(outcome);
@@ -408,8 +407,8 @@ ol_store_sweep(ol_store *store, const ol_arena *arena, uint64_t now,
 
 size_t
 ol_pending_take(ol_store *store, const ol_arena *arena,
-                const ol_notifier_conf *conf, uint64_t now,
-                ol_deliveries **out, size_t max) noexcept
+                const ol_notifier_conf *conf, uint64_t now, ol_deliveries **out,
+                size_t max) noexcept
 {
     size_t taken = 0;
     guarded(nullptr, 0, [&]() -> ol_status {

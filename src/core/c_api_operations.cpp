@@ -38,8 +38,8 @@ ol_api_refuse(int status, const char *reason, size_t len,
 {
     *out = nullptr;
     return guarded(nullptr, 0, [&]() -> ol_status {
-        *out = new ol_response(
-            api_error(status, "invalid_request", std::string(view(reason, len))));
+        *out = new ol_response(api_error(status, "invalid_request",
+                                         std::string(view(reason, len))));
         return OL_OK;
     });
 }
@@ -70,16 +70,16 @@ ol_receiver_free(ol_receiver *receiver) noexcept
 ol_status
 ol_receiver_decide(const ol_receiver *receiver, const ol_keys *keys,
                    ol_store *store, const ol_arena *arena, const char *body,
-                   size_t body_len, uint64_t now, ol_response **out,
-                   char *err, size_t errlen) noexcept
+                   size_t body_len, uint64_t now, ol_response **out, char *err,
+                   size_t errlen) noexcept
 {
     *out = nullptr;
     return guarded(err, errlen, [&]() -> ol_status {
         UpstreamConfig config = receiver->config;
         config.keys = keys != nullptr ? keys->keys.get() : nullptr;
         SessionStore s = store_of(store, arena);
-        *out = new ol_response(upstream_logout(
-            config, s, view(body, body_len), static_cast<int64_t>(now)));
+        *out = new ol_response(upstream_logout(config, s, view(body, body_len),
+                                               static_cast<int64_t>(now)));
         return OL_OK;
     });
 }

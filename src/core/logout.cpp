@@ -147,8 +147,7 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         }
     }
 
-    bool redirected =
-        !location.empty() || r.status == 302 || r.status == 303;
+    bool redirected = !location.empty() || r.status == 302 || r.status == 303;
     bool replaced = false;
     if (!ids.empty() && ep.clients != nullptr) {
         FrontchannelSession session;

@@ -1242,15 +1242,14 @@ SessionStore::end(std::string_view handle_text, uint32_t now,
     if (claimed != nullptr) {
         *claimed = 0;
     }
-    return with_session(
-        handle_text, &SessionStore::find_handle, now, info,
-        [&](SessionNode *n) {
-            SessionNode *p = retire(n, cause, now);
-            if (p != nullptr && claimed != nullptr) {
-                set(p->lease, now + lease);
-                *claimed = ref_of(p);
-            }
-        });
+    return with_session(handle_text, &SessionStore::find_handle, now, info,
+                        [&](SessionNode *n) {
+                            SessionNode *p = retire(n, cause, now);
+                            if (p != nullptr && claimed != nullptr) {
+                                set(p->lease, now + lease);
+                                *claimed = ref_of(p);
+                            }
+                        });
 }
 
 ol_status
@@ -1288,8 +1287,7 @@ SessionStore::end_by_sub(std::string_view sub, std::string_view psid,
     SessionNode *n = *sub_bucket(hash);
     while (n != nullptr) {
         SessionNode *next = n->next_by_sub;
-        if (n->sub_hash == hash && sub_is(n, sub) &&
-            !drop_if_expired(n, now)) {
+        if (n->sub_hash == hash && sub_is(n, sub) && !drop_if_expired(n, now)) {
             char data[OL_SESSION_DATA_MAX];
             read_data(n, data);
             if (psid.empty() ||
@@ -1444,8 +1442,8 @@ SessionStore::pending_put(const SessionNode *from, std::string_view data,
         drop(old, OL_SENT_DROPPED);
         commit();
     }
-    FreeSlot *slot = take_free(root_->pending_free, root_->pending_free_count,
-                               need);
+    FreeSlot *slot =
+        take_free(root_->pending_free, root_->pending_free_count, need);
     /* fresh slots: nobody sees them before they are linked */
     auto *p = reinterpret_cast<SessionNode *>(slot);
     auto *overflow = reinterpret_cast<OverflowSlot *>(slot->next);
@@ -1526,17 +1524,16 @@ SessionStore::drop(SessionNode *p, ol_sent_outcome why)
 }
 
 void
-SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up,
-                    size_t max, std::vector<Pending> &out)
+SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
+                    std::vector<Pending> &out)
 {
     size_t first = out.size();
     out.reserve(first + max); /* nothing is allocated under the lock */
     {
         Locked lock(*this);
         SessionNode *p = root_->outbox_oldest;
-        for (size_t i = 0; p != nullptr && i < claim_scan &&
-                           out.size() - first < max;
-             i++) {
+        for (size_t i = 0;
+             p != nullptr && i < claim_scan && out.size() - first < max; i++) {
             SessionNode *newer = p->lru_newer;
             bool held = p->lease > now;
             if (!held && give_up != 0 && now - p->last_used >= give_up &&
@@ -1694,8 +1691,8 @@ SessionStore::client_sent(std::string_view client, uint64_t *sent) const
 {
     ClientCounter *c = client_counter(client, false);
     for (size_t i = 0; i < OL_SENT_OUTCOMES; i++) {
-        sent[i] = c != nullptr ? __atomic_load_n(&c->sent[i], __ATOMIC_RELAXED)
-                               : 0;
+        sent[i] =
+            c != nullptr ? __atomic_load_n(&c->sent[i], __ATOMIC_RELAXED) : 0;
     }
 }
 
@@ -1813,11 +1810,11 @@ SessionStore::check() const
             return true;
         }
         auto *at = static_cast<const char *>(slot);
-        size_t i = is_pending_slot(slot)
-                       ? root_->slot_count + static_cast<size_t>(
-                                                 at - root_->pending_slots) /
-                                                 slot_size
-                       : static_cast<size_t>(at - root_->slots) / slot_size;
+        size_t i =
+            is_pending_slot(slot)
+                ? root_->slot_count +
+                      static_cast<size_t>(at - root_->pending_slots) / slot_size
+                : static_cast<size_t>(at - root_->slots) / slot_size;
         return owned[i]++ == 0;
     };
     /* a session's (or a pending one's) slots and data; its slot count

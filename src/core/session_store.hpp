@@ -47,11 +47,11 @@ struct SessionNode {
     uint32_t created;
     uint32_t last_used; /* pending: when the session ended */
     uint32_t sub_hash;
-    uint32_t due;       /* pending: when its deliveries are tried next */
-    uint32_t lease;     /* pending: a worker delivers them until then */
-    uint16_t data_len;  /* bytes used in data */
-    uint16_t attempts;  /* pending: rounds of deliveries tried */
-    uint8_t sub_len;    /* data starts with the subject (may be empty) */
+    uint32_t due;         /* pending: when its deliveries are tried next */
+    uint32_t lease;       /* pending: a worker delivers them until then */
+    uint16_t data_len;    /* bytes used in data */
+    uint16_t attempts;    /* pending: rounds of deliveries tried */
+    uint8_t sub_len;      /* data starts with the subject (may be empty) */
     uint8_t client_count; /* then each client: length byte, client id,
                            * length byte, the provider's sid for it;
                            * pending: the clients still waiting */

@@ -314,9 +314,10 @@ ngx_uint_t ngx_http_oidc_logout_restricted(ngx_conf_t *cf, void **loc_conf,
 /* The operators' locations (ngx_http_oidc_logout_operators.c): the admin
  * API, the metrics page, the upstream provider's logout tokens */
 ngx_int_t ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r);
-char *ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
-                                          ngx_http_oidc_logout_loc_conf_t *olcf,
-                                          ngx_http_oidc_logout_srv_conf_t *oscf);
+char *
+ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
+                                    ngx_http_oidc_logout_loc_conf_t *olcf,
+                                    ngx_http_oidc_logout_srv_conf_t *oscf);
 char *ngx_http_oidc_logout_upstream_client_id(ngx_conf_t *cf,
                                               ngx_command_t *cmd, void *conf);
 

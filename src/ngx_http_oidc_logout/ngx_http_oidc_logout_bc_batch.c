@@ -94,8 +94,7 @@ static ngx_http_oidc_logout_batch_t *
 ngx_http_oidc_logout_bc_launch(ngx_http_oidc_logout_srv_conf_t *oscf,
                                ngx_msec_t timeout, ngx_log_t *log,
                                ol_deliveries *d, ngx_msec_t wait,
-                               ngx_http_oidc_logout_bc_done_pt done,
-                               void *data)
+                               ngx_http_oidc_logout_bc_done_pt done, void *data)
 {
     ngx_pool_t *pool;
     ngx_http_oidc_logout_batch_t *b;

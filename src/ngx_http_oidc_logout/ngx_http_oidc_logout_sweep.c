@@ -47,7 +47,8 @@ ngx_http_oidc_logout_sweep_notifier(ngx_cycle_t *cycle,
             continue;
         }
         s->oscf = oscf;
-        s->olcf = servers[i]->ctx->loc_conf[ngx_http_oidc_logout_module.ctx_index];
+        s->olcf =
+            servers[i]->ctx->loc_conf[ngx_http_oidc_logout_module.ctx_index];
         clcf = servers[i]->ctx->loc_conf[ngx_http_core_module.ctx_index];
         s->log = clcf->error_log;
         s->notifier.keys = oscf->keys;
@@ -78,8 +79,8 @@ ngx_http_oidc_logout_sweep_tick(ngx_event_t *ev)
     ol_store_sweep(zone->store, &zone->arena, (uint64_t)now,
                    NGX_HTTP_OIDC_LOGOUT_SWEEP_BUCKETS);
 
-    n = ol_pending_take(zone->store, &zone->arena, &s->notifier,
-                        (uint64_t)now, taken, NGX_HTTP_OIDC_LOGOUT_SWEEP_TAKE);
+    n = ol_pending_take(zone->store, &zone->arena, &s->notifier, (uint64_t)now,
+                        taken, NGX_HTTP_OIDC_LOGOUT_SWEEP_TAKE);
     for (i = 0; i < n; i++) {
         /* the batch owns the deliveries, also when it cannot start: they
          * are then taken again after their round's time */
@@ -120,8 +121,8 @@ ngx_http_oidc_logout_sweep_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    omcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_oidc_logout_module);
+    omcf =
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oidc_logout_module);
     if (omcf == NULL) {
         return NGX_OK; /* no http block */
     }

@@ -105,20 +105,7 @@ decide(const char *params, void *fail_federated)
 static void
 setup(void)
 {
-    char err[512];
-    char *jwk, jwks[4096];
-    cjose_err cerr;
-    cjose_jwk_t *ec = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &cerr);
-
-    ck_assert_ptr_nonnull(ec);
-    ck_assert(cjose_jwk_set_kid(ec, "e1", 2, &cerr));
-    jwk = cjose_jwk_to_json(ec, true, &cerr);
-    snprintf(jwks, sizeof(jwks), "{\"keys\": [%s]}", jwk);
-    free(jwk);
-    cjose_jwk_release(ec);
-    ck_assert_msg(ol_keys_parse(jwks, strlen(jwks), "keys.json", &keys, err,
-                                sizeof(err)) == OL_OK,
-                  "%s", err);
+    keys = ec_signing_keys("e1");
 
     clients = clients_from(
         "[{\"client_id\": \"front\","

@@ -84,12 +84,11 @@ static void
 shm_report(void *data, int damaged, const char *what)
 {
     (void)data;
-    (void)what;
     if (damaged) {
         shared->damaged++;
-    } else {
+    } else if (strstr(what, "undid") != NULL) {
         shared->repaired++;
-    }
+    } /* else deliveries given up or dropped */
 }
 
 static const ol_arena arena = {NULL,     shm_alloc,  shm_free,
@@ -110,6 +109,7 @@ typedef struct {
     session_view known[KNOWN];
     size_t new_subject; /* sessions of the operation's new subject */
     uint64_t sessions;
+    uint64_t pending; /* deliveries waiting in the outbox */
 } store_view;
 
 static void
@@ -139,7 +139,8 @@ join(const char *handle, const char *client, uint64_t now)
 }
 
 /* A full store: expired sessions at the old end, then live ones, some
- * taking two slots; two ended sessions. */
+ * taking two slots; two ended sessions, whose clients wait in the
+ * outbox. */
 static void
 setup(void)
 {
@@ -159,9 +160,12 @@ setup(void)
 
     for (i = 0; i < 3; i++) {
         login("expired-user", NOW - 400);
+        join(known[known_count - 1], "app-one", NOW - 400);
     }
     for (i = 0; i < 2; i++) {
         ol_login_result r = login("ended-user", NOW - 100);
+        join(r.handle, "app-one", NOW - 100);
+        join(r.handle, "app-two", NOW - 100);
         ck_assert_int_eq(ol_session_end(store, &arena, r.handle, OL_ID_TEXT_LEN,
                                         NOW - 100, NULL),
                          OL_OK);
@@ -225,6 +229,7 @@ view(store_view *v, const char *new_subject)
                                             strlen(new_subject), LOOK, NULL, 1);
     ol_store_get_stats(store, &arena, &st);
     v->sessions = st.sessions;
+    v->pending = st.pending;
 }
 
 /* The subject whose new session the operation gives a random sid (on the
@@ -263,8 +268,15 @@ typedef enum {
     OP_EXPIRED_LOOKUP, /* drops expired sessions on the way */
     OP_LEARN_BIND,     /* a provider sid: the session moves to new slots */
     OP_LEARN_OTHER,    /* another subject: a new session on the handle */
+    OP_SWEEP,          /* expired sessions into the outbox */
+    OP_CLAIM,          /* a worker takes the outbox's due sessions */
+    OP_SETTLE_PART,    /* one client through: the rest in fresh slots */
+    OP_GIVE_UP,        /* too old: the outbox drops them */
     OP_VERIFY,         /* takes the lock: repairs what is left */
 } operation;
+
+/* the pending session claimed by prepare(), for OP_SETTLE_PART */
+static uint64_t claimed_ref;
 
 /* two slots' worth */
 static const char *const op_subject =
@@ -284,10 +296,16 @@ prepare(operation op, ol_session_info *info)
     if (op == OP_LOGIN_EVICT || op == OP_JOIN_EVICT) {
         ol_store_configure(store, &arena, 0, 0, 1);
     }
+    if (op == OP_SETTLE_PART) {
+        ck_assert_uint_eq(
+            ol_pending_claim(store, &arena, NOW, 30, 0, 1, &claimed_ref, info),
+            1);
+        ck_assert_uint_eq(info->client_count, 2);
+    }
 }
 
 static void
-run(operation op, const ol_session_info *info)
+run(operation op, ol_session_info *info)
 {
     const char *live = known[known_count - 6];
     const char *oldest_live = known[5];
@@ -337,6 +355,21 @@ run(operation op, const ol_session_info *info)
         ol_session_learn(store, &arena, live, OL_ID_TEXT_LEN, "app-two", 7,
                          "provider-sid", 12, op_subject, strlen(op_subject),
                          NOW);
+        break;
+    case OP_SWEEP:
+        ol_store_sweep(store, &arena, NOW, 1 << 20);
+        break;
+    case OP_CLAIM:
+        ol_pending_claim(store, &arena, NOW, 30, 0, 1, &claimed_ref, info);
+        break;
+    case OP_SETTLE_PART: {
+        const char *done[] = {"app-one"};
+        ol_pending_settle(store, &arena, claimed_ref, info->sid, done, 1,
+                          NOW + 10);
+        break;
+    }
+    case OP_GIVE_UP:
+        ol_pending_claim(store, &arena, NOW, 30, 50, 1, &claimed_ref, info);
         break;
     case OP_VERIFY:
         ol_store_verify(store, &arena);
@@ -466,6 +499,13 @@ kill_everywhere(operation op)
                           op, step, total, i);
         }
         ck_assert_uint_le(now.new_subject, after.new_subject);
+        /* the outbox is as before, as after, or on its way */
+        ck_assert_uint_ge(now.pending, before.pending < after.pending
+                                           ? before.pending
+                                           : after.pending);
+        ck_assert_uint_le(now.pending, before.pending > after.pending
+                                           ? before.pending
+                                           : after.pending);
         /* nothing is counted that is not there, nothing there uncounted */
         {
             uint64_t present = now.new_subject;
@@ -557,6 +597,30 @@ END_TEST
 START_TEST(test_store_crash_join_evict)
 {
     kill_everywhere(OP_JOIN_EVICT);
+}
+END_TEST
+
+START_TEST(test_store_crash_sweep)
+{
+    kill_everywhere(OP_SWEEP);
+}
+END_TEST
+
+START_TEST(test_store_crash_claim)
+{
+    kill_everywhere(OP_CLAIM);
+}
+END_TEST
+
+START_TEST(test_store_crash_settle_part)
+{
+    kill_everywhere(OP_SETTLE_PART);
+}
+END_TEST
+
+START_TEST(test_store_crash_give_up)
+{
+    kill_everywhere(OP_GIVE_UP);
 }
 END_TEST
 
@@ -695,6 +759,10 @@ store_crash_suite(void)
     tcase_add_test(tc, test_store_crash_expired_lookup);
     tcase_add_test(tc, test_store_crash_learn_bind);
     tcase_add_test(tc, test_store_crash_learn_other);
+    tcase_add_test(tc, test_store_crash_sweep);
+    tcase_add_test(tc, test_store_crash_claim);
+    tcase_add_test(tc, test_store_crash_settle_part);
+    tcase_add_test(tc, test_store_crash_give_up);
     tcase_add_test(tc, test_store_crash_in_repair);
     tcase_add_test(tc, test_store_crash_damage_empties);
     suite_add_tcase(s, tc);

@@ -17,6 +17,7 @@ Suite *open_redirect_suite(void);
 Suite *store_suite(void);
 Suite *store_shared_suite(void);
 Suite *store_crash_suite(void);
+Suite *store_outbox_suite(void);
 Suite *jose_suite(void);
 Suite *logout_suite(void);
 Suite *frontchannel_suite(void);
@@ -82,6 +83,8 @@ const char *temp_file(const char *text);
 /* A process-local arena (malloc, and a lock nobody else takes) whose
  * blocks test_arena_clear frees. */
 extern ol_arena test_arena;
+/* A key set of one private EC P-256 key of kid, which signs. */
+ol_keys *ec_signing_keys(const char *kid);
 void test_arena_clear(void);
 
 /* Per-test timeout of every case, in seconds. */

@@ -301,3 +301,24 @@ test_arena_clear(void)
         blocks[i] = NULL;
     }
 }
+
+ol_keys *
+ec_signing_keys(const char *kid)
+{
+    char err[512], jwks[4096];
+    char *jwk;
+    cjose_err cerr;
+    ol_keys *keys = NULL;
+    cjose_jwk_t *ec = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &cerr);
+
+    ck_assert_ptr_nonnull(ec);
+    ck_assert(cjose_jwk_set_kid(ec, kid, strlen(kid), &cerr));
+    jwk = cjose_jwk_to_json(ec, true, &cerr);
+    snprintf(jwks, sizeof(jwks), "{\"keys\": [%s]}", jwk);
+    free(jwk);
+    cjose_jwk_release(ec);
+    ck_assert_msg(ol_keys_parse(jwks, strlen(jwks), "keys.json", &keys, err,
+                                sizeof(err)) == OL_OK,
+                  "%s", err);
+    return keys;
+}
