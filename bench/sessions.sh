@@ -3,7 +3,11 @@
 #  1. throughput of a location with oidc_logout_require_session against the
 #     same location without it (both serve one small static file), and the
 #     ratio;
-#  2. how many sessions (32-byte subject, two clients) a 64m zone holds
+#  2. the same with 100,000 live sessions in the zone (the sweep looks
+#     for expired ones every second meanwhile), against a bare "return 200"
+#     and a bare empty_gif (require_session needs a content handler:
+#     "return" answers before the access phase);
+#  3. how many sessions (32-byte subject, two clients) a 64m zone holds
 #     before it evicts, and the zone bytes per session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +33,10 @@ http {
         location = /app { oidc_logout_require_session on; alias $B/html/ok.txt; }
         location = /login { oidc_logout_login \$arg_user; alias $B/html/ok.txt; }
         location = /authorize { oidc_logout_join \$arg_client_id; alias $B/html/ok.txt; }
+        location = /return { return 200; }
+        location = /gif { empty_gif; }
+        location = /app-gif { oidc_logout_require_session on; empty_gif; }
+        location = /metrics { oidc_logout_metrics; }
     }
 }
 CONF
@@ -49,11 +57,30 @@ printf 'bare location        %10.0f req/s\n' "$bare"
 printf 'require_session      %10.0f req/s\n' "$app"
 printf 'ratio                %10s\n' "$(ratio "$app" "$bare")"
 
-echo "== sessions in a 64m zone (32-byte subject, two clients)"
+live() {
+    curl -s "127.0.0.1:$PORT/metrics" | sed -n 's/^oidc_logout_sessions{[^}]*} \([0-9]*\)$/\1/p'
+}
+echo "== require_session with 100,000 live sessions, the sweep on"
 chunk=0
+while [ "$(live)" -lt 100000 ]; do
+    chunk=$((chunk + 1))
+    [ $chunk -le 30 ] || { echo "could not store 100,000 sessions" >&2; exit 1; }
+    wrk -t4 -c4 -d5s -s bench/fill_sessions.lua "http://127.0.0.1:$PORT" -- "$chunk" >/dev/null
+done
+printf 'live sessions        %10d\n' "$(live)"
+r1=$(rps "$url/return" -H "$h"); g1=$(rps "$url/gif" -H "$h"); a1=$(rps "$url/app-gif" -H "$h")
+r2=$(rps "$url/return" -H "$h"); g2=$(rps "$url/gif" -H "$h"); a2=$(rps "$url/app-gif" -H "$h")
+ret=$(best "$r1" "$r2"); gif=$(best "$g1" "$g2"); app=$(best "$a1" "$a2")
+printf 'return 200           %10.0f req/s\n' "$ret"
+printf 'empty_gif            %10.0f req/s\n' "$gif"
+printf 'require_session      %10.0f req/s (empty_gif)\n' "$app"
+printf 'ratio to return 200  %10s\n' "$(ratio "$app" "$ret")"
+printf 'ratio to empty_gif   %10s\n' "$(ratio "$app" "$gif")"
+
+echo "== sessions in a 64m zone (32-byte subject, two clients)"
 until grep -q 'is full at' "$B/error.log"; do
     chunk=$((chunk + 1))
-    [ $chunk -le 30 ] || { echo "the zone never filled" >&2; exit 1; }
+    [ $chunk -le 60 ] || { echo "the zone never filled" >&2; exit 1; }
     wrk -t4 -c4 -d10s -s bench/fill_sessions.lua "http://127.0.0.1:$PORT" -- "$chunk" >/dev/null
 done
 sessions=$(sed -n 's/.*is full at \([0-9]*\) sessions.*/\1/p' "$B/error.log" | head -1)

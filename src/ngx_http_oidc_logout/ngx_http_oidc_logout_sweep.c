@@ -26,7 +26,8 @@ struct ngx_http_oidc_logout_sweeper_s {
     ngx_event_t tick;
 };
 
-/* The first server with back-channel clients delivers a zone's tokens. */
+/* The first server with back-channel clients and a key that signs
+ * delivers a zone's tokens. */
 static void
 ngx_http_oidc_logout_sweep_notifier(ngx_cycle_t *cycle,
                                     ngx_http_oidc_logout_sweeper_t *s)
@@ -43,7 +44,8 @@ ngx_http_oidc_logout_sweep_notifier(ngx_cycle_t *cycle,
 
     for (i = 0; i < cmcf->servers.nelts; i++) {
         oscf = servers[i]->ctx->srv_conf[ngx_http_oidc_logout_module.ctx_index];
-        if (oscf->bc_ntargets == 0) {
+        if (oscf->bc_ntargets == 0 || oscf->keys == NULL ||
+            *ol_keys_signing_alg(oscf->keys) == '\0') {
             continue;
         }
         s->oscf = oscf;
