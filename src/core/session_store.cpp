@@ -26,9 +26,10 @@ constexpr int expire_scan = 32;
 /* The share of the zone's slots kept for pending sessions, and the
  * fewest. */
 constexpr size_t pending_share = 16;
-constexpr size_t pending_min = 16;
-/* Entries of the table of client counters. */
-constexpr size_t client_counter_count = 256;
+constexpr size_t pending_min = 8; /* a session takes at most 5 */
+/* Entries of the table of client counters: one for each 1024 bytes of the
+ * zone, at most this many. */
+constexpr size_t client_counter_max = 256;
 /* Pending sessions looked at by one claim. */
 constexpr size_t claim_scan = 4096;
 /* Bytes of data in a head slot, and in each overflow slot. */
@@ -382,14 +383,17 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         std::memset(*m.table, 0, bytes);
     }
     /* the client counters, and the pending area */
-    size_t counter_bytes = client_counter_count * sizeof(ClientCounter);
+    size_t counters = zone_size / 1024;
+    counters = counters < client_counter_max ? counters : client_counter_max;
+    counters = counters > 0 ? counters : 1;
+    size_t counter_bytes = counters * sizeof(ClientCounter);
     root->client_counters =
         static_cast<ClientCounter *>(arena.alloc(arena.data, counter_bytes));
     if (root->client_counters == nullptr) {
         return unlock(nullptr);
     }
     std::memset(root->client_counters, 0, counter_bytes);
-    root->client_counter_count = client_counter_count;
+    root->client_counter_count = counters;
     size_t pending = zone_size / slot_size / pending_share;
     pending = pending < pending_min ? pending_min : pending;
     root->pending_slots =
