@@ -121,16 +121,20 @@ size_t ol_session_end_by_provider_sid(ol_store *store, const ol_arena *arena,
                                       uint64_t now,
                                       ol_end_cause cause) OL_NOEXCEPT;
 /* Takes up to max pending sessions that are due, held for lease seconds
- * (give_up: see ol_pending_take): refs[i] and infos[i] (its clients still
- * waiting).  How many. */
+ * (give_up: see ol_pending_take): refs[i], untils[i] (until when it is
+ * held; untils may be NULL) and infos[i] (its clients still waiting).  How
+ * many. */
 size_t ol_pending_claim(ol_store *store, const ol_arena *arena, uint64_t now,
                         uint32_t lease, uint32_t give_up, size_t max,
-                        uint64_t *refs, ol_session_info *infos) OL_NOEXCEPT;
-/* The round of ref (session sid) is over: the clients of done (count of
- * them) are through, the others due again at retry_at. */
+                        uint64_t *refs, uint64_t *untils,
+                        ol_session_info *infos) OL_NOEXCEPT;
+/* The round of ref (session sid, held until until; 0: whoever holds it)
+ * is over: the clients of done (count of them) are through, the others
+ * due again at retry_at.  Nothing changes when another worker holds it
+ * now. */
 void ol_pending_settle(ol_store *store, const ol_arena *arena, uint64_t ref,
-                       const char *sid, const char *const *done, size_t count,
-                       uint64_t retry_at) OL_NOEXCEPT;
+                       uint64_t until, const char *sid, const char *const *done,
+                       size_t count, uint64_t retry_at) OL_NOEXCEPT;
 /* Whether value is new (remembered until expires) or a replay. */
 int ol_store_remember_once(ol_store *store, const ol_arena *arena,
                            const char *value, size_t len, uint64_t expires,

@@ -624,9 +624,15 @@ ol_session_end_for(ol_store *store, const ol_arena *arena, const char *handle,
                    uint64_t *claimed, uint32_t lease) noexcept
 {
     return guarded(nullptr, 0, [&]() {
-        return store_of(store, arena)
-            .end(view(handle, handle_len), seconds(now), nullptr, cause,
-                 claimed, lease);
+        Claim claim;
+        ol_status rc =
+            store_of(store, arena)
+                .end(view(handle, handle_len), seconds(now), nullptr, cause,
+                     claimed != nullptr ? &claim : nullptr, lease);
+        if (claimed != nullptr) {
+            *claimed = claim.ref;
+        }
+        return rc;
     });
 }
 
@@ -670,14 +676,17 @@ ol_session_end_by_provider_sid(ol_store *store, const ol_arena *arena,
 size_t
 ol_pending_claim(ol_store *store, const ol_arena *arena, uint64_t now,
                  uint32_t lease, uint32_t give_up, size_t max, uint64_t *refs,
-                 ol_session_info *infos) noexcept
+                 uint64_t *untils, ol_session_info *infos) noexcept
 {
     try {
         std::vector<Pending> pending;
         store_of(store, arena)
             .claim(seconds(now), lease, give_up, max, pending);
         for (size_t i = 0; i < pending.size(); i++) {
-            refs[i] = pending[i].ref;
+            refs[i] = pending[i].claim.ref;
+            if (untils != nullptr) {
+                untils[i] = pending[i].claim.until;
+            }
             infos[i] = pending[i].info;
         }
         return pending.size();
@@ -688,12 +697,15 @@ ol_pending_claim(ol_store *store, const ol_arena *arena, uint64_t now,
 
 void
 ol_pending_settle(ol_store *store, const ol_arena *arena, uint64_t ref,
-                  const char *sid, const char *const *done, size_t count,
-                  uint64_t retry_at) noexcept
+                  uint64_t until, const char *sid, const char *const *done,
+                  size_t count, uint64_t retry_at) noexcept
 {
     try {
         std::vector<std::string> through(done, done + count);
-        store_of(store, arena).settle(ref, sid, through, seconds(retry_at));
+        Claim claim;
+        claim.ref = ref;
+        claim.until = seconds(until);
+        store_of(store, arena).settle(claim, sid, through, seconds(retry_at));
     } catch (...) {
     }
 }

@@ -61,7 +61,7 @@ struct ol_deliveries_s {
     unsigned retries = 0;
     /* its ended session in the zone's outbox (0: none), and the rounds of
      * deliveries tried before this one */
-    uint64_t ref = 0;
+    oidc_logout::Claim claim;
     unsigned rounds = 0;
     /* once signed */
     bool is_signed = false;

@@ -253,7 +253,7 @@ ol_logout_decide(const ol_endpoint *endpoint, const ol_logout_request *request,
                 d->arena = *request->arena;
             }
             d->retries = endpoint->config.backchannel_retries;
-            d->ref = outcome.pending_ref;
+            d->claim = outcome.pending;
             resp->deliveries = std::move(d);
         }
         *out = resp.release();
@@ -367,7 +367,7 @@ ol_deliveries_free(ol_deliveries *deliveries) noexcept
 void
 ol_deliveries_settle(ol_deliveries *d, uint64_t now) noexcept
 {
-    if (d->ref == 0 || d->store == nullptr) {
+    if (d->claim.ref == 0 || d->store == nullptr) {
         return;
     }
     guarded(nullptr, 0, [&]() -> ol_status {
@@ -387,9 +387,9 @@ ol_deliveries_settle(ol_deliveries *d, uint64_t now) noexcept
             }
         }
         store_of(d->store, &d->arena)
-            .settle(d->ref, d->ended.sid, done,
+            .settle(d->claim, d->ended.sid, done,
                     seconds(now) + next_round_in(d->rounds));
-        d->ref = 0;
+        d->claim = Claim();
         return OL_OK;
     });
 }
@@ -420,7 +420,7 @@ ol_pending_take(ol_store *store, const ol_arena *arena,
             if (conf->keys == nullptr || conf->clients == nullptr) {
                 /* no server of the zone delivers logout tokens */
                 EndedRecord ended = ended_record(p.info);
-                s.settle(p.ref, ended.sid, ended.client_ids, seconds(now));
+                s.settle(p.claim, ended.sid, ended.client_ids, seconds(now));
                 continue;
             }
             auto d = std::make_unique<ol_deliveries>();
@@ -432,7 +432,7 @@ ol_pending_take(ol_store *store, const ol_arena *arena,
             d->store = store;
             d->arena = *arena;
             d->retries = conf->retries;
-            d->ref = p.ref;
+            d->claim = p.claim;
             d->rounds = p.attempts;
             out[taken++] = d.release();
         }

@@ -106,8 +106,7 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         /* idempotent: only the request that ended it learns its clients,
          * so they are notified once */
         if (call.store->end(call.handle, now, &ended, OL_END_LOGOUT,
-                            &out.pending_ref,
-                            config.backchannel_lease) != OL_OK) {
+                            &out.pending, config.backchannel_lease) != OL_OK) {
             ended = ol_session_info{};
         }
         out.clear_cookie = true;
@@ -129,10 +128,10 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
     if (has_backchannel_client(ep.clients, ids)) {
         out.notify = true;
         out.ended = record;
-    } else if (out.pending_ref != 0) {
+    } else if (out.pending.ref != 0) {
         /* nobody to tell by back-channel */
-        call.store->settle(out.pending_ref, record.sid, ids, now);
-        out.pending_ref = 0;
+        call.store->settle(out.pending, record.sid, ids, now);
+        out.pending = Claim();
     }
 
     std::string location;

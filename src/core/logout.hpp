@@ -66,7 +66,7 @@ struct LogoutOutcome {
      * backchannel_logout_uri */
     bool notify = false;
     EndedRecord ended;
-    uint64_t pending_ref = 0; /* its deliveries, held in the outbox */
+    Claim pending; /* its deliveries, held in the outbox */
 };
 
 /*

@@ -1240,18 +1240,19 @@ SessionStore::list_by_sub(std::string_view sub, uint32_t now,
 
 ol_status
 SessionStore::end(std::string_view handle_text, uint32_t now,
-                  ol_session_info *info, ol_end_cause cause, uint64_t *claimed,
+                  ol_session_info *info, ol_end_cause cause, Claim *claimed,
                   uint32_t lease)
 {
     if (claimed != nullptr) {
-        *claimed = 0;
+        *claimed = Claim();
     }
     return with_session(handle_text, &SessionStore::find_handle, now, info,
                         [&](SessionNode *n) {
                             SessionNode *p = retire(n, cause, now);
                             if (p != nullptr && claimed != nullptr) {
                                 set(p->lease, now + lease);
-                                *claimed = ref_of(p);
+                                claimed->ref = ref_of(p);
+                                claimed->until = p->lease;
                             }
                         });
 }
@@ -1548,7 +1549,8 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
                 set(p->lease, now + lease);
                 out.emplace_back();
                 Pending &e = out.back();
-                e.ref = ref_of(p);
+                e.claim.ref = ref_of(p);
+                e.claim.until = p->lease;
                 copy_info(p, &e.info);
                 e.cause = static_cast<ol_end_cause>(p->cause);
                 e.ended = p->last_used;
@@ -1563,7 +1565,7 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
 }
 
 void
-SessionStore::settle(uint64_t ref, std::string_view sid_text,
+SessionStore::settle(const Claim &claim, std::string_view sid_text,
                      const std::vector<std::string> &done, uint32_t retry_at)
 {
     uint8_t sid[id_bytes];
@@ -1571,9 +1573,14 @@ SessionStore::settle(uint64_t ref, std::string_view sid_text,
         return;
     }
     Locked lock(*this);
-    SessionNode *p = pending_at(ref, sid);
+    SessionNode *p = pending_at(claim.ref, sid);
     if (p == nullptr) {
         return; /* given up or dropped meanwhile */
+    }
+    if (claim.until != 0 && p->lease != claim.until) {
+        /* another worker took it since (the claim ran out): its round,
+         * which delivers to every client still waiting, settles it */
+        return;
     }
     char data[OL_SESSION_DATA_MAX];
     read_data(p, data);

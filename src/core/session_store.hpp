@@ -103,10 +103,17 @@ struct ClientCounter {
     uint64_t sent[OL_SENT_OUTCOMES];
 };
 
+/* A pending session a worker holds: where it is, and until when (0: held
+ * by nobody in particular, for the tests). */
+struct Claim {
+    uint64_t ref = 0; /* its slot in the pending area, from 1; 0: none */
+    uint32_t until = 0;
+};
+
 /* What a worker takes from the outbox to deliver: a copy of a pending
  * session, and where it is. */
 struct Pending {
-    uint64_t ref = 0; /* its slot in the pending area, from 1 */
+    Claim claim;
     ol_session_info info{};
     ol_end_cause cause = OL_END_LOGOUT;
     uint32_t ended = 0;
@@ -220,11 +227,11 @@ class SessionStore {
                        ol_session_info *infos, size_t max);
     /* Ends the session of handle_text for cause.  Its clients wait in the
      * outbox for their logout tokens; with claimed, the caller takes them
-     * at once (*claimed: their ref, 0 when there are none) and holds them
-     * for lease seconds. */
+     * at once (claimed->ref stays 0 when none wait) and holds them for
+     * lease seconds. */
     ol_status end(std::string_view handle_text, uint32_t now,
                   ol_session_info *info, ol_end_cause cause = OL_END_LOGOUT,
-                  uint64_t *claimed = nullptr, uint32_t lease = 0);
+                  Claim *claimed = nullptr, uint32_t lease = 0);
     ol_status end_by_sid(std::string_view sid_text, ol_end_cause cause,
                          uint32_t now, ol_session_info *info);
     /* Ends every live session of sub (with psid: those of sub that hold
@@ -244,9 +251,11 @@ class SessionStore {
      * seconds ago or more (0: never) are given up. */
     void claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
                std::vector<Pending> &out);
-    /* The round of deliveries of ref (taken with sid) is over: the clients
-     * of done are through; the others are tried again from retry_at. */
-    void settle(uint64_t ref, std::string_view sid_text,
+    /* The round of deliveries of claim (taken with sid) is over: the
+     * clients of done are through; the others are tried again from
+     * retry_at, unless another worker holds them meanwhile (the claim ran
+     * out): its round goes on. */
+    void settle(const Claim &claim, std::string_view sid_text,
                 const std::vector<std::string> &done, uint32_t retry_at);
     /* What waits: each client with how many deliveries, and the oldest
      * end among them. */

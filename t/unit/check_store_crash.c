@@ -297,9 +297,9 @@ prepare(operation op, ol_session_info *info)
         ol_store_configure(store, &arena, 0, 0, 1);
     }
     if (op == OP_SETTLE_PART) {
-        ck_assert_uint_eq(
-            ol_pending_claim(store, &arena, NOW, 30, 0, 1, &claimed_ref, info),
-            1);
+        ck_assert_uint_eq(ol_pending_claim(store, &arena, NOW, 30, 0, 1,
+                                           &claimed_ref, NULL, info),
+                          1);
         ck_assert_uint_eq(info->client_count, 2);
     }
 }
@@ -360,16 +360,18 @@ run(operation op, ol_session_info *info)
         ol_store_sweep(store, &arena, NOW, 1 << 20);
         break;
     case OP_CLAIM:
-        ol_pending_claim(store, &arena, NOW, 30, 0, 1, &claimed_ref, info);
+        ol_pending_claim(store, &arena, NOW, 30, 0, 1, &claimed_ref, NULL,
+                         info);
         break;
     case OP_SETTLE_PART: {
         const char *done[] = {"app-one"};
-        ol_pending_settle(store, &arena, claimed_ref, info->sid, done, 1,
+        ol_pending_settle(store, &arena, claimed_ref, 0, info->sid, done, 1,
                           NOW + 10);
         break;
     }
     case OP_GIVE_UP:
-        ol_pending_claim(store, &arena, NOW, 30, 50, 1, &claimed_ref, info);
+        ol_pending_claim(store, &arena, NOW, 30, 50, 1, &claimed_ref, NULL,
+                         info);
         break;
     case OP_VERIFY:
         ol_store_verify(store, &arena);

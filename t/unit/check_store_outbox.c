@@ -80,7 +80,7 @@ static const char *const two[] = {"app-a", "app-b", NULL};
 START_TEST(test_outbox_logout_waits_until_settled)
 {
     ol_login_result r = signed_in("alice", two, NOW);
-    uint64_t claimed = 0, refs[4];
+    uint64_t claimed = 0, refs[4], untils[4];
     ol_session_info infos[4];
     const char *done[] = {"app-a"};
 
@@ -93,31 +93,44 @@ START_TEST(test_outbox_logout_waits_until_settled)
 
     /* held by the worker that ended it, for its lease */
     ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 2, 30, 0, 4, refs, infos), 0);
+        ol_pending_claim(store, &arena, NOW + 2, 30, 0, 4, refs, NULL, infos),
+        0);
 
     /* app-a got its token; app-b waits for the next round */
-    ol_pending_settle(store, &arena, claimed, r.sid, done, 1, NOW + 10);
+    ol_pending_settle(store, &arena, claimed, 0, r.sid, done, 1, NOW + 10);
     ck_assert_uint_eq(stats().pending, 1);
     ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 9, 30, 0, 4, refs, infos), 0);
+        ol_pending_claim(store, &arena, NOW + 9, 30, 0, 4, refs, NULL, infos),
+        0);
     ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 10, 30, 0, 4, refs, infos), 1);
+        ol_pending_claim(store, &arena, NOW + 10, 30, 0, 4, refs, NULL, infos),
+        1);
     ck_assert_str_eq(infos[0].sid, r.sid);
     ck_assert_str_eq(infos[0].sub, "alice");
     ck_assert_uint_eq(infos[0].client_count, 1);
     ck_assert_str_eq(infos[0].clients, "app-b");
 
-    /* a worker that dies with it: taken again once the lease is over */
+    /* a worker too slow for its lease (or dead): another takes it once
+     * the lease is over, and the first one's late settle changes nothing */
     ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 39, 30, 0, 4, refs, infos), 0);
-    ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 40, 30, 0, 4, refs, infos), 1);
-
+        ol_pending_claim(store, &arena, NOW + 39, 30, 0, 4, refs, NULL, infos),
+        0);
+    ck_assert_uint_eq(ol_pending_claim(store, &arena, NOW + 40, 30, 0, 4, refs,
+                                       untils, infos),
+                      1);
     done[0] = "app-b";
-    ol_pending_settle(store, &arena, refs[0], r.sid, done, 1, NOW + 100);
+    ol_pending_settle(store, &arena, refs[0], NOW + 40, r.sid, done, 1,
+                      NOW + 100);
+    ck_assert_uint_eq(stats().pending, 1);
+    ck_assert_uint_eq(ol_pending_claim(store, &arena, NOW + 41, 30, 0, 4,
+                                       refs + 1, NULL, infos),
+                      0);
+
+    ol_pending_settle(store, &arena, refs[0], untils[0], r.sid, done, 1,
+                      NOW + 100);
     ck_assert_uint_eq(stats().pending, 0);
     /* settled twice (a lease taken over): nothing happens */
-    ol_pending_settle(store, &arena, refs[0], r.sid, done, 1, NOW + 100);
+    ol_pending_settle(store, &arena, refs[0], 0, r.sid, done, 1, NOW + 100);
     ck_assert_uint_eq(stats().pending, 0);
     ck_assert_int_eq(reports, 0);
 }
@@ -147,8 +160,9 @@ START_TEST(test_outbox_expiry_found_by_the_sweep)
     ck_assert_uint_eq(stats().pending, 4);
     ck_assert_uint_eq(stats().sessions, 0);
 
-    ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 1000, 30, 0, 4, refs, infos), 2);
+    ck_assert_uint_eq(ol_pending_claim(store, &arena, NOW + 1000, 30, 0, 4,
+                                       refs, NULL, infos),
+                      2);
     for (i = 0; i < 2; i++) {
         seen_idle += strcmp(infos[i].sid, idle.sid) == 0;
         seen_old += strcmp(infos[i].sid, old.sid) == 0;
@@ -266,9 +280,9 @@ START_TEST(test_outbox_gives_up_and_drops_the_oldest)
                                         NOW, OL_END_LOGOUT, NULL, 0),
                      OL_OK);
     /* ended 3600 s ago: given up, not delivered */
-    ck_assert_uint_eq(
-        ol_pending_claim(store, &arena, NOW + 3600, 30, 3600, 64, refs, infos),
-        0);
+    ck_assert_uint_eq(ol_pending_claim(store, &arena, NOW + 3600, 30, 3600, 64,
+                                       refs, NULL, infos),
+                      0);
     st = stats();
     ck_assert_uint_eq(st.pending, 0);
     ck_assert_uint_eq(st.pending_given_up, 2);
@@ -289,7 +303,7 @@ START_TEST(test_outbox_gives_up_and_drops_the_oldest)
     ck_assert_ptr_nonnull(strstr(last_report, "dropped"));
     /* the newest is there */
     ck_assert_uint_gt(
-        ol_pending_claim(store, &arena, NOW, 30, 0, 64, refs, infos), 0);
+        ol_pending_claim(store, &arena, NOW, 30, 0, 64, refs, NULL, infos), 0);
     free(infos);
 }
 END_TEST
