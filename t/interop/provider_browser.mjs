@@ -84,14 +84,21 @@ async function keysAtNginx() {
   return (await res.json()).keys.map((k) => k.kid).sort();
 }
 
-// Waits until nginx serves a key of the provider; false after STEP_MS.
-async function providerKeysAtNginx() {
+// Asks ask() again, every POLL_MS, until done(answer) or STEP_MS have
+// passed; the last answer.
+async function pollAnswer(ask, done) {
   const deadline = Date.now() + STEP_MS;
   for (;;) {
-    if ((await keysAtNginx()).some((kid) => !moduleKids.has(kid))) return true;
-    if (Date.now() > deadline) return false;
+    const answer = await ask();
+    if (done(answer) || Date.now() > deadline) return answer;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+// Waits until nginx serves a key of the provider; false after STEP_MS.
+const hasProviderKey = (kids) => kids.some((kid) => !moduleKids.has(kid));
+async function providerKeysAtNginx() {
+  return hasProviderKey(await pollAnswer(keysAtNginx, hasProviderKey));
 }
 
 // Waits until the page is at a URL of which done(url) is true, or shows a
@@ -116,12 +123,8 @@ async function stuck(what) {
 
 // Waits until nginx serves the key kid; false after STEP_MS.
 async function keyAtNginx(kid) {
-  const deadline = Date.now() + STEP_MS;
-  for (;;) {
-    if ((await keysAtNginx()).includes(kid)) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  const has = (kids) => kids.includes(kid);
+  return has(await pollAnswer(keysAtNginx, has));
 }
 
 // The key a scenario's sign-in at A waits for (?await=KID): right after the
