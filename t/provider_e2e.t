@@ -11,7 +11,7 @@
 # each scenario and reports, line by line, what it saw; each application is
 # asked about its own session (A's /session, B's protected page). Every
 # one of them is installed by build.sh: a missing one is a failure
-# (t/support/ProviderPeers.pm starts them).
+# (t/support/ProviderPeers.pm starts them, for t/provider_receiver.t too).
 #
 # Ports: nginx on the Test::Nginx port (1984), the provider on the next
 # one, then A, B and the browser's control port. Files in

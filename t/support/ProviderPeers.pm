@@ -1,7 +1,7 @@
 package ProviderPeers;
 
-# The setup of the suites in front of the real provider (t/provider_e2e.t):
-# an unmodified node-oidc-provider from npm
+# The setup of the suites in front of the real provider (t/provider_e2e.t,
+# t/provider_receiver.t): an unmodified node-oidc-provider from npm
 # (t/interop/provider), app A on express-openid-connect
 # (t/interop/express-rp), app B on Apache with mod_auth_openidc
 # (t/interop/apache_rp.conf) and a real browser (Debian's Chromium through
@@ -170,7 +170,7 @@ sub start_browser {
     my $root = $self->{root};
     spawn('browser', "$root/browser.log",
           { PORT => $self->{port}{browser}, ISSUER => $self->{issuer},
-            APP_A => $self->{A}, APP_B => $self->{B},
+            PROVIDER => $self->{provider}, APP_A => $self->{A}, APP_B => $self->{B},
             PROVIDER_COOKIES => $provider_cookies, MODULE_KIDS => 'module-1',
             SCREENSHOTS => "$root/screenshots", CHROMIUM => $chromium },
           $node, "$interop/provider_browser.mjs");
