@@ -10,7 +10,8 @@
 # Chromium through playwright-core, t/interop/provider_browser.mjs) plays
 # each scenario and reports, line by line, what it saw; each application is
 # asked about its own session (A's /session, B's protected page). Every
-# one of them is installed by build.sh: a missing one is a failure.
+# one of them is installed by build.sh: a missing one is a failure
+# (t/support/ProviderPeers.pm starts them, for t/provider_receiver.t too).
 #
 # Ports: nginx on the Test::Nginx port (1984), the provider on the next
 # one, then A, B and the browser's control port. Files in
@@ -20,177 +21,56 @@
 use Test::Nginx::Socket 'no_plan';
 
 use Cwd qw(abs_path);
-use Crypt::PK::RSA;
 use File::Basename qw(dirname);
-use File::Path qw(make_path remove_tree);
-use JSON::PP;
 use lib dirname(abs_path(__FILE__)) . '/support';
-use Peers;
+use ProviderPeers;
 
 no_shuffle();
 no_root_location();
 
-my $here    = abs_path(dirname(__FILE__));
-my $interop = "$here/interop";
-my $root    = "$here/servroot-provider-e2e";
-my $node    = $ENV{NODE_BINARY} // 'node';
-my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
-
--x $chromium
-    or BAIL_OUT("$chromium is missing: run ./build.sh test, which installs it");
-for (['provider/node_modules/oidc-provider', 'oidc-provider'],
-     ['express-rp/node_modules/express-openid-connect', 'express-openid-connect'],
-     ['node_modules/playwright-core', 'playwright-core']) {
-    -d "$interop/$_->[0]"
-        or BAIL_OUT("$_->[1] is missing: run ./build.sh test, which installs it");
-}
-
-my $nginx_port = server_port();
-my %port = (provider => $nginx_port + 1, a => $nginx_port + 2, b => $nginx_port + 3,
-            browser => $nginx_port + 4);
-for my $p (sort values %port) {
-    BAIL_OUT("port $p is in use: stop whatever listens there") if listening($p);
-}
-our $issuer = "http://127.0.0.1:$nginx_port";
-our $A = "http://127.0.0.1:$port{a}";
-our $B = "http://127.0.0.1:$port{b}";
-# node-oidc-provider's session cookie, signed (t/interop/provider/provider.mjs)
-my $provider_cookies = '_session _session.sig';
-
-remove_tree($root);
-make_path("$root/screenshots");
-chmod 0755, $root;
-my $json = JSON::PP->new->canonical->pretty;
-
-sub private_jwk {
-    my ($kid) = @_;
-    my $pk = Crypt::PK::RSA->new;
-    $pk->generate_key(256);
-    return { %{ $pk->export_key_jwk('private', 1) }, kid => $kid, use => 'sig',
-             alg => 'RS256' };
-}
-# the provider's signing keys, before and after the rotation of test 4; the
-# module's own key, which signs the logout tokens
-my %provider_key = map { $_ => private_jwk($_) } qw(provider-1 provider-2);
-write_file("$root/module-keys.json", $json->encode({ keys => [private_jwk('module-1')] }),
-           0600);
+my $here = abs_path(dirname(__FILE__));
+my $root = "$here/servroot-provider-e2e";
+our $peers = ProviderPeers->new(root => $root, nginx_port => server_port());
+our $A = $peers->A;
+our $B = $peers->B;
+my $provider_cookies = $ProviderPeers::provider_cookies;
 
 # The registrations: the same file for the provider and the module. A is
 # told by the back channel; B too, or by the front channel
 # (clients-frontchannel.json, the module's in test 5: the provider keeps
 # clients.json, whose logout fields it never uses, since nginx answers its
 # end_session path).
-sub registrations {
-    my ($b_channel) = @_;
-    my %b_logout = $b_channel eq 'back'
-        ? (backchannel_logout_uri => "$B/protected/redirect_uri?logout=backchannel",
-           backchannel_logout_session_required => JSON::PP::true)
-        : (frontchannel_logout_uri => "$B/protected/redirect_uri?logout=get",
-           frontchannel_logout_session_required => JSON::PP::true);
-    return $json->encode({ clients => [
-        { client_id => 'express-rp', client_secret => 'express-rp-secret',
-          redirect_uris => ["$A/callback"],
-          post_logout_redirect_uris => ["$A/goodbye", "$B/goodbye.html"],
-          backchannel_logout_uri => "$A/backchannel-logout",
-          backchannel_logout_session_required => JSON::PP::true },
-        { client_id => 'apache-rp', client_secret => 'apache-rp-secret',
-          redirect_uris => ["$B/protected/redirect_uri"],
-          post_logout_redirect_uris => ["$B/goodbye.html"], %b_logout },
-    ] });
-}
-write_file("$root/clients.json", registrations('back'));
-write_file("$root/clients-frontchannel.json", registrations('front'));
+my %a_logout = (A => ProviderPeers::backchannel_at($peers->a_backchannel));
+my $clients = $peers->write_registrations(
+    'clients.json', %a_logout, B => ProviderPeers::backchannel_at($peers->b_backchannel));
+$peers->write_registrations(
+    'clients-frontchannel.json', %a_logout,
+    B => ProviderPeers::frontchannel_at($peers->b_frontchannel));
 
 # ---- the provider, the applications, the browser --------------------------
 
 # (re)starts the provider with these signing keys, the first one signing
-sub start_provider {
-    my (@kids) = @_;
-    stop_peer('provider');
-    write_file("$root/provider-keys.json",
-               $json->encode({ keys => [ @provider_key{@kids} ] }), 0600);
-    my $log = "$root/provider.log";
-    spawn('provider', $log,
-          { PORT => $port{provider}, ISSUER => $issuer, CLIENTS => "$root/clients.json",
-            JWKS => "$root/provider-keys.json" },
-          $node, "$interop/provider/provider.mjs");
-    wait_listening('provider', $port{provider}, $log);
-}
+sub start_provider { $peers->start_provider($clients, @_) }
 start_provider('provider-1');
 
-# A fetches the discovery document and the keys when it first needs them
-# (nginx is not up yet). It fetches the keys again for an unknown kid, but
-# at most once a minute (openid-client), so the rotation of test 4 restarts
-# it too: the test is about nginx, which is not reloaded.
-sub start_express_rp {
-    stop_peer('express-rp');
-    spawn('express-rp', "$root/express-rp.log",
-          { PORT => $port{a}, ISSUER => $issuer, CLIENT_ID => 'express-rp' },
-          $node, "$interop/express-rp/app.cjs");
-    wait_listening('express-rp', $port{a}, "$root/express-rp.log");
-}
+# The rotation of test 4 restarts A too (it fetches the keys again for an
+# unknown kid at most once a minute): the test is about nginx, which is not
+# reloaded.
+sub start_express_rp { $peers->start_express_rp }
 start_express_rp();
-
-start_apache_rp(name => 'apache-rp', root => "$root/apache", interop => $interop,
-                port => $port{b}, issuer => $issuer, client_id => 'apache-rp',
-                pages => { 'protected/index.html' => "apache-rp: protected\n",
-                           'goodbye.html' => "apache-rp: goodbye\n" });
-
-spawn('browser', "$root/browser.log",
-      { PORT => $port{browser}, ISSUER => $issuer, APP_A => $A, APP_B => $B,
-        PROVIDER_COOKIES => $provider_cookies, MODULE_KIDS => 'module-1',
-        SCREENSHOTS => "$root/screenshots",
-        CHROMIUM => $chromium },
-      $node, "$interop/provider_browser.mjs");
-wait_listening('browser', $port{browser}, "$root/browser.log");
+$peers->start_apache_rp;
+$peers->start_browser;
 
 # ---- nginx: the provider's public origin -----------------------------------
 
-sub http_config {
-    my ($clients) = @_;
-    return <<"_EOC_";
-    oidc_logout_zone zone=sso:4m;
-    oidc_logout_session zone=sso secure=off;
-    oidc_logout_issuer $issuer;
-    oidc_logout_clients $root/$clients;
-    oidc_logout_keys $root/module-keys.json;
-    oidc_logout_keys_url http://127.0.0.1:$port{provider}/jwks refresh=2s;
-    oidc_logout_provider_cookies $provider_cookies;
-_EOC_
-}
-our %http_config = (back => http_config('clients.json'),
-                    front => http_config('clients-frontchannel.json'));
+our %http_config = (back => $peers->http_directives('clients.json'),
+                    front => $peers->http_directives('clients-frontchannel.json'));
 
-our $server_config = <<"_EOC_";
-    proxy_set_header Host \$http_host;
-    proxy_set_header X-Forwarded-Proto \$scheme;
-    proxy_set_header X-Forwarded-Host \$http_host;
-    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    # the module reads the authorization and token responses: plain ones
-    proxy_set_header Accept-Encoding "";
-
-    location / {
-        proxy_pass http://127.0.0.1:$port{provider};
-    }
-    location /auth {        # /auth and the resume URLs /auth/<uid>
-        oidc_logout_authorization_endpoint;
-        proxy_pass http://127.0.0.1:$port{provider};
-    }
-    location = /token {
-        oidc_logout_token_endpoint;
-        proxy_pass http://127.0.0.1:$port{provider};
-    }
-    location = /session/end {
-        oidc_logout oidc;
-        oidc_logout_backchannel_wait 10s;   # the redirect waits for the tokens
-    }
-    location = /jwks {
-        oidc_logout_jwks;
-    }
+our $server_config = $peers->origin_locations . <<"_EOC_";
 
     # the test's own: GET /browser/SCENARIO plays it in the browser
     location /browser/ {
-        proxy_pass http://127.0.0.1:$port{browser}/;
+        proxy_pass http://127.0.0.1:@{[ $peers->port('browser') ]}/;
         proxy_read_timeout 120s;
     }
 _EOC_

@@ -1,23 +1,28 @@
 // A real browser (Debian's Chromium, driven by playwright-core) through
 // single sign-on and logout in front of an unmodified provider, for
-// t/provider_e2e.t.
+// t/provider_e2e.t and t/provider_receiver.t.
 //
-//   PORT=1988 ISSUER=http://127.0.0.1:1984 APP_A=http://127.0.0.1:1986 \
-//   APP_B=http://127.0.0.1:1987 PROVIDER_COOKIES="_session _session.sig" \
-//   MODULE_KIDS=module-1 SCREENSHOTS=dir node provider_browser.mjs
+//   PORT=1988 ISSUER=http://127.0.0.1:1984 PROVIDER=http://127.0.0.1:1985 \
+//   APP_A=http://127.0.0.1:1986 APP_B=http://127.0.0.1:1987 \
+//   PROVIDER_COOKIES="_session _session.sig" MODULE_KIDS=module-1 \
+//   SCREENSHOTS=dir node provider_browser.mjs
 //
-// ISSUER is nginx, the provider's public origin; APP_A the relying party on
-// express-openid-connect (t/interop/express-rp), APP_B the one on Apache
-// with mod_auth_openidc. An HTTP server on 127.0.0.1:PORT: GET /SCENARIO
-// plays it in the browser and answers, in plain text, one line for each
-// thing it saw; the test compares that with what must be seen. What each
-// application says of its own session is asked of the application itself,
-// with the browser's cookies: A's /session (signed in, as whom, the kid of
-// its ID token), B's /protected/index.html (200 with a session, a redirect to the
-// provider without). One scenario at a time; the browser (its cookies)
-// lives from one request to the next, so that a scenario can go on where
-// the last one stopped (sign-in-again). A screenshot of where each
-// scenario ends goes to SCREENSHOTS/SCENARIO.png.
+// ISSUER is nginx, the provider's public origin; PROVIDER the provider's
+// own origin (its port, where nginx is not in the way); APP_A the relying
+// party on express-openid-connect (t/interop/express-rp), APP_B the one on
+// Apache with mod_auth_openidc. An HTTP server on 127.0.0.1:PORT: GET
+// /SCENARIO plays it in the browser and answers, in plain text, one line
+// for each thing it saw; the test compares that with what must be seen.
+// What each application says of its own session is asked of the
+// application itself, with the browser's cookies: A's /session (signed in,
+// as whom, the kid of its ID token), B's /protected/index.html (200 with a
+// session, a redirect to the provider without); what the module says of
+// it, of nginx's ISSUER/module-session (t/provider_receiver.t: a location
+// with oidc_logout_require_session, 200 with a live session, 401 without).
+// One scenario at a time; the browser (its cookies) lives from one request
+// to the next, so that a scenario can go on where the last one stopped
+// (sign-in-again). A screenshot of where each scenario ends goes to
+// SCREENSHOTS/SCENARIO.png.
 //
 // nginx fetches the provider's keys when it starts, and only with them can
 // it read the ID tokens of a sign-in: a sign-in waits until nginx's
@@ -32,6 +37,7 @@ const env = (name) => {
 };
 const port = Number(env('PORT'));
 const issuer = env('ISSUER');
+const provider = env('PROVIDER');
 const appA = env('APP_A');
 const appB = env('APP_B');
 const providerCookies = new Set(env('PROVIDER_COOKIES').split(/\s+/));
@@ -84,14 +90,29 @@ async function keysAtNginx() {
   return (await res.json()).keys.map((k) => k.kid).sort();
 }
 
-// Waits until nginx serves a key of the provider; false after STEP_MS.
-async function providerKeysAtNginx() {
+// What the module says of the browser's session.
+async function sessionAtModule() {
+  const res = await context.request.get(`${issuer}/module-session`, { maxRedirects: 0 });
+  if (res.status() === 200) return 'live session';
+  if (res.status() === 401) return 'no session (401)';
+  return `answered ${res.status()}`;
+}
+
+// Asks ask() again, every POLL_MS, until done(answer) or STEP_MS have
+// passed; the last answer.
+async function pollAnswer(ask, done) {
   const deadline = Date.now() + STEP_MS;
   for (;;) {
-    if ((await keysAtNginx()).some((kid) => !moduleKids.has(kid))) return true;
-    if (Date.now() > deadline) return false;
+    const answer = await ask();
+    if (done(answer) || Date.now() > deadline) return answer;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+// Waits until nginx serves a key of the provider; false after STEP_MS.
+const hasProviderKey = (kids) => kids.some((kid) => !moduleKids.has(kid));
+async function providerKeysAtNginx() {
+  return hasProviderKey(await pollAnswer(keysAtNginx, hasProviderKey));
 }
 
 // Waits until the page is at a URL of which done(url) is true, or shows a
@@ -116,12 +137,8 @@ async function stuck(what) {
 
 // Waits until nginx serves the key kid; false after STEP_MS.
 async function keyAtNginx(kid) {
-  const deadline = Date.now() + STEP_MS;
-  for (;;) {
-    if ((await keysAtNginx()).includes(kid)) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  const has = (kids) => kids.includes(kid);
+  return has(await pollAnswer(keysAtNginx, has));
 }
 
 // The key a scenario's sign-in at A waits for (?await=KID): right after the
@@ -252,6 +269,50 @@ const scenarios = {
       seen.push(await stuck('logout without a hint'));
     }
     seen.push(`A: ${await sessionAtA()}`, `B: ${await sessionAtB()}`);
+  },
+
+  // sign in at A and B, then a logout at the provider itself: its own
+  // end_session endpoint on its own port (nginx does not see it), its
+  // prompt confirmed. The provider posts its logout tokens to nginx, which
+  // ends its session and tells A and B by the back channel: what A and B
+  // say is asked again until it has changed (or STEP_MS)
+  async 'logout-at-provider'(seen) {
+    await freshBrowser();
+    await signInAtA(seen);
+    await signInAtB(seen);
+    seen.push(`module: ${await sessionAtModule()}`);
+    await page.goto(`${provider}/session/end`);
+    const yes = page.locator('button[name=logout][value=yes]');
+    if (!await yes.waitFor({ timeout: STEP_MS }).then(() => true, () => false)) {
+      seen.push(await stuck('logout at the provider'));
+      return;
+    }
+    const question = (await page.locator('h1').first().textContent()).trim();
+    seen.push(`logout at the provider: it asks "${question}", yes`);
+    const landing = `${provider}/session/end/success`;
+    const [landed] = await Promise.all([
+      page.waitForURL(landing, { timeout: STEP_MS })
+        .then(() => `landed on ${page.url()}`, () => stuck('logout confirmed')),
+      yes.click()]);
+    seen.push(landed);
+    // nginx answered the provider (which then sent the browser on) once
+    // its session had ended
+    seen.push(`module: ${await sessionAtModule()}`);
+    seen.push(`A: ${await pollAnswer(sessionAtA, (s) => s === 'anonymous')}`);
+    seen.push(`B: ${await pollAnswer(sessionAtB, (s) => s.startsWith('signed out'))}`);
+  },
+
+  // where the last scenario stopped: sign in at A and B again
+  async 'sign-in'(seen) {
+    await signInAtA(seen);
+    await signInAtB(seen);
+    seen.push(`module: ${await sessionAtModule()}`);
+  },
+
+  // what the module, A and B say of the browser's sessions now
+  async sessions(seen) {
+    seen.push(`module: ${await sessionAtModule()}`, `A: ${await sessionAtA()}`,
+              `B: ${await sessionAtB()}`);
   },
 };
 
