@@ -32,8 +32,8 @@ session_json(const ol_session_info &info)
     for (size_t i = 0; i < info.client_count; i++) {
         std::string_view c(client);
         std::string_view p(psid);
-        out += (i ? ",{" : "{") + std::string("\"client_id\":") +
-               json_string(c);
+        out +=
+            (i ? ",{" : "{") + std::string("\"client_id\":") + json_string(c);
         if (!p.empty()) {
             out += ",\"provider_sid\":" + json_string(p);
         }
@@ -72,8 +72,8 @@ sessions(SessionStore &store, const AdminRequest &rq, const Params &p)
             }
         } else {
             infos.resize(listed_max);
-            infos.resize(store.list_by_sub(*sub, rq.now, infos.data(),
-                                           infos.size()));
+            infos.resize(
+                store.list_by_sub(*sub, rq.now, infos.data(), infos.size()));
         }
         std::string body = "{\"sessions\":[";
         for (size_t i = 0; i < infos.size(); i++) {
@@ -82,19 +82,17 @@ sessions(SessionStore &store, const AdminRequest &rq, const Params &p)
         return api_response(200, body + "]}");
     }
     if (rq.method == "DELETE") {
-        size_t ended =
-            sid != nullptr
-                ? (store.end_by_sid(*sid, OL_END_ADMIN, rq.now, nullptr) ==
-                           OL_OK
-                       ? 1
-                       : 0)
-                : store.end_by_sub(*sub, std::string_view(), OL_END_ADMIN,
-                                   rq.now);
-        return api_response(200,
-                            "{\"ended\":" + std::to_string(ended) + "}");
+        size_t ended = sid != nullptr
+                           ? (store.end_by_sid(*sid, OL_END_ADMIN, rq.now,
+                                               nullptr) == OL_OK
+                                  ? 1
+                                  : 0)
+                           : store.end_by_sub(*sub, std::string_view(),
+                                              OL_END_ADMIN, rq.now);
+        return api_response(200, "{\"ended\":" + std::to_string(ended) + "}");
     }
-    Response r = api_error(405, "invalid_request",
-                           "admin: sessions take GET or DELETE");
+    Response r =
+        api_error(405, "invalid_request", "admin: sessions take GET or DELETE");
     r.headers.emplace_back("Allow", "GET, DELETE");
     return r;
 }
@@ -140,15 +138,19 @@ api_error(int status, std::string_view error, std::string description)
 {
     Response r = api_response(
         status, "{\"error\":" + json_string(error) +
-                    ",\"error_description\":" + json_string(description) +
-                    "}");
+                    ",\"error_description\":" + json_string(description) + "}");
     r.log_reason = std::move(description);
     return r;
 }
 
 Response
-admin_respond(SessionStore &store, const AdminRequest &rq)
+admin_respond(SessionStore &store, const AdminRequest &request)
 {
+    /* HEAD reads as GET; the server sends the headers only */
+    AdminRequest rq = request;
+    if (rq.method == "HEAD") {
+        rq.method = "GET";
+    }
     Params p({"sub", "sid"});
     std::string reason;
     if (!p.parse(rq.args, reason)) {
@@ -172,8 +174,8 @@ upstream_logout(const UpstreamConfig &config, SessionStore &store,
 {
     auto refuse = [&](std::string why, bool unknown_kid = false) {
         store.count_upstream(OL_UPSTREAM_REFUSED);
-        Response r = api_error(400, "invalid_request",
-                               "backchannel receiver: " + why);
+        Response r =
+            api_error(400, "invalid_request", "backchannel receiver: " + why);
         r.unknown_kid = unknown_kid;
         return r;
     };
@@ -197,8 +199,8 @@ upstream_logout(const UpstreamConfig &config, SessionStore &store,
     }
     /* a token is taken once: its jti is remembered as long as its iat
      * is young enough to be accepted */
-    uint32_t until = static_cast<uint32_t>(
-        claims.iat + received_token_max_age + iat_leeway + 1);
+    uint32_t until = static_cast<uint32_t>(claims.iat + received_token_max_age +
+                                           iat_leeway + 1);
     if (!store.remember_once("jti", config.issuer + '\0' + claims.jti, until,
                              static_cast<uint32_t>(now))) {
         return refuse("the token was received before (jti " +

@@ -55,8 +55,7 @@ ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (olcf->document == NGX_HTTP_OIDC_LOGOUT_ADMIN &&
-        olcf->admin_line != 0 &&
+    if (olcf->document == NGX_HTTP_OIDC_LOGOUT_ADMIN && olcf->admin_line != 0 &&
         !ngx_http_oidc_logout_restricted(
             cf, ((ngx_http_conf_ctx_t *)cf->ctx)->loc_conf,
             ((ngx_http_conf_ctx_t *)cf->ctx)->srv_conf)) {
@@ -90,8 +89,8 @@ ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
     ids = oscf->upstream_client_ids->elts;
     audiences = ngx_palloc(cf->pool, oscf->upstream_client_ids->nelts *
                                          sizeof(const char *));
-    lens = ngx_palloc(cf->pool, oscf->upstream_client_ids->nelts *
-                                    sizeof(size_t));
+    lens =
+        ngx_palloc(cf->pool, oscf->upstream_client_ids->nelts * sizeof(size_t));
     if (audiences == NULL || lens == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -195,9 +194,9 @@ ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r)
         return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
     }
 
+    /* the admin API answers every method itself: a JSON 405 with Allow */
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) &&
-        !(olcf->document == NGX_HTTP_OIDC_LOGOUT_ADMIN &&
-          (r->method & NGX_HTTP_DELETE))) {
+        olcf->document != NGX_HTTP_OIDC_LOGOUT_ADMIN) {
         return NGX_HTTP_NOT_ALLOWED;
     }
 
@@ -214,10 +213,9 @@ ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r)
         }
         ngx_memcpy(name, zone->name.data, zone->name.len);
         name[zone->name.len] = '\0';
-        status = ol_metrics_respond(zone->store, &zone->arena, oscf->clients,
-                                    (const char *)name,
-                                    olcf->session->shm_zone->shm.size, &resp,
-                                    err, sizeof(err));
+        status = ol_metrics_respond(
+            zone->store, &zone->arena, oscf->clients, (const char *)name,
+            olcf->session->shm_zone->shm.size, &resp, err, sizeof(err));
     } else {
         rq.method = (const char *)r->method_name.data;
         rq.method_len = r->method_name.len;
@@ -270,10 +268,10 @@ ngx_http_oidc_logout_receive(ngx_http_request_t *r)
         return;
     }
 
-    if (ol_receiver_decide(olcf->receiver, ngx_http_oidc_logout_keys_upstream(r),
-                           zone->store, &zone->arena, (const char *)body.data,
-                           body.len, (uint64_t)ngx_time(), &resp, err,
-                           sizeof(err)) != OL_OK) {
+    if (ol_receiver_decide(
+            olcf->receiver, ngx_http_oidc_logout_keys_upstream(r), zone->store,
+            &zone->arena, (const char *)body.data, body.len,
+            (uint64_t)ngx_time(), &resp, err, sizeof(err)) != OL_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0, "oidc_logout: %s",
                       err);
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
