@@ -88,16 +88,7 @@ http {
     # the 40 clients that answer: each token is logged, then answered 200
     server {
         listen 127.0.0.1:$receiver;
-        client_body_buffer_size 64k;
-        location /bc/ {
-            access_log $dir/received.log token;
-            rewrite ^ /ok break;
-            proxy_pass http://127.0.0.1:$receiver;
-            # a worker shutting down no longer accepts on this port: its
-            # own proxied requests wait no longer than this
-            proxy_read_timeout 2s;
-        }
-        location = /ok { return 200; }
+        include $t_conf/token_receiver.conf;
     }
 }
 _EOC_

@@ -144,8 +144,13 @@ api_error(int status, std::string_view error, std::string description)
 }
 
 Response
-admin_respond(SessionStore &store, const AdminRequest &rq)
+admin_respond(SessionStore &store, const AdminRequest &request)
 {
+    /* HEAD reads as GET; the server sends the headers only */
+    AdminRequest rq = request;
+    if (rq.method == "HEAD") {
+        rq.method = "GET";
+    }
     Params p({"sub", "sid"});
     std::string reason;
     if (!p.parse(rq.args, reason)) {

@@ -194,9 +194,9 @@ ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r)
         return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
     }
 
+    /* the admin API answers every method itself: a JSON 405 with Allow */
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) &&
-        !(olcf->document == NGX_HTTP_OIDC_LOGOUT_ADMIN &&
-          (r->method & NGX_HTTP_DELETE))) {
+        olcf->document != NGX_HTTP_OIDC_LOGOUT_ADMIN) {
         return NGX_HTTP_NOT_ALLOWED;
     }
 
