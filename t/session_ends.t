@@ -328,7 +328,7 @@ server {
 _EOC_
     my ($out, $ok, $file) = nginx_t(sprintf $admin, '');
     ok($ok, 'nginx -t: an open admin location passes');
-    like($out, qr/\[warn\] oidc_logout: "oidc_logout_admin" in \Q$file\E:9 is open to every client: restrict it with allow and deny/,
+    like($out, qr/\[warn\] oidc_logout: "oidc_logout_admin" is open to every client: restrict it with allow and deny.* in \Q$file\E:9$/m,
          'with a warning that names the file and line');
     ($out, $ok) = nginx_t(sprintf $admin, 'allow 127.0.0.1; deny all;');
     ok($ok, 'nginx -t: a restricted admin location passes');
@@ -345,7 +345,7 @@ server {
     location = /bc { oidc_logout_backchannel_receiver; }
 }
 _EOC_
-            qr/\[emerg\] oidc_logout: "oidc_logout_backchannel_receiver" needs "oidc_logout_keys_url"/ ],
+            qr/\[emerg\] oidc_logout: "oidc_logout_backchannel_receiver" needs "oidc_logout_keys_url"/, 11 ],
         'an admin location without oidc_logout_session' => [ <<'_EOC_',
 oidc_logout_zone zone=sso:1m;
 server {
@@ -353,17 +353,18 @@ server {
     location /admin/ { allow 127.0.0.1; deny all; oidc_logout_admin; }
 }
 _EOC_
-            qr/\[emerg\] oidc_logout: "oidc_logout_admin" needs "oidc_logout_session"/ ],
+            qr/\[emerg\] oidc_logout: "oidc_logout_admin" needs "oidc_logout_session"/, 8 ],
         'notify=maybe' => [ 'oidc_logout_zone zone=sso:1m notify=maybe;',
-            qr/\[emerg\] oidc_logout: invalid parameter "notify=maybe" in "oidc_logout_zone"/ ],
+            qr/\[emerg\] oidc_logout: invalid parameter "notify=maybe" in "oidc_logout_zone"/, 5 ],
         'oidc_logout_backchannel_give_up 0' => [ 'oidc_logout_backchannel_give_up 0;',
-            qr/\[emerg\] "oidc_logout_backchannel_give_up" directive must be between 1s and 30d/ ],
+            qr/\[emerg\] "oidc_logout_backchannel_give_up" directive must be between 1s and 30d/, 5 ],
     );
     for my $what (sort keys %refused) {
-        my ($http, $re) = @{ $refused{$what} };
+        my ($http, $re, $line) = @{ $refused{$what} };
         ($out, $ok, $file) = nginx_t($http);
         ok(!$ok, "nginx -t refuses $what");
-        like($out, qr/$re.* in \Q$file\E:\d+$/m, 'saying why, in which file');
+        like($out, qr/$re.* in \Q$file\E:$line$/m,
+             'saying why, at the line of the directive');
     }
 }
 

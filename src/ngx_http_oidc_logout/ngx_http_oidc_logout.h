@@ -122,8 +122,8 @@ typedef struct {
     ngx_str_t provider_cookie_path;  /* its path= */
     ol_provider *provider; /* from the above, when one of them is set */
     ol_receiver *receiver; /* oidc_logout_backchannel_receiver */
-    ngx_str_t admin_file;  /* where oidc_logout_admin is, for a warning */
-    ngx_uint_t admin_line;
+    ngx_str_t served_file; /* where the operators' directive is */
+    ngx_uint_t served_line;
     ol_endpoint *endpoint; /* an "oidc_logout" location's, from the above */
 } ngx_http_oidc_logout_loc_conf_t;
 

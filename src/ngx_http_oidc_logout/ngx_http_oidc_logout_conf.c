@@ -329,8 +329,8 @@ ngx_http_oidc_logout_document(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     olcf->document = cmd->offset;
-    olcf->admin_file = cf->conf_file->file.name;
-    olcf->admin_line = cf->conf_file->line;
+    olcf->served_file = cf->conf_file->file.name;
+    olcf->served_line = cf->conf_file->line;
 
     oscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
     ngx_http_oidc_logout_serve(

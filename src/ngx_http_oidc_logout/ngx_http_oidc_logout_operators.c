@@ -18,12 +18,28 @@ ngx_http_oidc_logout_receiver_cleanup(void *data)
     ol_receiver_free(data);
 }
 
+/* A line about the location's operator directive, naming where it is
+ * (these checks run once the http block is read, past its line). */
+static void
+ngx_http_oidc_logout_operators_log(ngx_conf_t *cf,
+                                   ngx_http_oidc_logout_loc_conf_t *olcf,
+                                   ngx_uint_t level, const char *text)
+{
+    if (olcf->served_line == 0) {
+        ngx_conf_log_error(level, cf, 0, "oidc_logout: %s", text);
+        return;
+    }
+    ngx_log_error(level, cf->log, 0, "oidc_logout: %s in %V:%ui", text,
+                  &olcf->served_file, olcf->served_line);
+}
+
 char *
 ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
                                     ngx_http_oidc_logout_loc_conf_t *olcf,
                                     ngx_http_oidc_logout_srv_conf_t *oscf)
 {
     char err[NGX_HTTP_OIDC_LOGOUT_ERRLEN];
+    u_char *last;
     const char *directive;
     ngx_uint_t i;
     ngx_str_t *ids, *issuer;
@@ -47,26 +63,28 @@ ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
     }
 
     if (olcf->session == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: \"%s\" needs \"oidc_logout_session\" "
-                           "in the same location or an enclosing block: its "
-                           "zone holds the sessions",
-                           directive);
+        last = ngx_snprintf((u_char *)err, sizeof(err) - 1,
+                            "\"%s\" needs \"oidc_logout_session\" in the "
+                            "same location or an enclosing block: its zone "
+                            "holds the sessions",
+                            directive);
+        *last = '\0';
+        ngx_http_oidc_logout_operators_log(cf, olcf, NGX_LOG_EMERG, err);
         return NGX_CONF_ERROR;
     }
 
-    if (olcf->document == NGX_HTTP_OIDC_LOGOUT_ADMIN && olcf->admin_line != 0 &&
+    /* other modules' settings are merged before this one's; a nested
+     * location that inherits the directive has no line of its own */
+    if (olcf->document == NGX_HTTP_OIDC_LOGOUT_ADMIN &&
+        olcf->served_line != 0 &&
         !ngx_http_oidc_logout_restricted(
             cf, ((ngx_http_conf_ctx_t *)cf->ctx)->loc_conf,
             ((ngx_http_conf_ctx_t *)cf->ctx)->srv_conf)) {
-        /* other modules' settings are merged before this one's */
-        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                      "oidc_logout: \"oidc_logout_admin\" in %V:%ui is "
-                      "open to every client: restrict it with allow and "
-                      "deny, auth_basic, auth_request or client "
-                      "certificates",
-                      &olcf->admin_file, olcf->admin_line);
-        olcf->admin_line = 0; /* once, not again for nested locations */
+        ngx_http_oidc_logout_operators_log(
+            cf, olcf, NGX_LOG_WARN,
+            "\"oidc_logout_admin\" is open to every client: restrict it "
+            "with allow and deny, auth_basic, auth_request or client "
+            "certificates");
     }
 
     if (olcf->document != NGX_HTTP_OIDC_LOGOUT_RECEIVER ||
@@ -77,12 +95,12 @@ ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
     issuer = oscf->upstream_issuer.len ? &oscf->upstream_issuer : &oscf->issuer;
     if (oscf->keys_url == NULL || issuer->len == 0 ||
         oscf->upstream_client_ids == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "oidc_logout: \"oidc_logout_backchannel_receiver\" "
-                           "needs \"oidc_logout_keys_url\" (the provider's "
-                           "keys), \"oidc_logout_upstream_client_id\" and "
-                           "\"oidc_logout_upstream_issuer\" or "
-                           "\"oidc_logout_issuer\"");
+        ngx_http_oidc_logout_operators_log(
+            cf, olcf, NGX_LOG_EMERG,
+            "\"oidc_logout_backchannel_receiver\" needs "
+            "\"oidc_logout_keys_url\" (the provider's keys), "
+            "\"oidc_logout_upstream_client_id\" and "
+            "\"oidc_logout_upstream_issuer\" or \"oidc_logout_issuer\"");
         return NGX_CONF_ERROR;
     }
 
