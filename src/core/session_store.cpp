@@ -30,8 +30,8 @@ constexpr size_t pending_min = 8; /* a session takes at most 5 */
 /* Entries of the table of client counters: one for each 1024 bytes of the
  * zone, at most this many. */
 constexpr size_t client_counter_max = 256;
-/* Pending sessions looked at by one claim. */
-constexpr size_t claim_scan = 4096;
+/* Expired sessions one sweep ends from the oldest end. */
+constexpr int sweep_scan = 256;
 /* Bytes of data in a head slot, and in each overflow slot. */
 constexpr size_t head_data = sizeof(SessionNode::data);
 constexpr size_t overflow_data = sizeof(OverflowSlot::data);
@@ -213,7 +213,8 @@ SessionStore::journaled(uintptr_t address, size_t size) const
            inside(root_->codes,
                   root_->code_sets * memo_ways * sizeof(MemoEntry)) ||
            inside(root_->revoked,
-                  root_->revoked_sets * memo_ways * sizeof(MemoEntry));
+                  root_->revoked_sets * memo_ways * sizeof(MemoEntry)) ||
+           inside(root_->jtis, root_->jti_sets * memo_ways * sizeof(MemoEntry));
 }
 
 namespace {
@@ -365,13 +366,16 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
             return unlock(nullptr);
         }
     }
-    /* the memos: codes in 1/128 of the zone, revoked cookies in 1/64 */
+    /* the memos: codes in 1/128 of the zone, revoked cookies in 1/64,
+     * the jtis of received logout tokens in 1/256 (a table of their own:
+     * nobody else's requests can push them out) */
     struct Memo {
         MemoEntry **table;
         uint64_t *sets;
         size_t share;
     } memos[] = {{&root->codes, &root->code_sets, 128},
-                 {&root->revoked, &root->revoked_sets, 64}};
+                 {&root->revoked, &root->revoked_sets, 64},
+                 {&root->jtis, &root->jti_sets, 256}};
     for (const Memo &m : memos) {
         size_t sets = zone_size / m.share / (memo_ways * sizeof(MemoEntry));
         *m.sets = sets > 0 ? sets : 1;
@@ -1341,7 +1345,7 @@ SessionStore::sweep(uint32_t now, unsigned buckets)
         return 0;
     }
     /* the least recently used first: idle ones are there */
-    for (int i = 0; i < expire_scan && root_->lru_oldest != nullptr &&
+    for (int i = 0; i < sweep_scan && root_->lru_oldest != nullptr &&
                     drop_if_expired(root_->lru_oldest, now);
          i++) {
         found++;
@@ -1538,7 +1542,9 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
         Locked lock(*this);
         SessionNode *p = root_->outbox_oldest;
         for (size_t i = 0;
-             p != nullptr && i < claim_scan && out.size() - first < max; i++) {
+             p != nullptr && i < root_->pending_slot_count &&
+                           out.size() - first < max;
+             i++) {
             SessionNode *newer = p->lru_newer;
             bool held = p->lease > now;
             if (!held && give_up != 0 && now - p->last_used >= give_up &&
@@ -1656,10 +1662,10 @@ SessionStore::remember_once(std::string_view label, std::string_view value,
     memo_key(label, value, e.key);
     e.expires = expires;
     Locked lock(*this);
-    if (memo_find(root_->revoked, root_->revoked_sets, e.key, now) != nullptr) {
+    if (memo_find(root_->jtis, root_->jti_sets, e.key, now) != nullptr) {
         return false;
     }
-    memo_put(root_->revoked, root_->revoked_sets, e, now);
+    memo_put(root_->jtis, root_->jti_sets, e, now);
     return true;
 }
 

@@ -139,6 +139,8 @@ struct StoreRoot {
     uint64_t code_sets;
     MemoEntry *revoked; /* revoked_sets * memo_ways entries */
     uint64_t revoked_sets;
+    MemoEntry *jtis; /* logout tokens taken by the receiver */
+    uint64_t jti_sets;
     /* the pending area: slots of their own for the ended sessions whose
      * clients wait for their logout tokens */
     char *pending_slots;

@@ -16,6 +16,7 @@ typedef struct {
     ngx_shm_zone_t *shm_zone;
     ngx_str_t file;
     ngx_uint_t line;
+    void *srv_conf; /* this module's, where the directive is */
 } ngx_http_oidc_logout_session_ref_t;
 
 typedef struct {
@@ -90,6 +91,9 @@ typedef struct {
     ngx_uint_t evicted_unlogged;
     ngx_uint_t failed_unlogged;
     ngx_http_oidc_logout_sweeper_t *sweeper; /* this worker's */
+    /* who delivers the logout tokens that wait in the zone: the first
+     * server that uses it and can (ngx_http_oidc_logout_sweep_notifier) */
+    void **notifier_ctx; /* that server's loc_conf; NULL: nobody */
 } ngx_http_oidc_logout_zone_t;
 
 /* Which zone and cookie a location uses (oidc_logout_session). */
@@ -239,6 +243,9 @@ ngx_int_t ngx_http_oidc_logout_bc_deliver(ngx_http_oidc_logout_srv_conf_t *oscf,
                                           ol_deliveries *d);
 
 /* Each worker's periodic work on the zones (ngx_http_oidc_logout_sweep.c) */
+/* Chooses each zone's notifier once the http block is read; warns when a
+ * zone has back-channel clients and nobody to sign for them. */
+ngx_int_t ngx_http_oidc_logout_sweep_notifiers(ngx_conf_t *cf);
 ngx_int_t ngx_http_oidc_logout_sweep_init_process(ngx_cycle_t *cycle);
 /* Sessions of zone ended outside a sweep: their deliveries start now. */
 void ngx_http_oidc_logout_sweep_now(ngx_http_oidc_logout_zone_t *zone);

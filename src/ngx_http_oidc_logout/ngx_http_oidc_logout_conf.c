@@ -476,6 +476,8 @@ ngx_http_oidc_logout_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ref->shm_zone = sc->shm_zone;
     ref->file = cf->conf_file->file.name;
     ref->line = cf->conf_file->line;
+    ref->srv_conf =
+        ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
 
     olcf->session = sc;
     return NGX_CONF_OK;

@@ -241,7 +241,8 @@ ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf)
 {
     ngx_http_oidc_logout_main_conf_t *omcf;
 
-    if (ngx_http_oidc_logout_session_init(cf) != NGX_OK) {
+    if (ngx_http_oidc_logout_session_init(cf) != NGX_OK ||
+        ngx_http_oidc_logout_sweep_notifiers(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

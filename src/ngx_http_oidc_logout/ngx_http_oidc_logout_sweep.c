@@ -13,7 +13,7 @@
 
 #define NGX_HTTP_OIDC_LOGOUT_SWEEP_EVERY 1000 /* ms */
 #define NGX_HTTP_OIDC_LOGOUT_SWEEP_BUCKETS 256
-#define NGX_HTTP_OIDC_LOGOUT_SWEEP_TAKE 16
+#define NGX_HTTP_OIDC_LOGOUT_SWEEP_TAKE 64
 
 struct ngx_http_oidc_logout_sweeper_s {
     ngx_http_oidc_logout_zone_t *zone;
@@ -26,42 +26,96 @@ struct ngx_http_oidc_logout_sweeper_s {
     ngx_event_t tick;
 };
 
-/* The first server with back-channel clients and a key that signs
- * delivers a zone's tokens. */
+/* Whether the server of oscf uses zone: an oidc_logout_session naming it
+ * in the server, one of its locations, or the http block (main). */
+static ngx_uint_t
+ngx_http_oidc_logout_sweep_uses(ngx_http_oidc_logout_main_conf_t *omcf,
+                                void *main, void *oscf, ngx_shm_zone_t *zone)
+{
+    ngx_uint_t i;
+    ngx_http_oidc_logout_session_ref_t *refs = omcf->sessions.elts;
+
+    for (i = 0; i < omcf->sessions.nelts; i++) {
+        if (refs[i].shm_zone == zone &&
+            (refs[i].srv_conf == oscf || refs[i].srv_conf == main)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+ngx_int_t
+ngx_http_oidc_logout_sweep_notifiers(ngx_conf_t *cf)
+{
+    void *main;
+    ngx_uint_t z, i, wanted;
+    ngx_shm_zone_t **zones;
+    ngx_http_core_srv_conf_t **servers;
+    ngx_http_core_main_conf_t *cmcf;
+    ngx_http_oidc_logout_main_conf_t *omcf;
+    ngx_http_oidc_logout_srv_conf_t *oscf;
+    ngx_http_oidc_logout_zone_t *zone;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
+    main = ngx_http_conf_get_module_srv_conf(cf, ngx_http_oidc_logout_module);
+    servers = cmcf->servers.elts;
+    zones = omcf->zones.elts;
+
+    for (z = 0; z < omcf->zones.nelts; z++) {
+        zone = zones[z]->data;
+        wanted = 0;
+        for (i = 0; i < cmcf->servers.nelts; i++) {
+            oscf = servers[i]->ctx->srv_conf[ngx_http_oidc_logout_module.ctx_index];
+            if (oscf->bc_ntargets == 0 ||
+                !ngx_http_oidc_logout_sweep_uses(omcf, main, oscf, zones[z])) {
+                continue;
+            }
+            wanted = 1;
+            if (oscf->keys != NULL && *ol_keys_signing_alg(oscf->keys) != '\0' &&
+                oscf->issuer.len != 0) {
+                zone->notifier_ctx = (void **)servers[i]->ctx;
+                break;
+            }
+        }
+        if (wanted && zone->notifier_ctx == NULL) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "oidc_logout: zone \"%V\": no server that uses it "
+                          "can sign logout tokens (\"oidc_logout_keys\" with "
+                          "a private key, and \"oidc_logout_issuer\"): the "
+                          "sessions that expire, or that an admin or the "
+                          "upstream provider ends, notify nobody",
+                          &zone->name);
+        }
+    }
+    return NGX_OK;
+}
+
+/* The zone's notifier, chosen at configuration time, for this worker. */
 static void
 ngx_http_oidc_logout_sweep_notifier(ngx_cycle_t *cycle,
                                     ngx_http_oidc_logout_sweeper_t *s)
 {
-    ngx_uint_t i;
-    ngx_http_core_srv_conf_t **servers;
-    ngx_http_core_main_conf_t *cmcf;
+    ngx_http_conf_ctx_t *ctx = (ngx_http_conf_ctx_t *)s->zone->notifier_ctx;
     ngx_http_core_loc_conf_t *clcf;
     ngx_http_oidc_logout_srv_conf_t *oscf;
 
     s->log = cycle->log;
-    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
-    servers = cmcf->servers.elts;
-
-    for (i = 0; i < cmcf->servers.nelts; i++) {
-        oscf = servers[i]->ctx->srv_conf[ngx_http_oidc_logout_module.ctx_index];
-        if (oscf->bc_ntargets == 0 || oscf->keys == NULL ||
-            *ol_keys_signing_alg(oscf->keys) == '\0') {
-            continue;
-        }
-        s->oscf = oscf;
-        s->olcf =
-            servers[i]->ctx->loc_conf[ngx_http_oidc_logout_module.ctx_index];
-        clcf = servers[i]->ctx->loc_conf[ngx_http_core_module.ctx_index];
-        s->log = clcf->error_log;
-        s->notifier.keys = oscf->keys;
-        s->notifier.clients = oscf->clients;
-        s->notifier.issuer = (const char *)oscf->issuer.data;
-        s->notifier.issuer_len = oscf->issuer.len;
-        s->notifier.retries = (unsigned)s->olcf->bc_retries;
-        s->notifier.timeout_ms = s->olcf->bc_timeout;
-        s->notifier.give_up = (uint32_t)oscf->bc_give_up;
-        return;
+    if (ctx == NULL) {
+        return; /* the zone's ended sessions are settled unsent */
     }
+    oscf = ctx->srv_conf[ngx_http_oidc_logout_module.ctx_index];
+    s->oscf = oscf;
+    s->olcf = ctx->loc_conf[ngx_http_oidc_logout_module.ctx_index];
+    clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+    s->log = clcf->error_log;
+    s->notifier.keys = oscf->keys;
+    s->notifier.clients = oscf->clients;
+    s->notifier.issuer = (const char *)oscf->issuer.data;
+    s->notifier.issuer_len = oscf->issuer.len;
+    s->notifier.retries = (unsigned)s->olcf->bc_retries;
+    s->notifier.timeout_ms = s->olcf->bc_timeout;
+    s->notifier.give_up = (uint32_t)oscf->bc_give_up;
 }
 
 static void
@@ -90,7 +144,10 @@ ngx_http_oidc_logout_sweep_tick(ngx_event_t *ev)
                                               s->log, taken[i]);
     }
 
-    if (!ev->timer_set) {
+    if (n == NGX_HTTP_OIDC_LOGOUT_SWEEP_TAKE) {
+        /* more are due: again once the event loop has seen to the rest */
+        ngx_post_event(ev, &ngx_posted_events);
+    } else if (!ev->timer_set) {
         ngx_add_timer(ev, NGX_HTTP_OIDC_LOGOUT_SWEEP_EVERY);
     }
 }

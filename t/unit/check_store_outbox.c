@@ -176,17 +176,24 @@ END_TEST
 
 START_TEST(test_outbox_sweep_goes_round_in_steps)
 {
+    static char handles[200][OL_ID_TEXT_LEN + 1];
     uint64_t total = 0;
     int i, sweeps = 0;
 
+    ol_store_configure(store, &arena, 0, 1000, 1);
     for (i = 0; i < 200; i++) {
         char sub[32];
         snprintf(sub, sizeof(sub), "user-%d", i);
-        signed_in(sub, two, NOW);
-        /* all used again: their idle time is not what ends them */
-        ol_store_configure(store, &arena, 0, 1000, 1);
+        memcpy(handles[i], signed_in(sub, two, NOW).handle, sizeof(handles[i]));
     }
-    /* a few buckets at a time, it gets round all of them */
+    /* the least recently used session is a young one: the sweep's look at
+     * the oldest end stops there, its walk of the index finds the rest */
+    signed_in("young", two, NOW + 900);
+    for (i = 0; i < 200; i++) {
+        ck_assert_int_eq(ol_session_find(store, &arena, handles[i],
+                                         OL_ID_TEXT_LEN, NOW + 950, 1, NULL),
+                         OL_OK);
+    }
     while (total < 200 && sweeps < 10000) {
         total += ol_store_sweep(store, &arena, NOW + 1000, 8);
         sweeps++;
@@ -194,6 +201,7 @@ START_TEST(test_outbox_sweep_goes_round_in_steps)
     ck_assert_uint_eq(total, 200);
     ck_assert_int_gt(sweeps, 1);
     ck_assert_uint_eq(stats().ends[OL_END_LIFETIME], 200);
+    ck_assert_uint_eq(stats().sessions, 1);
 }
 END_TEST
 
