@@ -721,6 +721,9 @@ typedef struct {
     const char *const *audiences; /* oidc_logout_upstream_client_id */
     const size_t *audience_lens;
     size_t audience_count;
+    /* oidc_logout_keys (may be NULL): a token they verify is the module's
+     * own, never the provider's */
+    const ol_keys *own_keys;
 } ol_receiver_conf;
 
 ol_status ol_receiver_new(const ol_receiver_conf *conf, ol_receiver **out,

@@ -197,6 +197,15 @@ upstream_logout(const UpstreamConfig &config, SessionStore &store,
                                 *token, now, claims, reason, &unknown_kid)) {
         return refuse(reason, unknown_kid);
     }
+    std::string payload, typ, own_reason;
+    if (config.own_keys != nullptr &&
+        config.own_keys->verify_jws(*token, payload, typ, own_reason, nullptr,
+                                    true)) {
+        /* oidc_logout_keys_url names a JWKS that lists the module's key
+         * (nginx's own jwks_uri): an application must not hand its logout
+         * token back as the provider's */
+        return refuse("the token is signed by this module's own key");
+    }
     /* a token is taken once: its jti is remembered as long as its iat
      * is young enough to be accepted */
     uint32_t until = static_cast<uint32_t>(claims.iat + received_token_max_age +

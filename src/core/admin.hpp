@@ -39,7 +39,8 @@ Response admin_respond(SessionStore &store, const AdminRequest &request);
 
 /* Who the upstream provider is, for the logout tokens it sends. */
 struct UpstreamConfig {
-    const KeySet *keys = nullptr; /* its published keys */
+    const KeySet *keys = nullptr;     /* its published keys */
+    const KeySet *own_keys = nullptr; /* the module's: never the provider's */
     std::string issuer;
     std::vector<std::string> audiences; /* oidc_logout_upstream_client_id */
 };

@@ -347,6 +347,16 @@ ol_delivery_attempted(ol_deliveries *deliveries, size_t index,
                                   !worth_another_round(attempt_end, status));
     if (deliveries->store != nullptr) {
         SessionStore store = store_of(deliveries->store, &deliveries->arena);
+        if (deliveries->through[index] && deliveries->claim.ref != 0) {
+            /* saved at once: a worker that dies later in the round leaves
+             * this client through */
+            try {
+                store.settle(deliveries->claim, deliveries->ended.sid,
+                             {deliveries->targets[index]->client_id}, 0, false);
+            } catch (...) {
+                /* the round's settle does it */
+            }
+        }
         store.count_delivery(outcome);
         store.count_sent(deliveries->targets[index]->client_id,
                          outcome == OL_DELIVERY_DELIVERED ? OL_SENT_DELIVERED

@@ -52,6 +52,8 @@ ol_receiver_new(const ol_receiver_conf *conf, ol_receiver **out, char *err,
     return guarded(err, errlen, [&]() -> ol_status {
         auto r = std::make_unique<ol_receiver>();
         r->config.issuer.assign(view(conf->issuer, conf->issuer_len));
+        r->config.own_keys =
+            conf->own_keys != nullptr ? conf->own_keys->keys.get() : nullptr;
         for (size_t i = 0; i < conf->audience_count; i++) {
             r->config.audiences.emplace_back(
                 view(conf->audiences[i], conf->audience_lens[i]));

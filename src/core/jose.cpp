@@ -703,8 +703,8 @@ KeySet::verify_hint(std::string_view token, std::string_view issuer,
 
 bool
 KeySet::verify_jws(std::string_view token, std::string &payload,
-                   std::string &typ, std::string &reason,
-                   bool *unknown_kid) const
+                   std::string &typ, std::string &reason, bool *unknown_kid,
+                   bool signer_only) const
 {
     ClearOpensslErrors clear_errors;
     if (token.size() > max_token_length) {
@@ -744,7 +744,8 @@ KeySet::verify_jws(std::string_view token, std::string &payload,
         return fail(reason, "kid is not a string");
     }
     auto candidate = [&](const std::shared_ptr<const Key> &k) {
-        return (kid == nullptr || k->kid == kid->text) && fits(*k, alg);
+        return (!signer_only || k.get() == signer_) &&
+               (kid == nullptr || k->kid == kid->text) && fits(*k, alg);
     };
     if (std::none_of(keys_.begin(), keys_.end(), candidate)) {
         if (unknown_kid != nullptr && kid != nullptr) {

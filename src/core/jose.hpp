@@ -90,8 +90,8 @@ class KeySet {
      * *unknown_kid as verify_hint sets it.
      */
     bool verify_jws(std::string_view token, std::string &payload,
-                    std::string &typ, std::string &reason,
-                    bool *unknown_kid) const;
+                    std::string &typ, std::string &reason, bool *unknown_kid,
+                    bool signer_only = false) const;
 
     /*
      * The claims of an ID token that nginx got straight from the

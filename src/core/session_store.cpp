@@ -1464,6 +1464,7 @@ SessionStore::pending_put(const SessionNode *from, std::string_view data,
     p->last_used = from->last_used;
     p->sub_hash = from->sub_hash;
     p->due = from->due;
+    p->lease = from->lease;
     p->attempts = from->attempts;
     p->sub_len = from->sub_len;
     p->client_count = static_cast<uint8_t>(clients);
@@ -1541,8 +1542,7 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
     {
         Locked lock(*this);
         SessionNode *p = root_->outbox_oldest;
-        for (size_t i = 0;
-             p != nullptr && i < root_->pending_slot_count &&
+        for (size_t i = 0; p != nullptr && i < root_->pending_slot_count &&
                            out.size() - first < max;
              i++) {
             SessionNode *newer = p->lru_newer;
@@ -1571,8 +1571,9 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
 }
 
 void
-SessionStore::settle(const Claim &claim, std::string_view sid_text,
-                     const std::vector<std::string> &done, uint32_t retry_at)
+SessionStore::settle(Claim &claim, std::string_view sid_text,
+                     const std::vector<std::string> &done, uint32_t retry_at,
+                     bool round_over)
 {
     uint8_t sid[id_bytes];
     if (!decode_id(sid_text, sid)) {
@@ -1606,16 +1607,21 @@ SessionStore::settle(const Claim &claim, std::string_view sid_text,
                });
     if (count == 0) {
         unqueue(p);
+        claim.ref = 0;
         return;
     }
     if (count < p->client_count) {
-        /* the clients still waiting, in its place */
+        /* the clients still waiting, in its place, held as it was */
         SessionNode *q =
             pending_put(p, std::string_view(rest, len), count, p, p);
         if (q != nullptr) {
             unqueue(p);
             p = q;
+            claim.ref = ref_of(p);
         }
+    }
+    if (!round_over) {
+        return;
     }
     set(p->attempts, static_cast<uint16_t>(p->attempts + 1));
     set(p->due, retry_at);

@@ -253,12 +253,14 @@ class SessionStore {
      * seconds ago or more (0: never) are given up. */
     void claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
                std::vector<Pending> &out);
-    /* The round of deliveries of claim (taken with sid) is over: the
-     * clients of done are through; the others are tried again from
-     * retry_at, unless another worker holds them meanwhile (the claim ran
-     * out): its round goes on. */
-    void settle(const Claim &claim, std::string_view sid_text,
-                const std::vector<std::string> &done, uint32_t retry_at);
+    /* The clients of done of claim (taken with sid) are through.  When
+     * the round is over, the others are tried again from retry_at; before,
+     * the claim follows the session to its new slots (claim.ref becomes 0
+     * when no client is left).  Nothing changes when another worker holds
+     * it meanwhile (the claim ran out): its round goes on. */
+    void settle(Claim &claim, std::string_view sid_text,
+                const std::vector<std::string> &done, uint32_t retry_at,
+                bool round_over = true);
     /* What waits: each client with how many deliveries, and the oldest
      * end among them. */
     struct PendingClient {

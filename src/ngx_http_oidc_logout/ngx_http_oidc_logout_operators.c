@@ -122,6 +122,7 @@ ngx_http_oidc_logout_operators_init(ngx_conf_t *cf,
     conf.audiences = audiences;
     conf.audience_lens = lens;
     conf.audience_count = oscf->upstream_client_ids->nelts;
+    conf.own_keys = oscf->keys;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

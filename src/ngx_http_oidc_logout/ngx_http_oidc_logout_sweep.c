@@ -66,13 +66,15 @@ ngx_http_oidc_logout_sweep_notifiers(ngx_conf_t *cf)
         zone = zones[z]->data;
         wanted = 0;
         for (i = 0; i < cmcf->servers.nelts; i++) {
-            oscf = servers[i]->ctx->srv_conf[ngx_http_oidc_logout_module.ctx_index];
+            oscf = servers[i]
+                       ->ctx->srv_conf[ngx_http_oidc_logout_module.ctx_index];
             if (oscf->bc_ntargets == 0 ||
                 !ngx_http_oidc_logout_sweep_uses(omcf, main, oscf, zones[z])) {
                 continue;
             }
             wanted = 1;
-            if (oscf->keys != NULL && *ol_keys_signing_alg(oscf->keys) != '\0' &&
+            if (oscf->keys != NULL &&
+                *ol_keys_signing_alg(oscf->keys) != '\0' &&
                 oscf->issuer.len != 0) {
                 zone->notifier_ctx = (void **)servers[i]->ctx;
                 break;

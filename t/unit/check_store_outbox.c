@@ -398,6 +398,10 @@ START_TEST(test_outbox_rounds_fresh_tokens_and_count)
         }
     }
     ck_assert_ptr_nonnull(a);
+    /* app-b's token is saved as delivered at once, before the round ends
+     * (a worker killed now leaves it through): app-a and no-backchannel
+     * wait, until the round's end settles the one with nothing to get */
+    ck_assert_uint_eq(stats().pending, 2);
     ol_deliveries_settle(d[0], NOW + 1);
     ol_deliveries_free(d[0]);
     /* only app-a waits, 5 s after the round */
