@@ -2,13 +2,19 @@
 # The hostile soak's driver; bench/soak.sh runs it (see there). For
 # SOAK_SECONDS, against one nginx with two workers:
 #   - fuzzers send hostile requests at every endpoint (Soak::Fuzz);
-#   - clients log in, join, use and log out sessions, keeping a ledger
+#   - clients log in, join, use and log out sessions (also by the admin
+#     API and the upstream provider's logout tokens), keeping a ledger
 #     (Soak::Ledger), checked as they go and once more at the end;
+#   - a user agent of the short zone leaves its sessions to expire
+#     (Soak::Expiry), their logout tokens delivered by the sweep;
 #   - chaos kills random workers (kill -9) and reloads nginx
 #     (Soak::Nginx); then "nginx -s quit".
-# Every response is checked (Soak::Check), then the logs (Soak::Logs) and
-# the core directory. Prints the counts; exits 1 on any failure, also when
-# it could not run or ran too little.
+# Once the load stops, the outbox must drain (Soak::Operators), and the
+# metrics, the error log's lines and the tokens the applications got must
+# agree with the ledgers (Soak::Final). Every response is checked
+# (Soak::Check), then the logs (Soak::Logs) and the core directory.
+# Prints the counts; exits 1 on any failure, also when it could not run or
+# ran too little.
 
 use strict;
 use warnings;
@@ -18,10 +24,13 @@ use lib "$FindBin::Bin/soak";
 use IO::Socket::INET;
 use List::Util qw(shuffle sum0);
 use POSIX qw(WNOHANG _exit);
+use Soak::Expiry qw(final_expiry read_expiry run_expiry);
+use Soak::Final qw(check_counters check_tags check_tokens);
 use Soak::Ledger qw(final_check read_ledger run_client);
 use Soak::Logs qw(scan_logs);
 use Soak::Nginx qw(master_alive run_chaos signal_nginx start_nginx stop_nginx);
 use Soak::Fuzz qw(run_fuzzer);
+use Soak::Operators qw(drain fetch_page);
 use Soak::Setup qw(make_site write_site);
 use Soak::Stats qw(load_stats save_stats stats_init violation);
 use Time::HiRes qw(sleep time);
@@ -51,7 +60,7 @@ my $reload_every = env('SOAK_RELOAD_EVERY', 10);
 my @failures;
 sub fail { push @failures, @_ }
 
-mkdir "$dir/$_" for qw(stats ledger);
+mkdir "$dir/$_" for qw(stats ledger metrics);
 stats_init($dir, 'driver');
 srand $seed;
 
@@ -117,8 +126,10 @@ spawn('chaos', sub { run_chaos($deadline, $kill_every, $reload_every, $t0) });
 spawn("client-$_", sub { run_client($site, $_, $deadline, "$dir/ledger/client-$_") })
     for 1 .. $clients;
 spawn("fuzzer-$_", sub { run_fuzzer($site, $_, $fuzzers, $deadline) }) for 0 .. $fuzzers - 1;
+spawn('expiry-1', sub { run_expiry($site, 1, $deadline, "$dir/ledger/expiry-1") });
 reap($deadline + 60);
 fail('the nginx master died during the run') unless master_alive();
+my $load_stopped = time;
 
 # ---- the ledger, once more, with no chaos --------------------------------------
 
@@ -133,7 +144,31 @@ for my $k (0 .. 3) {
         final_check($site, \@slice, $final_bound, "$dir/ledger/final-$k");
     });
 }
-reap($final_bound + 30);
+# meanwhile the outbox drains: every delivery done or given up, every
+# session of the short zone expired; then each of those is refused
+my $drain_bound = time + $site->{give_up} + $site->{short}{lifetime} + 60;
+my @short = read_expiry(glob "$dir/ledger/expiry-*");
+spawn('drain', sub {
+    drain($site, $drain_bound) or return;
+    final_expiry($site, \@short, "$dir/ledger/expiry-final");
+});
+reap(($final_bound > $drain_bound ? $final_bound : $drain_bound) + 30);
+my $drained = time - $load_stopped;
+
+# ---- the metrics at the end --------------------------------------------------------
+
+my %pages = map { $_ => fetch_page($site, $_) } qw(soak short);
+my @parsed;
+for my $page (sort glob "$dir/metrics-*.txt $dir/metrics/*.txt") {
+    my $out = `$FindBin::Bin/../t/support/prometheus_parse.py < '$page' 2>&1 >/dev/null`;
+    if ($? == 0) {
+        push @parsed, $page;
+    } else {
+        violation('metrics', "t/support/prometheus_parse.py refused $page: $out");
+    }
+}
+my ($children) = load_stats($dir);
+my @counter_lines = check_counters(\%pages, $children);
 
 # ---- the end ---------------------------------------------------------------------
 
@@ -145,6 +180,10 @@ my $elapsed = time - $t0;
 my %killed;
 if (open my $k, '<', "$dir/killed") { chomp(my @p = <$k>); @killed{@p} = () }
 my $logs = scan_logs({ map { $_ => 1 } keys %killed }, "$dir/error.log", "$dir/nginx.stderr");
+check_tags("$dir/tags", $logs->{tagged});
+check_tokens($site, "$dir/received.log", glob("$dir/ledger/client-*"), glob("$dir/ledger/final-*"),
+             glob("$dir/ledger/expiry-*"));
+save_stats();    # the driver's own counts
 fail(@{ $logs->{failures} }[0 .. ($#{ $logs->{failures} } < 19 ? $#{ $logs->{failures} } : 19)],
      @{ $logs->{failures} } > 20 ? ('... ' . (@{ $logs->{failures} } - 20) . ' more log failures') : ())
     if @{ $logs->{failures} };
@@ -177,6 +216,20 @@ my @too_little = (
     [$n->('chaos: kills') > 0, 'workers killed'],
     [$n->('chaos: reloads') > 0, 'reloads'],
     [$n->('ledger: final checks') == $final_total, 'final ledger checks (every session)'],
+    [$n->('requests: fuzz admin') > 0, 'fuzz requests at the admin API'],
+    [$n->('requests: fuzz metrics') > 0, 'fuzz requests at the metrics page'],
+    [$n->('upstream: forged tokens refused') > 0, 'forged logout tokens at the receiver'],
+    [$n->('upstream: valid tokens accepted') > 0, 'valid logout tokens of the fuzzers'],
+    [$n->('admin: sessions ended (seen)') > 0, 'sessions ended by the admin API'],
+    [$n->('upstream: sessions ended (seen)') > 0, 'ledger sessions ended by the upstream provider'],
+    [scalar(grep { /^expiry: sessions seen expired/ } keys %$c), 'short sessions seen expired'],
+    [$n->('expiry: final checks') == @short, 'final checks of the short zone (every session)'],
+    [$n->('tokens: verified') > 0, 'logout tokens at the applications'],
+    [$n->('tokens: short sessions ended, token at app-a') > 0
+     && $n->('tokens: short sessions ended, token at app-b') > 0,
+     'tokens of expired sessions at the logging applications'],
+    [$n->('log: tagged answers checked') > 0, 'log lines of the operators\' locations checked'],
+    [@parsed >= 2, 'metrics pages parsed by t/support/prometheus_parse.py'],
 );
 fail("ran too little: $_->[1]") for map { $_->[0] ? () : $_ } @too_little;
 
@@ -215,6 +268,22 @@ line('states returned checked', $n->('ledger: states checked'));
 group('  logouts by way:', 'ledger: logouts by ');
 line('final check: live (200)', $n->('ledger: live checked (final)') . ' of ' . @live);
 line('final check: ended (401)', $n->('ledger: ended checked (final)') . ' of ' . @ended);
+group('admin API:', 'admin: ');
+group('the upstream provider\'s logout tokens:', 'upstream: ');
+print "the short zone (idle $site->{short}{idle} s, lifetime $site->{short}{lifetime} s):\n";
+line($_ =~ s/^expiry: //r, $c->{$_}) for sort grep { /^expiry: / } keys %$c;
+print "operators' locations:\n";
+line('fuzz requests (admin, metrics, receiver)', $n->('fuzz: operators requests'));
+line('metrics pages parsed in the soak', $n->('metrics: pages parsed'));
+line('  and by prometheus_parse.py', scalar @parsed);
+line('answers whose log lines were checked', $n->('log: tagged answers checked'));
+print "outbox:\n";
+line('drained after the load stopped (s)', sprintf '%.0f', $drained);
+line('logout tokens given up (log lines)', $logs->{given_up});
+line('logout tokens dropped, outbox full (log lines)', $logs->{drops});
+line(@$_) for @counter_lines;
+print "tokens at the applications:\n";
+line($_ =~ s/^tokens: //r, $c->{$_}) for sort grep { /^tokens: / } keys %$c;
 print "checks:\n";
 line('redirects checked', $n->('redirects checked'));
 line('zone repairs (undid|rebuilt|was damaged)', $logs->{zone_repairs});

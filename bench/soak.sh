@@ -6,7 +6,11 @@
 # crash ("exited on signal" other than its own kills), an [alert], [crit]
 # or [emerg] its kills do not explain, a core file, a sanitizer report, a
 # ledger violation, a redirect to a target not registered, an injected
-# header, or when it could not run or ran too little. It prints its counts.
+# header, a forged logout token accepted, an admin API or metrics page that
+# breaks its contract, an outbox that does not drain once the load stops,
+# counters or log lines that disagree with what it did, a logout token for
+# a session still live, or when it could not run or ran too little. It
+# prints its counts.
 #
 # Environment:
 #   NGINX_BINARY             nginx to run (default /usr/sbin/nginx)
@@ -38,6 +42,8 @@ cannot() { printf 'soak: FAIL: could not run: %s\n' "$*" >&2; exit 1; }
     cannot "no $SHARED/open-redirect-payloads.txt (set OIDC_LOGOUT_SHARED_DATA)"
 command -v openssl >/dev/null || cannot "openssl is missing"
 perl -MCrypt::JWT -MJSON::PP -e 1 2>/dev/null || cannot "perl's Crypt::JWT is missing (libcrypt-jwt-perl)"
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null ||
+    cannot "Debian's python3-prometheus-client is missing (t/support/prometheus_parse.py uses it)"
 
 # ---- core dumps --------------------------------------------------------------
 # The workers dump into their working_directory when core_pattern is a plain

@@ -116,7 +116,7 @@ sub check_response {
             violation('header', "$what: unexpected header line \"$name"
                       . (defined $value ? ": $value" : '') . '"');
         } elsif (lc $name eq 'set-cookie'
-                 && $value !~ /^(?:oidc_session|alt_session)=/
+                 && $value !~ /^(?:oidc_session|alt_session|short_session)=/
                  && $value !~ /^_session(?:\.sig)?=; Path=\/; Max-Age=0; /) {
             violation('header', "$what: unexpected cookie \"$value\"");
         }

@@ -7,14 +7,23 @@ package Soak::Fuzz;
 # truncated bodies, pipelines, malformed id_token_hints, and the
 # open-redirect payloads at every parameter that takes a return URL.
 # Every response is checked like any other (Soak::Traffic).
+#
+# The operators' locations get their own kinds, whose answers are checked
+# one by one: the admin API (any method, paths under /admin/, hostile
+# queries, the ledger's sessions listed, near misses of them deleted:
+# nothing may end), the metrics page (its text format, line by line) and
+# the back-channel receiver (forged and broken logout tokens, wrong
+# bodies: never a 2xx; valid ones that end the fuzzer's own sessions, and
+# their replays: refused).
 
 use strict;
 use warnings;
 
 use Exporter 'import';
 use Soak::HTTP qw(header_value);
-use Soak::Stats qw(count);
-use Soak::Tokens qw(enc hint hostile_hint query);
+use Soak::Operators qw(api_json check_page keys_not_ready note_tag post_logout_token tag);
+use Soak::Stats qw(count stats_name violation);
+use Soak::Tokens qw(enc hint hostile_hint hostile_logout_token logout_token query);
 use Soak::Traffic qw(send_raw send_request session_cookie);
 use Time::HiRes qw(time);
 
@@ -341,7 +350,265 @@ my %fuzz = (
                 half_close => 1);
     },
 );
-my @kinds = sort keys %fuzz;
+# ---- the operators' locations: each answer checked ------------------------
+
+# sends the bytes of a request tagged with tag (nothing: not checked in
+# the log) and returns its one response
+sub operator_raw {
+    my ($kind, $tag, $bytes, %opt) = @_;
+    my ($responses) = send_raw($site, $kind, $bytes, timeout => 10, %opt);
+    my $res = $responses->[0] or return;
+    note_tag($tag, $res, $kind) if $tag;
+    return $res;
+}
+
+# (user, sid) of a live session of the ledger, from its files now and then
+my (@known, $known_at);
+sub ledger_session {
+    if (!$known_at || time - $known_at > 5) {
+        $known_at = time;
+        my %last;
+        for my $file (glob "$site->{dir}/ledger/client-*") {
+            open my $f, '<', $file or next;
+            my $size = -s $f;
+            if ($size > 65536) {
+                seek $f, $size - 65536, 0;
+                <$f>;    # a part of a line
+            }
+            while (<$f>) {
+                my (undef, $state, $user, $sid) = split ' ';
+                $last{$sid} = [$user, $sid, $state] if $sid && $sid ne '-';
+            }
+        }
+        @known = grep { $_->[2] =~ /^(?:live|seen)$/ } values %last;
+    }
+    return @known ? @{ pick(@known) } : ('soak-nobody', 'A' x 22);
+}
+
+# another subject or sid that is near the session's: it names no session
+sub near_sub { my ($u) = @_; pick("${u}x", "$u%00", "$u%20", "%20$u", uc $u, "$u-z", "$u%0A", "$u%2F") }
+sub near_sid {
+    my ($sid) = @_;
+    my $case = $sid ne uc $sid ? uc $sid : $sid ne lc $sid ? lc $sid : "B$sid";
+    (my $first = $sid) =~ s/^(.)/$1 eq 'A' ? 'B' : 'A'/e;
+    return pick($first, "${sid}A", substr($sid, 0, -1), "$sid%00", "%20$sid", $case, "$sid,$sid");
+}
+
+sub is_2xx { $_[0]{status} =~ /^2/ }
+
+sub fuzz_admin {
+    my ($user, $sid) = ledger_session();
+    my $own = my_session();
+    my $prefix = pick('/admin', '/admin', '/admin', '/short/admin', '/admin-closed');
+    my $resource = pick('sessions', 'sessions', 'sessions', 'sessions', 'deliveries', 'deliveries',
+                        '', 'nothing', 'SESSIONS', 'sessions/', '%73essions', 'sessions;x', '..',
+                        'x/../sessions', 'sessions/deliveries', 'deliveries/sessions', 'a' x 3000);
+    my $method = pick(qw(GET GET GET HEAD DELETE DELETE DELETE PUT POST PATCH OPTIONS), 'G' x 40);
+    my ($query, $aim);
+    my $r = rand;
+    if ($r < 0.25) {    # a session of the ledger: listed, never ended
+        $method = pick('GET', 'GET', 'HEAD') if $method eq 'DELETE';
+        ($query, $aim) = (pick("sid=$sid", 'sub=' . enc($user)), 'listing');
+    } elsif ($r < 0.5) {    # near misses of a session of the ledger: nothing ends
+        ($query, $aim) = (pick('sid=' . near_sid($sid), 'sub=' . near_sub($user)), 'near');
+    } elsif ($r < 0.6) {    # the fuzzer's own sessions
+        ($query, $aim) = (pick('sid=' . ($own->{sid} // 'x'), "sub=$own->{user}"), 'own');
+    } else {
+        $query = pick(hostile_params(), 'sub=' . hostile_value(), 'sid=' . hostile_value(),
+                      'sub=a&sub=b', "sid=$sid&sub=$user", '', 'sub=', 'sid=', 'sub=%', 'sid=%zz',
+                      'sub=' . ('s' x (5000 + rand 70_000)), 'sid=' . ('A' x 22), '&&&',
+                      'sub=%00', 'sid=' . ('A' x 10_000), "sub=$user&sub=$user");
+        $aim = 'hostile';
+    }
+    my $tag = length $resource < 100 ? tag() : undef;
+    my $target = "$prefix/$resource" . '?' . join '&', grep { defined && length } $tag, $query;
+    my $res = operator_raw('fuzz admin', $tag, raw($method, $target, host => here()),
+                           $method eq 'HEAD' ? (heads => [1]) : ()) or return;
+    count('fuzz: operators requests');
+    my $what = "fuzz admin ($method $prefix/$resource?" . substr($query // '', 0, 100) . ')';
+    if ($res->{status} =~ /^5/) {
+        violation('admin', "$what answered $res->{status}");
+        return;
+    }
+    if ($prefix eq '/admin-closed' || $method !~ /^(?:GET|HEAD|DELETE)$/) {
+        violation('admin', "$what answered $res->{status}") if is_2xx($res);
+        count('admin: refused by nginx (deny, method)') unless is_2xx($res);
+        return;
+    }
+    my $doc = api_json($what, $res);
+    return unless is_2xx($res) && $doc;
+    if ($aim eq 'listing' && ref $doc->{sessions} eq 'ARRAY') {
+        my ($k, $v) = $query =~ /^(sid|sub)=(.*)$/;
+        $v = $user if $k eq 'sub';
+        for my $listed (@{ $doc->{sessions} }) {
+            violation('admin', "$what lists a session with $k " . ($listed->{$k} // 'none'))
+                if ($listed->{$k} // '') ne $v;
+        }
+        count('admin: ledger sessions listed') if @{ $doc->{sessions} };
+    } elsif (defined $doc->{ended}) {
+        if ($aim eq 'near' && $doc->{ended} != 0) {
+            violation('admin', "$what, a near miss of the ledger session $sid of $user, "
+                      . "ended $doc->{ended} session(s)");
+        }
+        count('admin: near misses that ended nothing') if $aim eq 'near';
+        if ($prefix eq '/admin' && $doc->{ended} > 0) {
+            count('admin: sessions ended (seen)', $doc->{ended});
+            if ($aim eq 'own') {
+                @mine = grep { $_ != $own } @mine;
+                my ($app) = send_request($site, 'fuzz admin check', 'GET', '/app',
+                                         cookie => "oidc_session=$own->{cookie}");
+                violation('admin', "$what ended the fuzzer's session; /app answered $app->{status}")
+                    if $app && $app->{status} != 401 && $query =~ /^sid=/;
+            }
+        }
+    }
+}
+
+sub fuzz_metrics {
+    my $zone = rand() < 0.6 ? 'soak' : 'short';
+    my $path = $zone eq 'soak' ? '/metrics' : '/short/metrics';
+    my $method = pick(qw(GET GET GET GET GET HEAD POST PUT DELETE OPTIONS), 'M' x 30);
+    my $tag = tag();
+    my $q = pick('', '', 'name[]=oidc_logout_sessions', 'x=' . ('y' x 5000), hostile_params());
+    my $h = pick([], ['Accept: application/openmetrics-text; version=1.0.0'],
+                 ['Accept-Encoding: gzip, deflate'], ['Accept: */*'], ['If-Modified-Since: x']);
+    my $res = operator_raw('fuzz metrics', $tag,
+                           raw($method, "$path?$tag" . (length $q ? "&$q" : ''), host => here(),
+                               headers => $h, $method eq 'POST' ? (body => 'a=b') : ()),
+                           $method eq 'HEAD' ? (heads => [1]) : ()) or return;
+    count('fuzz: operators requests');
+    my $what = "fuzz metrics ($method $path)";
+    if ($res->{status} =~ /^5/ || ($method !~ /^(?:GET|HEAD)$/ && is_2xx($res))) {
+        violation('metrics', "$what answered $res->{status}");
+        return;
+    }
+    my $samples = check_page($what, $zone, $res, $method eq 'HEAD') or return;
+    # the last page of each zone, for the parser at the end
+    my $name = stats_name() =~ s/\W//gr;
+    if (open my $f, '>', "$site->{dir}/metrics/$zone-$name.txt") {
+        print $f $res->{body};
+        close $f;
+    }
+}
+
+# requests to the receiver that are wrong in themselves, and some that are
+# right though unusual (a chunked body): (bytes, valid, options)
+sub receiver_request {
+    my ($tag) = @_;
+    my $token = logout_token($site, sub => 'nobody-' . int(rand 1e6));
+    my $form = 'logout_token=' . $token;
+    my $target = "/bc-receiver?$tag";
+    my $which = int rand 9;
+    if ($which == 0) {    # another content type
+        return (raw('POST', $target, host => here(), no_type => 1, body => $form,
+                   headers => ['Content-Type: ' . pick('text/plain', 'application/json',
+                       'multipart/form-data; boundary=x', 'application/x-www-form-urlencodedX',
+                       'application/jwt', '', 'application/logout+jwt')]), 0);
+    } elsif ($which == 1) {    # no content type
+        return (raw('POST', $target, host => here(), no_type => 1, body => $form), 0);
+    } elsif ($which == 2) {    # bodies without a token
+        return (raw('POST', $target, host => here(),
+                    body => pick('', 'logout_token=', 'logout_token', 'token=' . $token, '&&&',
+                                 'logout_token=%', 'logout_token=%zz' . $token, "%00=$token",
+                                 "$form&logout_token=$token", hostile_params())), 0);
+    } elsif ($which == 3) {    # beyond client_body_buffer_size, beyond the max
+        return (raw('POST', $target, host => here(),
+                    body => "$form&pad=" . ('p' x pick(140_000, 1_100_000))), 0);
+    } elsif ($which == 4) {    # other methods
+        my $m = pick(qw(GET PUT DELETE PATCH OPTIONS));
+        return (raw($m, "$target&$form", host => here(), $m eq 'GET' ? () : (body => $form)), 0);
+    } elsif ($which == 5) {    # a valid token, chunked, with a charset
+        my @chunks;
+        while (length $form) { push @chunks, substr($form, 0, 1 + rand 200, '') }
+        return (raw('POST', $target, host => here(), chunks => \@chunks,
+                    headers => ['Content-Type: application/x-www-form-urlencoded; charset=UTF-8']), 1);
+    } elsif ($which == 6) {    # truncated: the client says so
+        return (raw('POST', $target, host => here(), body => $form, length => length($form) + 10),
+                0, half_close => 1);
+    } elsif ($which == 7) {    # HEAD
+        return (raw('HEAD', $target, host => here()), 0, heads => [1]);
+    }
+    # a token in the query, not the body
+    return (raw('POST', "$target&$form", host => here(), body => 'a=b'), 0);
+}
+
+sub fuzz_receiver {
+    my $r = rand;
+    count('fuzz: operators requests');
+    if ($r < 0.55) {    # forged and broken tokens, in a well-formed POST
+        my ($token, $what) = hostile_logout_token($site);
+        my ($res) = post_logout_token($site, 'fuzz receiver forged', $token) or return;
+        if (is_2xx($res)) {
+            violation('upstream', "a forged logout token was accepted ($what): $res->{status}");
+        } elsif ($res->{status} == 400) {
+            count('upstream: forged tokens refused');
+            count('upstream: refused by the module');
+        } else {
+            violation('upstream', "a forged logout token ($what) answered $res->{status}");
+        }
+        return;
+    }
+    if ($r < 0.75) {    # requests wrong in themselves
+        my $tag = tag();
+        my ($bytes, $valid, %opt) = receiver_request($tag);
+        my $res = operator_raw('fuzz receiver request', $tag, $bytes, %opt) or return;
+        my $first = substr($bytes, 0, 60) =~ s/\r\n.*//sr;
+        my $doc = api_json("fuzz receiver request ($first)", $res);
+        if ($valid) {
+            return count('upstream: valid tokens before the keys were fetched')
+                if keys_not_ready($res, $doc);
+            violation('upstream', "a valid chunked logout token ($first) answered $res->{status}")
+                unless $res->{status} == 200;
+            count('upstream: valid tokens accepted') if $res->{status} == 200;
+        } elsif (is_2xx($res) || $res->{status} =~ /^5/) {
+            violation('upstream', "a broken request to the receiver ($first) answered $res->{status}");
+        }
+        return;
+    }
+    # valid tokens: for the fuzzer's own session, for nobody, for a sid
+    # nobody holds; then, sometimes, the same token again
+    my $own = my_session();
+    my $how = pick('own', 'own', 'nobody', 'sid', 'large', 'deep');
+    my $deep = [];
+    $deep = [$deep] for 1 .. 400;
+    my %claims = $how eq 'own' ? (sub => $own->{user})
+               : $how eq 'nobody' ? (sub => 'nobody-' . int(rand 1e9))
+               : $how eq 'large' ? (sub => 'nobody', pad => 'p' x (2_000 + rand 9_000))
+               : $how eq 'deep' ? (sub => 'nobody', deep => $deep)
+               : (sid => 'psid-nobody-' . int(rand 1e9), rand() < 0.5 ? (sub => $own->{user}) : ());
+    my $token = logout_token($site, %claims);
+    my ($res, $doc) = post_logout_token($site, "fuzz receiver valid", $token) or return;
+    if (keys_not_ready($res, $doc)) {
+        count('upstream: valid tokens before the keys were fetched');
+        return;
+    }
+    if ($res->{status} != 200) {
+        violation('upstream', "a valid logout token ($how) answered $res->{status} $res->{body}");
+        return;
+    }
+    count('upstream: valid tokens accepted');
+    if ($how eq 'own') {
+        @mine = grep { $_ != $own } @mine;
+        my ($app) = send_request($site, 'fuzz receiver check', 'GET', '/app',
+                                 cookie => "oidc_session=$own->{cookie}");
+        violation('upstream', "the fuzzer's session of $own->{user} lives on after a logout token "
+                  . "naming its subject was accepted") if $app && $app->{status} == 200;
+    }
+    if (rand() < 0.4) {
+        ($res, $doc) = post_logout_token($site, 'fuzz receiver replay', $token) or return;
+        if ($res->{status} != 400 || ($doc->{error_description} // '') !~ /received before/) {
+            violation('upstream', "a replayed logout token answered $res->{status} $res->{body}");
+        } else {
+            count('upstream: replays refused');
+            count('upstream: refused by the module');
+        }
+    }
+}
+
+# kinds that send and check their own requests
+my %checked = (admin => \&fuzz_admin, metrics => \&fuzz_metrics, receiver => \&fuzz_receiver);
+
+my @kinds = sort keys %fuzz, keys %checked;
 
 # ---- the open-redirect payloads ----------------------------------------------
 
@@ -397,6 +664,11 @@ sub run_fuzzer {
             next;
         }
         my $kind = pick(@kinds);
+        if ($checked{$kind}) {
+            count('fuzz: requests');
+            $checked{$kind}->();
+            next;
+        }
         my ($bytes, %opt) = $fuzz{$kind}->();
         count('fuzz: requests');
         send_raw($site, "fuzz $kind", $bytes, timeout => 10, %opt);

@@ -11,18 +11,31 @@ package Soak::Ledger;
 #  - a session one of whose requests got no answer (its worker was killed)
 #    is "unknown" from then on: neither counted as a violation nor used.
 #
-# The ledger file has one line per change: "cookie state user", where
-# state is live, ended or unknown; the last line of a cookie is its state.
+# Besides the logouts, sessions end by the admin API (DELETE by sid or by
+# subject, after a listing that must show them as they are) and by the
+# upstream provider's back-channel logout (a token naming the subject, or
+# the provider's sid the module learned from the provider's authorization
+# and token answers, or both); a token that names the subject with another
+# sid ends nothing, and a replayed one is refused.
+#
+# The ledger file has one line per change: "cookie state user sid time",
+# where state is live, ended or unknown (the last line of a cookie is its
+# state), and a line "cookie seen user sid time" for each time
+# require_session accepted the session (time: when the request was sent),
+# which the check of the applications' tokens reads: no token may name a
+# session that was accepted after the token was made.
 
 use strict;
 use warnings;
 
 use Exporter 'import';
 use IO::Handle;
+use JSON::PP;
 use Soak::Check qw(html_unescape uri_unescape);
 use Soak::HTTP qw(header_value);
+use Soak::Operators qw(keys_not_ready operator post_logout_token);
 use Soak::Stats qw(count violation);
-use Soak::Tokens qw(enc hint query);
+use Soak::Tokens qw(enc hint logout_token provider_id_token query);
 use Soak::Traffic qw(send_request session_cookie);
 use Time::HiRes qw(time);
 
@@ -34,9 +47,10 @@ my $LIVE_CAP = 1000;
 my ($site, $ledger);
 
 sub record {
-    my ($s, $state) = @_;
-    $s->{state} = $state;
-    print $ledger "$s->{cookie} $state $s->{user}\n";
+    my ($s, $state, $at) = @_;
+    $s->{state} = $state unless $state eq 'seen';
+    printf $ledger "%s %s %s %s %.3f\n", $s->{cookie}, $state, $s->{user}, $s->{sid} // '-',
+        $at // time;
     count('ledger: sessions unknown') if $state eq 'unknown';
 }
 
@@ -55,8 +69,11 @@ sub call {
 sub check_session {
     my ($where, $s, $path) = @_;
     $path //= rand() < 0.8 ? '/app' : '/protected';
+    my $sent = time;
     my $res = call($s, 'require', 'GET', $path) or return;
     my $want = $s->{state} eq 'live' ? 200 : 401;
+    $s->{sid} //= header_value($res, 'x-sid') if $res->{status} == 200;
+    record($s, 'seen', $sent) if $res->{status} == 200;
     if ($res->{status} == $want) {
         count("ledger: $s->{state} checked" . ($where eq 'final' ? ' (final)' : ''));
     } else {
@@ -121,6 +138,78 @@ sub sid_of {
     my ($s) = @_;
     my $res = check_session('during', $s, '/app') or return;
     return header_value($res, 'x-sid');
+}
+
+# A request of the operator (no cookie) about session s; with no answer,
+# s becomes unknown (a DELETE may or may not have ended it).
+sub operate {
+    my ($s, $kind, $method, $path, $query, %opt) = @_;
+    my ($res, $doc) = operator($site, "ledger $kind", $method, $path, $query, %opt);
+    return ($res, $doc) if $res;
+    record($s, 'unknown');
+    return;
+}
+
+# The admin API's listing of s (by sid or subject): exactly s, with its
+# subject and the clients it joined.
+sub check_listing {
+    my ($s, $query) = @_;
+    my ($res, $doc) = operate($s, 'admin listing', 'GET', '/admin/sessions', $query) or return;
+    my $list = $doc && ref $doc->{sessions} eq 'ARRAY' ? $doc->{sessions} : undef;
+    if ($res->{status} != 200 || !$list) {
+        violation('admin', "listing $query answered $res->{status}: " . substr($res->{body}, 0, 200));
+        return;
+    }
+    if (@$list != 1 || ($list->[0]{sid} // '') ne $s->{sid} || ($list->[0]{sub} // '') ne $s->{user}) {
+        violation('admin', "listing $query of the live session $s->{sid} of $s->{user} shows "
+                  . scalar(@$list) . " sessions: $res->{body}");
+        return;
+    }
+    my %want = map { $_ => 1 } @{ $s->{clients} };
+    my %got = map { ($_->{client_id} // '?') => 1 } @{ $list->[0]{clients} || [] };
+    my $w = join ',', sort keys %want;
+    my $g = join ',', sort keys %got;
+    violation('admin', "listing $query of $s->{user}: clients $g, not $w") if $g ne $w;
+    count('ledger: admin listings checked');
+    return $list->[0];
+}
+
+# Sends the provider's sign-in of s to app1 through the module, which
+# learns the provider's sid: an authorization answer (a code, to app1's
+# redirect URI; the session's cookie is renewed) and the token answer
+# (an ID token with the subject and the provider's sid). Returns the
+# renewed session and the provider's sid, or nothing.
+sub provider_sign_in {
+    my ($s) = @_;
+    my $code = 'soak-code-' . int(rand 1e12);
+    my $res = call($s, 'provider authorization', 'GET',
+                   '/oauth/auth?' . query(code => $code, state => 's', client_id => 'app1')) or return;
+    my $cookie = session_cookie($res);
+    if ($res->{status} != 303 || !$cookie || $cookie eq $s->{cookie}) {
+        violation('ledger', "the provider's authorization answer for $s->{user} came back as "
+                  . "$res->{status} " . ($cookie ? "with cookie $cookie" : 'without a new cookie'));
+        return;
+    }
+    my $renewed = { %$s, cookie => $cookie, clients => [@{ $s->{clients} }, 'app1'] };
+    record($s, 'ended');
+    record($renewed, 'live');
+    check_session('during', $s) or return;    # the old handle is refused
+    my $psid = 'psid-' . int(rand 1e12);
+    my $id_token = provider_id_token($site, sub => $s->{user}, sid => $psid, aud => 'app1');
+    $res = call($renewed, 'provider token', 'POST', '/oauth/token?id_token=' . enc($id_token),
+                body => query(grant_type => 'authorization_code', code => $code)) or return;
+    if ($res->{status} != 200) {
+        violation('ledger', "the provider's token answer for $s->{user} came back as $res->{status}");
+        return;
+    }
+    my $listed = check_listing($renewed, "sid=$renewed->{sid}") or return;
+    my ($app1) = grep { ($_->{client_id} // '') eq 'app1' } @{ $listed->{clients} || [] };
+    if (!$app1 || ($app1->{provider_sid} // '') ne $psid) {
+        violation('ledger', "the provider's sid $psid of $s->{user} for app1 was not learned: "
+                  . JSON::PP->new->canonical->encode($listed));
+        return;
+    }
+    return ($renewed, $psid);
 }
 
 # Parses the confirmation form of a page: (action, {name => value}).
@@ -283,6 +372,81 @@ my %logout = (
         return 1;
     },
 );
+# by the admin API: by sid (sometimes percent-encoded in full) or by
+# subject; listed before, gone after
+$logout{admin} = sub {
+    my ($s) = @_;
+    $s->{sid} //= sid_of($s) or return;
+    my $by_sid = rand() < 0.5;
+    my $query = $by_sid
+        ? 'sid=' . (rand() < 0.3 ? join('', map { sprintf '%%%02X', ord } split //, $s->{sid}) : $s->{sid})
+        : 'sub=' . enc($s->{user});
+    check_listing($s, $query) or return;
+    my ($res, $doc) = operate($s, 'admin end', 'DELETE', '/admin/sessions', $query) or return;
+    if ($res->{status} != 200 || !$doc || ($doc->{ended} // -1) != 1) {
+        violation('admin', "DELETE $query of the live session of $s->{user} answered "
+                  . "$res->{status} $res->{body}, not {\"ended\":1}");
+        return;
+    }
+    count('admin: sessions ended (seen)');
+    record($s, 'ended');
+    count('ledger: logouts by admin ' . ($by_sid ? 'sid' : 'sub'));
+    check_session('during', $s) or return;
+    ($res, $doc) = operate($s, 'admin listing', 'GET', '/admin/sessions', $query) or return;
+    violation('admin', "listing $query after its DELETE: $res->{status} $res->{body}")
+        unless $res->{status} == 200 && $doc && ref $doc->{sessions} eq 'ARRAY' && !@{ $doc->{sessions} };
+    return 1;
+};
+
+# by the upstream provider's back-channel logout: a token naming the
+# subject, the provider's sid, or both
+$logout{upstream} = sub {
+    my ($s) = @_;
+    $s->{sid} //= sid_of($s) or return;
+    my $how = (qw(sub sid sid+sub))[int rand 3];
+    my %claims = (sub => $s->{user});
+    if ($how ne 'sub') {
+        (my $renewed, my $psid) = provider_sign_in($s) or return;
+        $s = $renewed;
+        %claims = (sid => $psid, $how eq 'sid+sub' ? (sub => $s->{user}) : ());
+        if ($how eq 'sid+sub' && rand() < 0.4) {
+            # the subject with another of the provider's sids: nothing ends
+            my ($res, $doc) = post_logout_token($site, 'ledger upstream other sid',
+                logout_token($site, sub => $s->{user}, sid => "$psid-other"));
+            return record($s, 'unknown') unless $res;
+            return if keys_not_ready($res, $doc);
+            violation('upstream', "a logout token of $s->{user} for another sid answered "
+                      . "$res->{status} $res->{body}") if $res->{status} != 200;
+            check_session('during', $s) or return;    # still live
+        }
+    }
+    my $token = logout_token($site, %claims);
+    my ($res, $doc) = post_logout_token($site, 'ledger upstream logout', $token);
+    return record($s, 'unknown') unless $res;
+    if (keys_not_ready($res, $doc)) {
+        count('upstream: valid tokens before the keys were fetched');
+        return;
+    }
+    if ($res->{status} != 200) {
+        violation('upstream', "a valid logout token ($how) of $s->{user} answered $res->{status} "
+                  . $res->{body});
+        return;
+    }
+    count('upstream: sessions ended (seen)');
+    record($s, 'ended');
+    count("ledger: logouts by upstream $how");
+    check_session('during', $s) or return;
+    if (rand() < 0.5) {
+        ($res, $doc) = post_logout_token($site, 'ledger upstream replay', $token);
+        if ($res && ($res->{status} != 400 || ($doc->{error_description} // '') !~ /received before/)) {
+            violation('upstream', "a replayed logout token of $s->{user} answered $res->{status} "
+                      . $res->{body});
+        }
+        count('upstream: replays refused') if $res && $res->{status} == 400;
+    }
+    return 1;
+};
+
 my @ways = sort keys %logout;
 
 sub end_session {
@@ -313,7 +477,7 @@ sub run_client {
             check_session('during', $ended[int rand @ended]);
         } else {
             my $s = login('soak-' . $k . '-' . $n++ . ('-x' x rand 3)) or next;
-            check_session('during', $s) or next;
+            check_session('during', $s, '/app') or next;    # and its sid
             join_clients($s) or next;
             if (rand() < 0.1) {
                 push @ended, $s;
@@ -333,15 +497,17 @@ sub run_client {
 }
 
 # read_ledger(files): the last state of every cookie: ({cookie, state,
-# user}, ...).
+# user, sid}, ...).
 sub read_ledger {
     my (%last, @order);
     for my $file (@_) {
         open my $f, '<', $file or die "$file: $!";
         while (<$f>) {
-            my ($cookie, $state, $user) = split ' ';
+            my ($cookie, $state, $user, $sid) = split ' ';
+            next if $state eq 'seen';
             push @order, $cookie unless $last{$cookie};
-            $last{$cookie} = { cookie => $cookie, state => $state, user => $user };
+            $last{$cookie} = { cookie => $cookie, state => $state, user => $user,
+                               sid => $sid && $sid ne '-' ? $sid : undef };
         }
     }
     return map { $last{$_} } @order;

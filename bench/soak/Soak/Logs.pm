@@ -15,17 +15,25 @@ use Exporter 'import';
 our @EXPORT_OK = qw(scan_logs);
 
 # scan_logs(killed, files): {levels => {level => lines}, kills_seen,
-# locks_seen, zone_repairs, failures => [line, ...]}.
+# locks_seen, zone_repairs, failures => [line, ...], tagged => {tag =>
+# [level, ...]}: the levels of the "oidc_logout:" lines of each request
+# the soak tagged (Soak::Operators), drops => lines of tokens dropped
+# from a full outbox, given_up => lines of tokens given up}.
 sub scan_logs {
     my ($killed, @files) = @_;
     my %r = (levels => {}, kills_seen => 0, locks_seen => 0, zone_repairs => 0,
-             failures => []);
+             failures => [], tagged => {}, drops => 0, given_up => 0);
     for my $file (@files) {
         open my $f, '<', $file or next;
         while (my $line = <$f>) {
             chomp $line;
             my ($level) = $line =~ /^\S+ \S+ \[(\w+)\]/;
             $r{levels}{$level}++ if $level;
+            if ($level && $line =~ /oidc_logout: / && $line =~ /(soakt-[a-z0-9]+n\d+x)/) {
+                push @{ $r{tagged}{$1} }, $level;
+            }
+            $r{drops}++ if $line =~ /oidc_logout: zone "[^"]*" dropped the logout tokens/;
+            $r{given_up}++ if $line =~ /oidc_logout: zone "[^"]*" gave up the logout tokens/;
             $r{zone_repairs}++ if $line =~ /oidc_logout: zone .* (?:undid|rebuilt|was damaged)/;
             if ($line =~ /==\d+==ERROR: AddressSanitizer|\S+:\d+(?::\d+)?: runtime error: /) {
                 push @{ $r{failures} }, "sanitizer: $line";

@@ -32,7 +32,16 @@ sub make_site {
     $s{federated} = "$p/upstream-idp/logout";
     $s{tenant_urls} = ["$p/goodbye", 'https://www.whitelisteddomain.tld/',
                        'https://*.whitelisteddomain.tld/'];
-    $s{cookie_names} = [qw(oidc_session alt_session)];
+    $s{cookie_names} = [qw(oidc_session alt_session short_session)];
+    # a second zone whose sessions expire within seconds (its sweep ends
+    # them and notifies under the chaos): its own locations under /short/
+    $s{short} = { idle => 4, lifetime => 12, prefix => '/short' };
+    # the upstream provider's back-channel logout: what the receiver
+    # accepts (its keys are the peer's provider-jwks, key "provider")
+    $s{upstream} = { issuer => $p, audiences => ['soak-rp', 'soak-rp2'],
+                     kid => 'soak-provider' };
+    # deliveries that still fail are given up this long after the end
+    $s{give_up} = 20;
     # every location: the logout endpoints by mode, and the others
     $s{oidc_endpoints} = ['/logout', '/logout-wait', '/logout-paged'];
     $s{auth0_endpoints} = ['/v2/logout', '/alt/logout'];
@@ -40,7 +49,9 @@ sub make_site {
                        '/protected', '/jwks', '/.well-known/openid-configuration',
                        '/alt/login', '/alt/app', '/', '/nowhere',
                        '/oauth/auth', '/oauth/auth-form',
-                       '/oauth/token'];
+                       '/oauth/token', '/admin/sessions', '/admin/deliveries',
+                       '/metrics', '/bc-receiver', '/short/login', '/short/app',
+                       '/short/authorize', '/short/metrics', '/short/admin/deliveries'];
 
     my $wl = 'https://www.whitelisteddomain.tld/';
     $s{clients} = [
@@ -74,6 +85,13 @@ sub make_site {
         { client_id => 'quiet', redirect_uris => ["$p/quiet/cb"],
           post_logout_redirect_uris => ["$p/quiet/out"],
           skip_logout_confirmation => JSON::PP::true },
+        # applications that log the tokens they get and answer 204, 503,
+        # slowly or not at all, by chance (the peer's /app-bc/)
+        { client_id => 'app-a', redirect_uris => ["$peer/app-a/cb"],
+          backchannel_logout_uri => "$peer/app-bc/app-a",
+          backchannel_logout_session_required => JSON::PP::true },
+        { client_id => 'app-b', redirect_uris => ["$peer/app-b/cb"],
+          backchannel_logout_uri => "$peer/app-bc/app-b" },
     ];
     $s{client_ids} = [map { $_->{client_id} } @{ $s{clients} }];
 
@@ -92,7 +110,8 @@ sub make_site {
     ];
 
     # keys: the first private key signs logout tokens; the public ones
-    # verify hints; the stranger's is in no JWKS
+    # verify hints; the stranger's is in no JWKS; the provider's (its
+    # published JWKS, oidc_logout_keys_url) is rsa under another kid
     $s{key}{signing} = Crypt::PK::RSA->new; $s{key}{signing}->generate_key(256);
     $s{key}{rsa} = Crypt::PK::RSA->new;     $s{key}{rsa}->generate_key(256);
     $s{key}{ec} = Crypt::PK::ECC->new;      $s{key}{ec}->generate_key('secp256r1');
@@ -129,7 +148,7 @@ sub write_site {
     ] }), 0600);
     # the provider's published keys (oidc_logout_keys_url), from the peer
     write_file("$d/provider-jwks.json", $json->encode({ keys => [
-        { %{ $k{rsa}->export_key_jwk('public', 1) }, kid => 'soak-provider' },
+        { %{ $k{rsa}->export_key_jwk('public', 1) }, kid => $s->{upstream}{kid} },
     ] }));
     write_file("$d/clients.json", $json->encode({ clients => $s->{clients} }));
     write_file("$d/html/ok.txt", "ok\n");
@@ -154,6 +173,8 @@ sub write_site {
     my ($port, $peer, $tls) = @$s{qw(port peer tls)};
     my $ok = "$d/html/ok.txt";
     my $tenant = join ' ', @{ $s->{tenant_urls} };
+    my ($idle, $lifetime) = @{ $s->{short} }{qw(idle lifetime)};
+    my $audiences = join ' ', @{ $s->{upstream}{audiences} };
     write_file("$d/nginx.conf", <<"_EOC_");
 # written by bench/soak.pl
 daemon off;
@@ -185,10 +206,14 @@ http {
     oidc_logout_issuer $s->{issuer};
     oidc_logout_allowed_urls $tenant;
     oidc_logout_federated_url "$s->{federated}?returnTo=\$oidc_logout_return_to";
-    oidc_logout_zone zone=soak:256m idle=1d lifetime=2d;
+    oidc_logout_zone zone=soak:256m idle=1d lifetime=2d notify=on;
+    oidc_logout_zone zone=short:16m idle=${idle}s lifetime=${lifetime}s notify=on;
     oidc_logout_session zone=soak secure=off;
     oidc_logout_backchannel_timeout 2s;
     oidc_logout_backchannel_retries 2;
+    oidc_logout_backchannel_give_up $s->{give_up}s;
+    oidc_logout_upstream_client_id $audiences;
+    oidc_logout_upstream_issuer $s->{upstream}{issuer};
     oidc_logout_backchannel_ssl_trusted_certificate $d/tls/ca.pem;
     oidc_logout_provider_cookies _session _session.sig remember=1h;
 
@@ -251,14 +276,66 @@ http {
             oidc_logout_token_endpoint;
             proxy_pass http://127.0.0.1:$peer/fake-token;
         }
+        # the operators' locations; the closed one refuses everyone
+        location /admin/ { oidc_logout_admin; allow 127.0.0.1; deny all; }
+        location /admin-closed/ { oidc_logout_admin; deny all; }
+        location = /metrics { oidc_logout_metrics; }
+        location = /bc-receiver { oidc_logout_backchannel_receiver; }
+        # the zone whose sessions expire within seconds
+        location /short/ {
+            oidc_logout_session zone=short cookie=short_session path=/short/ secure=off;
+            location = /short/login { oidc_logout_login \$arg_user; alias $ok; }
+            location = /short/authorize {
+                oidc_logout_join \$arg_client_id;
+                add_header X-Client \$oidc_logout_client_id;
+                alias $ok;
+            }
+            location = /short/app {
+                oidc_logout_require_session on;
+                add_header X-Sid \$oidc_logout_sid;
+                alias $ok;
+            }
+            location /short/admin/ { oidc_logout_admin; allow 127.0.0.1; deny all; }
+            location = /short/metrics { oidc_logout_metrics; }
+        }
         location / { return 404; }
+    }
+
+    # the applications' back-channel receivers log each token they read
+    log_format soak_token '\$status \$request_uri \$request_body';
+    split_clients "\$request_id" \$soak_app_answer {
+        50% ok;
+        20% unavailable;
+        15% close;
+        *   slow;
     }
 
     # the peers: back-channel receivers, front-channel pages, the upstream
     # provider's login
     server {
         listen 127.0.0.1:$peer backlog=1024;
-        location = /bc/ok { return 204; }
+        # a receiver that always takes the token, and those that answer
+        # by chance (their requests read the body: proxied to /answer/)
+        location = /bc/ok {
+            access_log $d/received.log soak_token;
+            rewrite ^ /answer/ok break;
+            proxy_pass http://127.0.0.1:$peer;
+            proxy_read_timeout 3s;
+        }
+        location /app-bc/ {
+            if (\$soak_app_answer = close) { return 444; }
+            access_log $d/received.log soak_token;
+            rewrite ^ /answer/\$soak_app_answer break;
+            proxy_pass http://127.0.0.1:$peer;
+            proxy_read_timeout 3s;
+        }
+        location = /answer/ok { return 204; }
+        location = /answer/unavailable { return 503; }
+        location = /answer/slow {
+            # about a second for the headers and this line
+            limit_rate 150;
+            return 200 "a slow application: its answer takes a second or so\n";
+        }
         location = /provider-jwks {
             default_type application/json;
             alias $d/provider-jwks.json;

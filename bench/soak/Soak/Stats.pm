@@ -11,7 +11,7 @@ use Exporter 'import';
 use Fcntl qw(O_APPEND O_CREAT O_WRONLY);
 use JSON::PP;
 
-our @EXPORT_OK = qw(stats_init count violation sample save_stats load_stats);
+our @EXPORT_OK = qw(stats_init stats_name count violation sample save_stats load_stats);
 
 my ($dir, $name, %counts);
 
@@ -19,6 +19,9 @@ sub stats_init {
     ($dir, $name) = @_;
     %counts = ();
 }
+
+# The name of this process of the soak (client-1, fuzzer-0, ...).
+sub stats_name { $name }
 
 sub count { $counts{ $_[0] } += $_[1] // 1 }
 

@@ -59,12 +59,14 @@ sub send_request {
     return ($res, $error);
 }
 
-# session_cookie(response): the oidc_session cookie it sets, if any.
+# session_cookie(response, name): the session cookie it sets (name
+# oidc_session by default), if any.
 sub session_cookie {
-    my ($res) = @_;
+    my ($res, $name) = @_;
     return unless $res;
+    $name //= 'oidc_session';
     for (header_values($res, 'set-cookie')) {
-        return $1 if /^oidc_session=([^;]+)/;
+        return $1 if /^\Q$name\E=([^;]+)/;
     }
     return;
 }
