@@ -333,6 +333,15 @@ _EOC_
     ($out, $ok) = nginx_t(sprintf $admin, 'allow 127.0.0.1; deny all;');
     ok($ok, 'nginx -t: a restricted admin location passes');
     unlike($out, qr/open to every client/, 'without a warning');
+    # rules that let strangers in restrict nobody
+    for my $open ('deny 203.0.113.7;', 'deny 203.0.113.7; allow all;',
+                  'satisfy any; allow all; auth_request /auth;') {
+        ($out, $ok) = nginx_t(sprintf $admin, $open);
+        like($out, qr/"oidc_logout_admin" is open to every client/,
+             "nginx -t warns for an admin location with: $open");
+    }
+    ($out, $ok) = nginx_t(sprintf $admin, 'auth_request /auth;');
+    unlike($out, qr/open to every client/, 'and not with auth_request');
 
     my %refused = (
         'a receiver without oidc_logout_keys_url' => [ <<'_EOC_',

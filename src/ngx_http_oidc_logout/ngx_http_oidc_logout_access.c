@@ -89,11 +89,12 @@ ngx_http_oidc_logout_conf_of(ngx_conf_t *cf, void **confs, const char *name)
     return NULL;
 }
 
-/* Whether some client meets a deny rule: nginx takes the first rule that
- * matches, so a rule after one that allows a whole family is never
- * reached, and allow rules alone let everyone in.  A rule array of another
- * element size than the mirror's counts as denying: no warning rather
- * than a wrong one. */
+/* Whether the rules turn a stranger away: nginx takes the first rule that
+ * matches, so for an address no rule names the first rule for every
+ * address decides ("deny all" at the end of a list of allows), and rules
+ * without one let strangers in (a list of denies is a blocklist).  A rule
+ * array of another element size than the mirror's counts as denying: no
+ * warning rather than a wrong one. */
 static ngx_uint_t
 ngx_http_oidc_logout_access_denies(ngx_http_oidc_logout_access_conf_t *acf)
 {
@@ -110,14 +111,14 @@ ngx_http_oidc_logout_access_denies(ngx_http_oidc_logout_access_conf_t *acf)
         if (acf->rules->size != sizeof(*rule)) {
             return 1;
         }
+        /* the first rule for every address decides for a stranger; none:
+         * nginx lets strangers in */
         rule = acf->rules->elts;
-        for (i = 0; i < acf->rules->nelts; i++) {
-            if (rule[i].deny) {
-                return 1;
-            }
-            if (rule[i].mask == 0) {
-                break;
-            }
+        for (i = 0; i < acf->rules->nelts && rule[i].mask != 0; i++) {
+            /* void */
+        }
+        if (i == acf->rules->nelts || !rule[i].deny) {
+            return 0;
         }
     }
 
@@ -127,13 +128,13 @@ ngx_http_oidc_logout_access_denies(ngx_http_oidc_logout_access_conf_t *acf)
             return 1;
         }
         rule6 = acf->rules6->elts;
-        for (i = 0; i < acf->rules6->nelts; i++) {
-            if (rule6[i].deny) {
-                return 1;
-            }
-            if (IN6_IS_ADDR_UNSPECIFIED(&rule6[i].mask)) {
-                break;
-            }
+        for (i = 0;
+             i < acf->rules6->nelts && !IN6_IS_ADDR_UNSPECIFIED(&rule6[i].mask);
+             i++) {
+            /* void */
+        }
+        if (i == acf->rules6->nelts || !rule6[i].deny) {
+            return 0;
         }
     }
 #endif
@@ -145,13 +146,17 @@ ngx_http_oidc_logout_access_denies(ngx_http_oidc_logout_access_conf_t *acf)
             return 1;
         }
         rule_un = acf->rules_un->elts;
-        if (rule_un[0].deny) {
-            return 1;
+        if (!rule_un[0].deny) {
+            return 0;
         }
     }
 #endif
 
-    return 0;
+    return acf->rules != NULL
+#if (NGX_HAVE_INET6)
+           || acf->rules6 != NULL
+#endif
+        ;
 }
 
 /* auth_basic with a user file, other than "auth_basic off" (a realm made
@@ -283,9 +288,6 @@ ngx_http_oidc_logout_restricted(ngx_conf_t *cf, void **loc_conf,
     ngx_http_ssl_srv_conf_t *sscf;
 #endif
 
-    /* "satisfy any" lets a client through one check of several: each
-     * check still restricts who reaches the location */
-
     clcf = loc_conf[ngx_http_core_module.ctx_index];
     if (clcf->internal) {
         return 1; /* reached only by nginx's own redirects */
@@ -294,6 +296,16 @@ ngx_http_oidc_logout_restricted(ngx_conf_t *cf, void **loc_conf,
     acf = ngx_http_oidc_logout_conf_of(cf, loc_conf, "ngx_http_access_module");
     if (acf != NULL && ngx_http_oidc_logout_access_denies(acf)) {
         return 1;
+    }
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY && acf != NULL &&
+        (acf->rules != NULL
+#if (NGX_HAVE_INET6)
+         || acf->rules6 != NULL
+#endif
+         )) {
+        /* "satisfy any": rules that let a stranger in open the location
+         * whatever the other checks say */
+        return 0;
     }
 
     bcf = ngx_http_oidc_logout_conf_of(cf, loc_conf,
@@ -315,10 +327,11 @@ ngx_http_oidc_logout_restricted(ngx_conf_t *cf, void **loc_conf,
     }
 
 #if (NGX_HTTP_SSL)
-    /* client certificates are checked on TLS connections only; "optional"
-     * lets the location check $ssl_client_verify */
+    /* client certificates are checked on TLS connections only, and with
+     * "on" only: "optional" lets clients without one in, unless the
+     * location checks $ssl_client_verify, which is not seen here */
     sscf = ngx_http_oidc_logout_conf_of(cf, srv_conf, "ngx_http_ssl_module");
-    if (sscf != NULL && tls && (sscf->verify == 1 || sscf->verify == 2)) {
+    if (sscf != NULL && tls && sscf->verify == 1) {
         return 1;
     }
 #endif
