@@ -79,7 +79,9 @@ sessions(SessionStore &store, const AdminRequest &rq, const Params &p)
         for (size_t i = 0; i < infos.size(); i++) {
             body += (i ? "," : "") + session_json(infos[i]);
         }
-        return api_response(200, body + "]}");
+        /* the subject has more than a listing shows */
+        body += infos.size() == listed_max ? "],\"more\":true}" : "]}";
+        return api_response(200, body);
     }
     if (rq.method == "DELETE") {
         size_t ended = sid != nullptr

@@ -111,30 +111,18 @@ ol_metrics_respond(ol_store *store, const ol_arena *arena,
         m.repaired = st.repaired;
         m.rebuilt = st.rebuilt;
 
-        /* the registry's clients, then those that only wait */
-        std::vector<SessionStore::PendingClient> waiting = s.pending_clients();
+        /* the registry's clients: each one's counters are a few words
+         * (the deliveries waiting in all are in m.pending) */
         std::vector<std::string> ids;
         if (clients != nullptr) {
             for (const Client *c : clients->registry->in_order()) {
                 ids.push_back(c->id);
             }
         }
-        for (const SessionStore::PendingClient &w : waiting) {
-            bool known = false;
-            for (const std::string &id : ids) {
-                known = known || id == w.client;
-            }
-            if (!known) {
-                ids.push_back(w.client);
-            }
-        }
         std::vector<ol_client_metrics> rows(ids.size());
         for (size_t i = 0; i < ids.size(); i++) {
             rows[i].client_id = ids[i].c_str();
-            s.client_sent(ids[i], rows[i].sent);
-            for (const SessionStore::PendingClient &w : waiting) {
-                rows[i].pending += w.client == ids[i] ? w.count : 0;
-            }
+            s.client_sent(ids[i], rows[i].sent, &rows[i].pending);
         }
         m.clients = rows.data();
         m.client_count = rows.size();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <vector>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -121,7 +122,8 @@ each_entry(const char *data, size_t sub_len, unsigned count, Visit visit)
 class SessionStore::Locked {
   public:
     explicit Locked(SessionStore &store, bool repair = true)
-        : store_(store), repair_(repair)
+        : store_(store), repair_(repair),
+          exceptions_(std::uncaught_exceptions())
     {
         store_.arena_.lock(store_.arena_.data);
         if (repair_) {
@@ -130,6 +132,10 @@ class SessionStore::Locked {
     }
     ~Locked()
     {
+        if (repair_ && std::uncaught_exceptions() > exceptions_) {
+            /* a step cut short by an exception is undone, as a crash's */
+            store_.undo();
+        }
         if (repair_) {
             store_.commit();
         }
@@ -141,6 +147,7 @@ class SessionStore::Locked {
   private:
     SessionStore &store_;
     bool repair_;
+    int exceptions_;
 };
 
 void
@@ -274,16 +281,7 @@ SessionStore::recover()
         *static_cast<volatile uint32_t *>(&root_->repairing) =
             root_->repairing + 1;
         ordered();
-        /* newest first: each entry holds the value before its store */
-        for (uint32_t i = length; i-- > 0 && damage == nullptr;) {
-            const JournalEntry &e = root_->journal[i];
-            if (!journaled(e.address, e.size)) {
-                damage = "its journal names what changes never write";
-            } else {
-                std::memcpy(reinterpret_cast<void *>(e.address), &e.old_value,
-                            e.size);
-            }
-        }
+        damage = undo();
         if (damage == nullptr) {
             damage = check();
         }
@@ -310,6 +308,20 @@ SessionStore::recover()
     }
 }
 
+const char *
+SessionStore::undo()
+{
+    /* newest first: each entry holds the value before its store */
+    for (uint32_t i = root_->journal_length; i-- > 0;) {
+        const JournalEntry &e = root_->journal[i];
+        if (!journaled(e.address, e.size)) {
+            return "its journal names what changes never write";
+        }
+        std::memcpy(reinterpret_cast<void *>(e.address), &e.old_value, e.size);
+    }
+    return nullptr;
+}
+
 void
 SessionStore::rebuild()
 {
@@ -333,6 +345,9 @@ SessionStore::rebuild()
     root_->pending_free_count = root_->pending_slot_count;
     root_->stats.sessions = 0;
     root_->stats.pending = 0;
+    for (uint64_t i = 0; i < root_->client_counter_count; i++) {
+        root_->client_counters[i].pending = 0;
+    }
     root_->stats.rebuilt++;
     root_->repairing = 0;
     ordered();
@@ -948,12 +963,14 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
                 touch(n, now);
                 return OL_INVALID;
             }
+            /* the ended session's clients wait in the outbox from the
+             * step that replaces it */
+            SessionNode *told = nullptr;
+            uint64_t told_ref = 0;
             if (other_subject) {
                 copy_info(n, ended);
-                tell(n, OL_END_REPLACED, now);
-            }
-            if (!found) {
-                set(root_->stats.joins, root_->stats.joins + 1);
+                told = tell(n, OL_END_REPLACED, now);
+                told_ref = told != nullptr ? ref_of(told) : 0;
             }
             uint64_t evicted_before = root_->stats.evicted;
             SessionNode *fresh = put(
@@ -963,7 +980,16 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
             evicted =
                 static_cast<unsigned>(root_->stats.evicted - evicted_before);
             if (fresh == nullptr) {
+                /* n lives on: its clients are told nothing (unless the
+                 * evictions made for room dropped the copy already) */
+                told = told_ref != 0 ? pending_at(told_ref, n->sid) : nullptr;
+                if (told != nullptr) {
+                    unqueue(told);
+                }
                 return OL_NOMEM;
+            }
+            if (!found) {
+                set(root_->stats.joins, root_->stats.joins + 1);
             }
             if (other_subject) {
                 set(root_->stats.created, root_->stats.created + 1);
@@ -1480,6 +1506,7 @@ SessionStore::pending_put(const SessionNode *from, std::string_view data,
     set(newer != nullptr ? newer->lru_older : root_->outbox_newest, p);
     set(older != nullptr ? older->lru_newer : root_->outbox_oldest, p);
     set(root_->stats.pending, root_->stats.pending + clients);
+    count_waiting(p, true);
     return p;
 }
 
@@ -1493,6 +1520,7 @@ SessionStore::unqueue(SessionNode *p)
                                 : root_->outbox_oldest,
         p->lru_newer);
     set(root_->stats.pending, root_->stats.pending - p->client_count);
+    count_waiting(p, false);
     const uint8_t spoilt[sizeof(uint64_t)] = {};
     set_bytes(p->sid, spoilt, sizeof(spoilt));
     OverflowSlot *o = p->overflow;
@@ -1502,6 +1530,31 @@ SessionStore::unqueue(SessionNode *p)
         give_slot(o);
         o = next;
     }
+}
+
+void
+SessionStore::count_waiting(const SessionNode *p, bool up)
+{
+    char data[OL_SESSION_DATA_MAX];
+    read_data(p, data);
+    each_entry(data, p->sub_len, p->client_count,
+               [&](const char *, std::string_view client, std::string_view) {
+                   /* a gauge, outside the journal (a session of many
+                    * clients would overflow it): a step undone after a
+                    * crash may leave it off by that step, never below
+                    * zero; a client without an entry is not counted */
+                   ClientCounter *c = client_counter(client);
+                   if (c == nullptr) {
+                       return;
+                   }
+                   uint64_t was =
+                       __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
+                   while ((up || was > 0) &&
+                          !__atomic_compare_exchange_n(
+                              &c->pending, &was, up ? was + 1 : was - 1, false,
+                              __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                   }
+               });
 }
 
 void
@@ -1710,13 +1763,17 @@ SessionStore::count_sent(std::string_view client, ol_sent_outcome outcome)
 }
 
 void
-SessionStore::client_sent(std::string_view client, uint64_t *sent) const
+SessionStore::client_sent(std::string_view client, uint64_t *sent,
+                          uint64_t *pending) const
 {
     ClientCounter *c = client_counter(client, false);
     for (size_t i = 0; i < OL_SENT_OUTCOMES; i++) {
         sent[i] =
             c != nullptr ? __atomic_load_n(&c->sent[i], __ATOMIC_RELAXED) : 0;
     }
+    /* a word written under the lock, read without it */
+    *pending =
+        c != nullptr ? __atomic_load_n(&c->pending, __ATOMIC_RELAXED) : 0;
 }
 
 void

@@ -96,11 +96,13 @@ struct JournalEntry {
 constexpr size_t journal_max = 128;
 
 /* The back-channel outcomes of one client, known by a hash of its id
- * (0: a free entry), counted with atomic adds. */
+ * (0: a free entry), and its deliveries waiting in the outbox: counted
+ * with atomic adds. */
 struct ClientCounter {
     uint32_t hash;
     uint32_t unused;
     uint64_t sent[OL_SENT_OUTCOMES];
+    uint64_t pending;
 };
 
 /* A pending session a worker holds: where it is, and until when (0: held
@@ -280,7 +282,9 @@ class SessionStore {
     void count_delivery(ol_delivery_outcome outcome);
     /* Counters of the metrics, outside the journal (atomic adds). */
     void count_sent(std::string_view client, ol_sent_outcome outcome);
-    void client_sent(std::string_view client, uint64_t *sent) const;
+    /* sent[OL_SENT_OUTCOMES], and the deliveries waiting for client. */
+    void client_sent(std::string_view client, uint64_t *sent,
+                     uint64_t *pending) const;
     void count_logout(int mode_index, ol_logout_outcome outcome);
     void count_hint(ol_hint_result result);
     void count_upstream(ol_upstream_result result);
@@ -302,6 +306,9 @@ class SessionStore {
     void set_bytes(uint8_t *field, const uint8_t *value, size_t len);
     void record(void *address, size_t size);
     void commit();
+    /* Writes back the old values the journal holds, newest first; why it
+     * cannot, or nullptr.  commit() then empties it. */
+    const char *undo();
     /* Undoes what a process that died holding the lock left unfinished;
      * then checks the store and empties it when it is damaged. */
     void recover();
@@ -343,6 +350,8 @@ class SessionStore {
                              SessionNode *after);
     /* Takes p out of the outbox and frees its slots. */
     void unqueue(SessionNode *p);
+    /* The waiting deliveries of p's clients, counted up or down. */
+    void count_waiting(const SessionNode *p, bool up);
     /* unqueue(), its deliveries counted as why (dropped, given up). */
     void drop(SessionNode *p, ol_sent_outcome why);
     bool is_pending_slot(const void *p) const;

@@ -404,8 +404,20 @@ START_TEST(test_outbox_rounds_fresh_tokens_and_count)
     ck_assert_uint_eq(stats().pending, 2);
     ol_deliveries_settle(d[0], NOW + 1);
     ol_deliveries_free(d[0]);
-    /* only app-a waits, 5 s after the round */
+    /* only app-a waits, 5 s after the round, as the metrics show */
     ck_assert_uint_eq(stats().pending, 1);
+    ck_assert_int_eq(ol_metrics_respond(store, &arena, clients, "sso", 1 << 20,
+                                        &resp, err, sizeof(err)),
+                     OL_OK);
+    page = response_body(resp);
+    ck_assert_ptr_nonnull(strstr(page, "oidc_logout_backchannel_client_pending_"
+                                       "deliveries{zone=\"sso\",client=\"app-"
+                                       "a\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(page, "oidc_logout_backchannel_client_pending_"
+                                       "deliveries{zone=\"sso\",client=\"app-"
+                                       "b\"} 0\n"));
+    free(page);
+    ol_response_free(resp);
     ck_assert_uint_eq(ol_pending_take(store, &arena, &conf, NOW + 5, d, 4), 0);
     ck_assert_uint_eq(ol_pending_take(store, &arena, &conf, NOW + 6, d, 4), 1);
     ck_assert_int_eq(ol_deliveries_sign(d[0], err, sizeof(err)), OL_OK);
