@@ -576,9 +576,11 @@ SessionStore::remove(SessionNode *n)
 void
 SessionStore::touch(SessionNode *n, uint32_t now)
 {
-    set(n->last_used, now);
+    if (n->last_used != now) {
+        set(n->last_used, now);
+    }
     if (root_->lru_newest == n) {
-        return;
+        return; /* a busy session: nothing written most of the time */
     }
     /* move to the newest end */
     set(n->lru_newer->lru_older, n->lru_older);
