@@ -707,9 +707,10 @@ ol_status ol_admin_decide(ol_store *store, const ol_arena *arena,
                           char *err, size_t errlen) OL_NOEXCEPT;
 
 /* A refusal of the APIs before the core could read the request: status,
- * a JSON invalid_request error with reason, which is also logged. */
+ * a JSON invalid_request error with reason, which is also logged; allow
+ * (may be NULL) the methods of an Allow header. */
 ol_status ol_api_refuse(int status, const char *reason, size_t len,
-                        ol_response **out) OL_NOEXCEPT;
+                        const char *allow, ol_response **out) OL_NOEXCEPT;
 
 /* A back-channel logout receiver (oidc_logout_backchannel_receiver): who
  * the upstream provider is and the client ids it addresses nginx by. */

@@ -305,6 +305,18 @@ _EOT_
 is_deeply(samples(metrics(), @counted), counted(2, 6, 1, 1, 1, 1),
           'metrics: six tokens refused, nothing more ended or delivered');
 
+{
+    my $res = HTTP::Tiny->new(timeout => 10)
+        ->get('http://127.0.0.1:2070/oidc/backchannel');
+    is($res->{status}, 405, 'a GET at the receiver: 405');
+    is($res->{headers}{allow}, 'POST', 'which says POST');
+    like($res->{headers}{'content-type'} // '', qr{^application/json},
+         'as JSON');
+    my $lines = () = error_log()
+        =~ /oidc_logout: backchannel receiver: the provider POSTs its logout tokens/g;
+    is($lines, 1, 'with one error line');
+}
+
 unlike(error_log(), qr/\[(?:alert|crit|emerg)\]/, 'no alert of nginx');
 
 diag(sprintf 'provider_receiver: %.1f s', time - $began);

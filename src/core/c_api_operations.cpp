@@ -33,13 +33,17 @@ ol_admin_decide(ol_store *store, const ol_arena *arena,
 }
 
 ol_status
-ol_api_refuse(int status, const char *reason, size_t len,
+ol_api_refuse(int status, const char *reason, size_t len, const char *allow,
               ol_response **out) noexcept
 {
     *out = nullptr;
     return guarded(nullptr, 0, [&]() -> ol_status {
-        *out = new ol_response(api_error(status, "invalid_request",
-                                         std::string(view(reason, len))));
+        Response r = api_error(status, "invalid_request",
+                               std::string(view(reason, len)));
+        if (allow != nullptr) {
+            r.headers.emplace_back("Allow", allow);
+        }
+        *out = new ol_response(std::move(r));
         return OL_OK;
     });
 }

@@ -168,11 +168,12 @@ ngx_http_oidc_logout_upstream_client_id(ngx_conf_t *cf, ngx_command_t *cmd,
 /* A refusal of the APIs, before the core could see the request. */
 static ngx_int_t
 ngx_http_oidc_logout_api_refuse(ngx_http_request_t *r, int status,
-                                const char *reason)
+                                const char *reason, const char *allow)
 {
     ol_response *resp;
 
-    if (ol_api_refuse(status, reason, ngx_strlen(reason), &resp) != OL_OK) {
+    if (ol_api_refuse(status, reason, ngx_strlen(reason), allow, &resp) !=
+        OL_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     return ngx_http_oidc_logout_output(r, resp);
@@ -195,18 +196,22 @@ ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r)
     zone = olcf->session->shm_zone->data;
 
     if (olcf->document == NGX_HTTP_OIDC_LOGOUT_RECEIVER) {
-        if (!(r->method & NGX_HTTP_POST)) {
-            return NGX_HTTP_NOT_ALLOWED;
-        }
-        if (!ngx_http_oidc_logout_is_form(r)) {
+        if (!(r->method & NGX_HTTP_POST) || !ngx_http_oidc_logout_is_form(r)) {
             rc = ngx_http_discard_request_body(r);
             if (rc != NGX_OK) {
                 return rc;
             }
-            return ngx_http_oidc_logout_api_refuse(
-                r, 400,
-                "backchannel receiver: POST without Content-Type "
-                "application/x-www-form-urlencoded");
+            return !(r->method & NGX_HTTP_POST)
+                       ? ngx_http_oidc_logout_api_refuse(
+                             r, NGX_HTTP_NOT_ALLOWED,
+                             "backchannel receiver: the provider POSTs its "
+                             "logout tokens",
+                             "POST")
+                       : ngx_http_oidc_logout_api_refuse(
+                             r, 400,
+                             "backchannel receiver: POST without "
+                             "Content-Type application/x-www-form-urlencoded",
+                             NULL);
         }
         r->request_body_in_single_buf = 1;
         rc = ngx_http_read_client_request_body(r, ngx_http_oidc_logout_receive);
@@ -279,7 +284,8 @@ ngx_http_oidc_logout_receive(ngx_http_request_t *r)
             r, ngx_http_oidc_logout_api_refuse(
                    r, 400,
                    "backchannel receiver: request body larger than "
-                   "client_body_buffer_size"));
+                   "client_body_buffer_size, or kept in a file",
+                   NULL));
         return;
     }
     if (rc != NGX_OK) {
