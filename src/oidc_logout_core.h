@@ -261,7 +261,8 @@ typedef struct {
 typedef struct {
     uint64_t sessions;       /* stored now, expired ones included */
     uint64_t created;        /* since the store was created */
-    uint64_t ended;          /* by logout, or by a new login on the cookie */
+    uint64_t ended;          /* by logout, admin, upstream, or another login on
+                              * the cookie (the sums of ends[]) */
     uint64_t expired;        /* idle or lifetime reached */
     uint64_t evicted;        /* forced out to make room */
     uint64_t alloc_failures; /* no room even after evictions */

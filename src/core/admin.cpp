@@ -126,12 +126,8 @@ deliveries(SessionStore &store, const AdminRequest &rq)
 Response
 api_response(int status, std::string body)
 {
-    Response r;
+    Response r = json_response(std::move(body), "no-store");
     r.status = status;
-    r.content_type = "application/json";
-    r.body = std::move(body);
-    r.headers = {{"Cache-Control", "no-store"},
-                 {"X-Content-Type-Options", "nosniff"}};
     return r;
 }
 

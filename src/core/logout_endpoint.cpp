@@ -359,13 +359,13 @@ set_page(Response &r, int status, std::string body, std::string csp)
 }
 
 Response
-json_response(std::string body)
+json_response(std::string body, std::string cache_control)
 {
     Response r;
     r.status = 200;
     r.content_type = "application/json";
     r.body = std::move(body);
-    r.headers = {{"Cache-Control", "max-age=300"},
+    r.headers = {{"Cache-Control", std::move(cache_control)},
                  {"X-Content-Type-Options", "nosniff"}};
     return r;
 }

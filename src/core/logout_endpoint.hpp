@@ -68,7 +68,8 @@ Response respond(const Endpoint &endpoint, const Request &request);
 void set_page(Response &r, int status, std::string body, std::string csp);
 
 /* Documents served as JSON: the JWKS and the discovery fragment. */
-Response json_response(std::string body);
+Response json_response(std::string body,
+                       std::string cache_control = "max-age=300");
 /* backchannel: logout tokens can be signed */
 Response metadata_response(std::string_view issuer,
                            std::string_view end_session_path,

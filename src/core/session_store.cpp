@@ -135,6 +135,7 @@ class SessionStore::Locked {
         if (repair_ && std::uncaught_exceptions() > exceptions_) {
             /* a step cut short by an exception is undone, as a crash's */
             store_.undo();
+            store_.recount_waiting();
         }
         if (repair_) {
             store_.commit();
@@ -287,6 +288,7 @@ SessionStore::recover()
         }
         if (damage == nullptr) {
             commit();
+            recount_waiting();
             root_->stats.repaired++;
             ordered();
             *static_cast<volatile uint32_t *>(&root_->repairing) = 0;
@@ -814,7 +816,7 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
 
     {
         Locked lock(*this);
-        uint64_t evicted_before = root_->stats.evicted;
+        uint64_t evicted_before = root_->stats.ends[OL_END_EVICTED];
         SessionNode *n = has_old ? find_handle(old_handle, now) : nullptr;
         if (n != nullptr && sub_is(n, sub)) {
             /* the same subject keeps its session under a fresh handle */
@@ -832,8 +834,8 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
                 out.previous_ended = 1;
             }
             n = put(nullptr, ids, sid, sub, sub.size(), 0, now, now);
-            out.evicted =
-                static_cast<unsigned>(root_->stats.evicted - evicted_before);
+            out.evicted = static_cast<unsigned>(
+                root_->stats.ends[OL_END_EVICTED] - evicted_before);
             if (n == nullptr) {
                 return OL_NOMEM;
             }
@@ -974,13 +976,13 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
                 told = tell(n, OL_END_REPLACED, now);
                 told_ref = told != nullptr ? ref_of(told) : 0;
             }
-            uint64_t evicted_before = root_->stats.evicted;
+            uint64_t evicted_before = root_->stats.ends[OL_END_EVICTED];
             SessionNode *fresh = put(
                 n, rekeyed != nullptr ? fresh_handle : n->handle,
                 other_subject ? fresh_sid : n->sid, std::string_view(out, len),
                 new_sub.size(), count, other_subject ? now : n->created, now);
-            evicted =
-                static_cast<unsigned>(root_->stats.evicted - evicted_before);
+            evicted = static_cast<unsigned>(root_->stats.ends[OL_END_EVICTED] -
+                                            evicted_before);
             if (fresh == nullptr) {
                 /* n lives on: its clients are told nothing (unless the
                  * evictions made for room dropped the copy already) */
@@ -1174,9 +1176,10 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     if (need > n->slots) {
         /* before the join changes anything: the evictions are steps of
          * their own, and the join one step after them */
-        uint64_t evicted_before = root_->stats.evicted;
+        uint64_t evicted_before = root_->stats.ends[OL_END_EVICTED];
         more = take_slots(need - n->slots, n, now);
-        evicted = static_cast<unsigned>(root_->stats.evicted - evicted_before);
+        evicted = static_cast<unsigned>(root_->stats.ends[OL_END_EVICTED] -
+                                        evicted_before);
         if (more == nullptr) {
             touch(n, now);
             return OL_NOMEM;
@@ -1314,6 +1317,25 @@ holds_provider_sid(const char *data, size_t sub_len, unsigned count,
 
 } // namespace
 
+bool
+SessionStore::end_holding(SessionNode *n, std::string_view psid,
+                          ol_end_cause cause, uint32_t now)
+{
+    if (drop_if_expired(n, now)) {
+        return false;
+    }
+    if (!psid.empty()) {
+        char data[OL_SESSION_DATA_MAX];
+        read_data(n, data);
+        if (!holds_provider_sid(data, n->sub_len, n->client_count, psid)) {
+            return false;
+        }
+    }
+    retire(n, cause, now);
+    commit();
+    return true;
+}
+
 size_t
 SessionStore::end_by_sub(std::string_view sub, std::string_view psid,
                          ol_end_cause cause, uint32_t now)
@@ -1324,15 +1346,9 @@ SessionStore::end_by_sub(std::string_view sub, std::string_view psid,
     SessionNode *n = *sub_bucket(hash);
     while (n != nullptr) {
         SessionNode *next = n->next_by_sub;
-        if (n->sub_hash == hash && sub_is(n, sub) && !drop_if_expired(n, now)) {
-            char data[OL_SESSION_DATA_MAX];
-            read_data(n, data);
-            if (psid.empty() ||
-                holds_provider_sid(data, n->sub_len, n->client_count, psid)) {
-                retire(n, cause, now);
-                commit();
-                count++;
-            }
+        if (n->sub_hash == hash && sub_is(n, sub) &&
+            end_holding(n, psid, cause, now)) {
+            count++;
         }
         n = next;
     }
@@ -1351,14 +1367,7 @@ SessionStore::end_by_provider_sid(std::string_view psid, ol_end_cause cause,
     SessionNode *n = root_->lru_oldest;
     while (n != nullptr) {
         SessionNode *newer = n->lru_newer;
-        char data[OL_SESSION_DATA_MAX];
-        read_data(n, data);
-        if (!drop_if_expired(n, now) &&
-            holds_provider_sid(data, n->sub_len, n->client_count, psid)) {
-            retire(n, cause, now);
-            commit();
-            count++;
-        }
+        count += end_holding(n, psid, cause, now) ? 1 : 0;
         n = newer;
     }
     return count;
@@ -1398,11 +1407,6 @@ void
 SessionStore::count_end(ol_end_cause cause)
 {
     set(root_->stats.ends[cause], root_->stats.ends[cause] + 1);
-    uint64_t &total = cause == OL_END_IDLE || cause == OL_END_LIFETIME
-                          ? root_->stats.expired
-                      : cause == OL_END_EVICTED ? root_->stats.evicted
-                                                : root_->stats.ended;
-    set(total, total + 1);
 }
 
 SessionNode *
@@ -1535,6 +1539,20 @@ SessionStore::unqueue(SessionNode *p)
 }
 
 void
+SessionStore::recount_waiting()
+{
+    for (uint64_t i = 0; i < root_->client_counter_count; i++) {
+        __atomic_store_n(&root_->client_counters[i].pending, 0,
+                         __ATOMIC_RELAXED);
+    }
+    uint64_t i = 0;
+    for (const SessionNode *p = root_->outbox_oldest;
+         p != nullptr && i < root_->pending_slot_count; p = p->lru_newer, i++) {
+        count_waiting(p, true);
+    }
+}
+
+void
 SessionStore::count_waiting(const SessionNode *p, bool up)
 {
     char data[OL_SESSION_DATA_MAX];
@@ -1542,9 +1560,9 @@ SessionStore::count_waiting(const SessionNode *p, bool up)
     each_entry(data, p->sub_len, p->client_count,
                [&](const char *, std::string_view client, std::string_view) {
                    /* a gauge, outside the journal (a session of many
-                    * clients would overflow it): a step undone after a
-                    * crash may leave it off by that step, never below
-                    * zero; a client without an entry is not counted */
+                    * clients would overflow it): counted again from the
+                    * outbox when a step is undone (recount_waiting); a
+                    * client without an entry is not counted */
                    ClientCounter *c = client_counter(client);
                    if (c == nullptr) {
                        return;
@@ -1819,22 +1837,13 @@ SessionStore::counters(uint64_t (&logouts)[2][OL_LOGOUT_OUTCOMES],
 void
 SessionStore::count_delivery(ol_delivery_outcome outcome)
 {
-    Locked lock(*this);
-    uint64_t *counter = nullptr;
-    switch (outcome) {
-    case OL_DELIVERY_DELIVERED:
-        counter = &root_->stats.backchannel_delivered;
-        break;
-    case OL_DELIVERY_RETRIED:
-        counter = &root_->stats.backchannel_retried;
-        break;
-    case OL_DELIVERY_FAILED:
-        counter = &root_->stats.backchannel_failed;
-        break;
-    }
-    if (counter != nullptr) {
-        set(*counter, *counter + 1);
-    }
+    /* an atomic add, as the metrics' counters: no change of the journal
+     * writes these words, and no attempt waits for the lock */
+    uint64_t *counter =
+        outcome == OL_DELIVERY_DELIVERED ? &root_->stats.backchannel_delivered
+        : outcome == OL_DELIVERY_RETRIED ? &root_->stats.backchannel_retried
+                                         : &root_->stats.backchannel_failed;
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -1844,6 +1853,12 @@ SessionStore::stats(ol_store_stats &out)
     out = root_->stats;
     out.slots = root_->slot_count;
     out.slots_free = root_->free_count;
+    /* the totals of before the causes were told apart */
+    const uint64_t *ends = out.ends;
+    out.ended = ends[OL_END_LOGOUT] + ends[OL_END_ADMIN] +
+                ends[OL_END_UPSTREAM] + ends[OL_END_REPLACED];
+    out.expired = ends[OL_END_IDLE] + ends[OL_END_LIFETIME];
+    out.evicted = ends[OL_END_EVICTED];
 }
 
 std::string

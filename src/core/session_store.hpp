@@ -341,6 +341,10 @@ class SessionStore {
      * outbox when its clients are to be told. */
     SessionNode *tell(const SessionNode *n, ol_end_cause cause, uint32_t now);
     void count_end(ol_end_cause cause);
+    /* Ends n for cause, a step of its own, when it is live and holds the
+     * provider sid psid (any, when empty); whether it did. */
+    bool end_holding(SessionNode *n, std::string_view psid, ol_end_cause cause,
+                     uint32_t now);
     /* The pending area: a copy of a session's data into fresh pending
      * slots, linked into the outbox after `after` (nullptr: the newest
      * end); the oldest pending sessions other than keep are dropped for
@@ -352,6 +356,9 @@ class SessionStore {
     void unqueue(SessionNode *p);
     /* The waiting deliveries of p's clients, counted up or down. */
     void count_waiting(const SessionNode *p, bool up);
+    /* The gauges counted again from the outbox: after a step is undone,
+     * which they are outside of. */
+    void recount_waiting();
     /* unqueue(), its deliveries counted as why (dropped, given up). */
     void drop(SessionNode *p, ol_sent_outcome why);
     bool is_pending_slot(const void *p) const;
