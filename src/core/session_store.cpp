@@ -1,4 +1,5 @@
 #include "session_store.hpp"
+#include "session_store_parts.hpp"
 
 #include "text.hpp"
 
@@ -13,143 +14,6 @@
 #include <openssl/hmac.h>
 
 namespace oidc_logout {
-
-namespace {
-
-constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
-/* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 7;
-static_assert(sizeof(StoreRoot) < 4096, "the layout word holds its size");
-constexpr uint32_t store_layout = static_cast<uint32_t>(
-    store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
-/* Expired sessions looked at, from the oldest, before forcing one out. */
-constexpr int expire_scan = 32;
-/* The share of the zone's slots kept for pending sessions, and the
- * fewest. */
-constexpr size_t pending_share = 16;
-constexpr size_t pending_min = 8; /* a session takes at most 5 */
-/* Entries of the table of client counters: one for each 1024 bytes of the
- * zone, at most this many. */
-constexpr size_t client_counter_max = 256;
-/* Expired sessions one sweep ends from the oldest end. */
-constexpr int sweep_scan = 256;
-/* Bytes of data in a head slot, and in each overflow slot. */
-constexpr size_t head_data = sizeof(SessionNode::data);
-constexpr size_t overflow_data = sizeof(OverflowSlot::data);
-
-constexpr size_t
-slots_for(size_t data_len)
-{
-    return data_len <= head_data
-               ? 1
-               : 1 + (data_len - head_data + overflow_data - 1) / overflow_data;
-}
-
-static_assert(slots_for(OL_SESSION_DATA_MAX) <= UINT8_MAX, "slots fit");
-
-uint32_t
-id_hash(const uint8_t *id)
-{
-    uint32_t h;
-    std::memcpy(&h, id, sizeof(h)); /* ids are random */
-    return h;
-}
-
-uint32_t
-text_hash(std::string_view s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (char c : s) {
-        h ^= static_cast<uint8_t>(c);
-        h *= 16777619u;
-    }
-    return h;
-}
-
-size_t
-round_up_pow2(size_t n)
-{
-    size_t p = 1;
-    while (p < n) {
-        p <<= 1;
-    }
-    return p;
-}
-
-/* Keeps the compiler from moving stores across it: a process can be
- * killed between any two instructions, and the journal must always be
- * written before what it protects. */
-void
-ordered()
-{
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-}
-
-/* A client's entry in a session's data: length byte, client id, length
- * byte, the provider's sid for it.  Returns its length. */
-size_t
-put_entry(char *out, std::string_view client, std::string_view psid)
-{
-    out[0] = static_cast<char>(client.size());
-    std::memcpy(out + 1, client.data(), client.size());
-    out[1 + client.size()] = static_cast<char>(psid.size());
-    if (!psid.empty()) {
-        std::memcpy(out + 2 + client.size(), psid.data(), psid.size());
-    }
-    return 2 + client.size() + psid.size();
-}
-
-/* Walks the client entries of data (count of them, after the subject). */
-template <typename Visit>
-void
-each_entry(const char *data, size_t sub_len, unsigned count, Visit visit)
-{
-    const char *p = data + sub_len;
-    for (unsigned i = 0; i < count; i++) {
-        uint8_t len = static_cast<uint8_t>(p[0]);
-        uint8_t psid_len = static_cast<uint8_t>(p[1 + len]);
-        visit(p, std::string_view(p + 1, len),
-              std::string_view(p + 2 + len, psid_len));
-        p += 2 + len + psid_len;
-    }
-}
-
-} // namespace
-
-/* Holds the arena's lock for a scope.  The holder first repairs what a
- * process that died holding it left unfinished, and publishes its own
- * changes before letting go. */
-class SessionStore::Locked {
-  public:
-    explicit Locked(SessionStore &store, bool repair = true)
-        : store_(store), repair_(repair),
-          exceptions_(std::uncaught_exceptions())
-    {
-        store_.arena_.lock(store_.arena_.data);
-        if (repair_) {
-            store_.recover();
-        }
-    }
-    ~Locked()
-    {
-        if (repair_ && std::uncaught_exceptions() > exceptions_) {
-            /* a step cut short by an exception is undone, as a crash's */
-            store_.undo();
-            store_.recount_waiting();
-        }
-        if (repair_) {
-            store_.commit();
-        }
-        store_.arena_.unlock(store_.arena_.data);
-    }
-    Locked(const Locked &) = delete;
-    Locked &operator=(const Locked &) = delete;
-
-  private:
-    SessionStore &store_;
-    bool repair_;
-    int exceptions_;
-};
 
 void
 SessionStore::record(void *address, size_t size)
@@ -168,15 +32,6 @@ SessionStore::record(void *address, size_t size)
     ordered();
     *static_cast<volatile uint32_t *>(&root_->journal_length) = length + 1;
     ordered();
-}
-
-template <typename T>
-void
-SessionStore::set(T &field, T value)
-{
-    static_assert(sizeof(T) <= sizeof(uint64_t), "one journal entry");
-    record(&field, sizeof(T));
-    field = value;
 }
 
 void
@@ -434,7 +289,8 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         }
     }
     if (root->slots == nullptr ||
-        !random_bytes(root->secret, sizeof(root->secret))) {
+        !random_bytes(root->secret, sizeof(root->secret)) ||
+        !random_bytes(root->node, sizeof(root->node))) {
         return unlock(nullptr);
     }
     root->slot_count = count;
@@ -467,6 +323,7 @@ SessionStore::configure(uint32_t idle, uint32_t lifetime, bool notify)
     root_->idle = idle;
     root_->lifetime = lifetime;
     root_->notify = notify ? 1 : 0;
+    root_->cluster = 0;
 }
 
 SessionNode **
@@ -594,11 +451,26 @@ SessionStore::touch(SessionNode *n, uint32_t now)
     set(root_->lru_newest, n);
 }
 
+void
+SessionStore::mark_changed(SessionNode *n)
+{
+    if (root_->cluster) {
+        /* live sessions do not use due: it counts their changes */
+        set(n->due, n->due + 1 != 0 ? n->due + 1 : 1);
+    }
+}
+
 bool
 SessionStore::drop_if_expired(SessionNode *n, uint32_t now)
 {
     if (!expired(n, now)) {
         return false;
+    }
+    if (root_->cluster) {
+        /* a cache drop: Redis decides when the session ends */
+        remove(n);
+        commit();
+        return true;
     }
     bool idle = root_->idle != 0 && now - n->last_used >= root_->idle &&
                 now >= n->last_used;
@@ -669,7 +541,13 @@ SessionStore::take_slots(size_t count, const SessionNode *keep, uint32_t now)
             set(root_->stats.alloc_failures, root_->stats.alloc_failures + 1);
             return nullptr;
         }
-        retire(victim, OL_END_EVICTED, now);
+        if (root_->cluster) {
+            /* out of this node's cache only: it lives on in Redis */
+            count_end(OL_END_EVICTED);
+            remove(victim);
+        } else {
+            retire(victim, OL_END_EVICTED, now);
+        }
         commit();
     }
     return take_free(root_->free_slots, root_->free_count, count);
@@ -826,6 +704,7 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
             set(n->next_by_handle, *b);
             set(*b, n);
             touch(n, now);
+            mark_changed(n);
             std::memcpy(sid, n->sid, id_bytes);
         } else {
             if (n != nullptr) {
@@ -834,6 +713,9 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
                 out.previous_ended = 1;
             }
             n = put(nullptr, ids, sid, sub, sub.size(), 0, now, now);
+            if (n != nullptr) {
+                mark_changed(n);
+            }
             out.evicted = static_cast<unsigned>(
                 root_->stats.ends[OL_END_EVICTED] - evicted_before);
             if (n == nullptr) {
@@ -992,6 +874,7 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
                 }
                 return OL_NOMEM;
             }
+            mark_changed(fresh);
             if (!found) {
                 set(root_->stats.joins, root_->stats.joins + 1);
             }
@@ -1200,6 +1083,7 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     set(n->data_len, static_cast<uint16_t>(data_len));
     set(n->client_count, static_cast<uint8_t>(n->client_count + 1));
     set(root_->stats.joins, root_->stats.joins + 1);
+    mark_changed(n);
     copy_info(n, info);
     return OL_OK;
 }
@@ -1284,7 +1168,8 @@ SessionStore::end(std::string_view handle_text, uint32_t now,
     return with_session(handle_text, &SessionStore::find_handle, now, info,
                         [&](SessionNode *n) {
                             SessionNode *p = retire(n, cause, now);
-                            if (p != nullptr && claimed != nullptr) {
+                            if (p != nullptr && claimed != nullptr &&
+                                p->client_count > 0) {
                                 set(p->lease, now + lease);
                                 claimed->ref = ref_of(p);
                                 claimed->until = p->lease;
@@ -1413,6 +1298,29 @@ SessionNode *
 SessionStore::tell(const SessionNode *n, ol_end_cause cause, uint32_t now)
 {
     count_end(cause);
+    if (root_->cluster) {
+        /* waits, even without clients, until Redis hears of it: then
+         * this node notifies, or the one that ended it first */
+        char data[OL_SESSION_DATA_MAX];
+        size_t len = read_data(n, data);
+        SessionNode *p = pending_put(n, std::string_view(data, len),
+                                     n->client_count, nullptr, nullptr);
+        /* a record of it read from Redis before it hears may not bring
+         * it back */
+        MemoEntry e = {};
+        memo_key(
+            "ended",
+            std::string_view(reinterpret_cast<const char *>(n->sid), id_bytes),
+            e.key);
+        e.expires = now + 600;
+        memo_put(root_->revoked, root_->revoked_sets, e, now);
+        if (p != nullptr) {
+            set(p->cause, static_cast<uint8_t>(cause | cause_unpublished));
+            set(p->last_used, now);
+            set(p->due, now + publish_hold);
+        }
+        return p;
+    }
     bool quiet = cause == OL_END_IDLE || cause == OL_END_LIFETIME ||
                  cause == OL_END_EVICTED;
     if (n->client_count == 0 || (quiet && !root_->notify)) {
@@ -1620,8 +1528,10 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
              i++) {
             SessionNode *newer = p->lru_newer;
             bool held = p->lease > now;
-            if (!held && give_up != 0 && now - p->last_used >= give_up &&
-                now >= p->last_used) {
+            if (p->client_count == 0) {
+                /* an end Redis has not heard of yet, nobody to tell */
+            } else if (!held && give_up != 0 && now - p->last_used >= give_up &&
+                       now >= p->last_used) {
                 drop(p, OL_SENT_GIVEN_UP);
                 commit();
             } else if (!held && p->due <= now) {
@@ -1631,7 +1541,8 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
                 e.claim.ref = ref_of(p);
                 e.claim.until = p->lease;
                 copy_info(p, &e.info);
-                e.cause = static_cast<ol_end_cause>(p->cause);
+                e.cause =
+                    static_cast<ol_end_cause>(p->cause & ~cause_unpublished);
                 e.ended = p->last_used;
                 e.attempts = p->attempts;
             }
@@ -1679,6 +1590,14 @@ SessionStore::settle(Claim &claim, std::string_view sid_text,
                    count++;
                });
     if (count == 0) {
+        if ((p->cause & cause_unpublished) != 0) {
+            /* kept, without clients, until Redis hears of the end */
+            SessionNode *q =
+                pending_put(p, std::string_view(rest, len), 0, p, p);
+            if (q == nullptr) {
+                return;
+            }
+        }
         unqueue(p);
         claim.ref = 0;
         return;
