@@ -806,9 +806,10 @@ typedef struct {
 } ol_cluster_session;
 typedef struct ol_cluster_sessions ol_cluster_sessions;
 
-/* The sessions used since since (seconds), newest first, at most max;
- * with changed_only, those changed since they were written.  NULL on no
- * memory. */
+/* The sessions used since since (seconds), newest first, at most max:
+ * with changed_only, those changed since they were written; otherwise also
+ * those whose deadline moved by idle/16 or more since it was last listed
+ * (their touches).  NULL on no memory. */
 ol_cluster_sessions *ol_cluster_changes(ol_store *store, const ol_arena *arena,
                                         uint64_t since, int changed_only,
                                         size_t max) OL_NOEXCEPT;

@@ -18,7 +18,7 @@ namespace {
  * read from Redis before its end can take to arrive. */
 constexpr uint32_t ended_memory = 600;
 /* Sessions changes() looks at, at most, from the newest. */
-constexpr size_t changes_scan = 4096;
+constexpr size_t changes_scan = 65536;
 
 /*
  * A record, the value Redis keeps for a session: a version byte, the
@@ -42,7 +42,7 @@ struct Record {
 struct Raw {
     uint8_t handle[id_bytes];
     uint8_t sid[id_bytes];
-    uint32_t created, last_used, changed;
+    uint32_t created, last_used, changed, deadline;
     uint8_t sub_len, count;
     uint16_t len;
     char data[OL_SESSION_DATA_MAX];
@@ -116,6 +116,18 @@ decode_record(std::string_view in, Record &out)
 
 /* ---- what the zone holds ------------------------------------------------- */
 
+uint32_t
+SessionStore::deadline_of(const SessionNode *n) const
+{
+    uint32_t idle_end = root_->idle != 0 ? n->last_used + root_->idle : 0;
+    uint32_t lifetime_end =
+        root_->lifetime != 0 ? n->created + root_->lifetime : 0;
+    if (lifetime_end != 0 && (idle_end == 0 || lifetime_end < idle_end)) {
+        return lifetime_end;
+    }
+    return idle_end;
+}
+
 bool
 SessionStore::knows(std::string_view handle_text, uint32_t now)
 {
@@ -133,6 +145,9 @@ SessionStore::changes(uint32_t since, bool changed_only, size_t max,
 {
     std::vector<Raw> raw(max); /* nothing is allocated under the lock */
     size_t count = 0;
+    /* a deadline moves in Redis once it is that much later than the one
+     * written (live sessions keep it in lease) */
+    uint32_t step = root_->idle / 16 > 1 ? root_->idle / 16 : 1;
     {
         Locked lock(*this);
         size_t scanned = 0;
@@ -140,8 +155,13 @@ SessionStore::changes(uint32_t since, bool changed_only, size_t max,
              n != nullptr && n->last_used >= since && count < max &&
              scanned < changes_scan;
              n = n->lru_older, scanned++) {
-            if (changed_only && n->due == 0) {
+            uint32_t deadline = deadline_of(n);
+            if (n->due == 0 && (changed_only || (n->lease != 0 &&
+                                                 deadline < n->lease + step))) {
                 continue;
+            }
+            if (!changed_only && deadline != n->lease) {
+                set(n->lease, deadline);
             }
             Raw &r = raw[count++];
             std::memcpy(r.handle, n->handle, id_bytes);
@@ -149,6 +169,7 @@ SessionStore::changes(uint32_t since, bool changed_only, size_t max,
             r.created = n->created;
             r.last_used = n->last_used;
             r.changed = n->due;
+            r.deadline = deadline;
             r.sub_len = n->sub_len;
             r.count = n->client_count;
             r.len = static_cast<uint16_t>(read_data(n, r.data));
@@ -162,13 +183,8 @@ SessionStore::changes(uint32_t since, bool changed_only, size_t max,
         s.sub.assign(r.data, r.sub_len);
         s.record = encode_record(r);
         s.changed = r.changed;
-        uint32_t idle_end = root_->idle != 0 ? r.last_used + root_->idle : 0;
         s.lifetime_end = root_->lifetime != 0 ? r.created + root_->lifetime : 0;
-        s.deadline = idle_end;
-        if (s.lifetime_end != 0 &&
-            (s.deadline == 0 || s.lifetime_end < idle_end)) {
-            s.deadline = s.lifetime_end;
-        }
+        s.deadline = r.deadline;
         each_entry(r.data, r.sub_len, r.count,
                    [&](const char *, std::string_view, std::string_view psid) {
                        if (psid.empty() ||

@@ -1318,6 +1318,7 @@ SessionStore::tell(const SessionNode *n, ol_end_cause cause, uint32_t now)
             set(p->cause, static_cast<uint8_t>(cause | cause_unpublished));
             set(p->last_used, now);
             set(p->due, now + publish_hold);
+            set(p->lease, uint32_t{0});
         }
         return p;
     }

@@ -50,7 +50,9 @@ struct SessionNode {
     uint32_t due;         /* pending: when its deliveries are tried next;
                            * live, cluster mode: counts its changes, 0
                            * when written to Redis */
-    uint32_t lease;       /* pending: a worker delivers them until then */
+    uint32_t lease;       /* pending: a worker delivers them until then;
+                           * live, cluster mode: the deadline written to
+                           * Redis */
     uint16_t data_len;    /* bytes used in data */
     uint16_t attempts;    /* pending: rounds of deliveries tried */
     uint8_t sub_len;      /* data starts with the subject (may be empty) */
@@ -313,8 +315,10 @@ class SessionStore {
     };
     /* Whether the session of handle_text is live in the zone. */
     bool knows(std::string_view handle_text, uint32_t now);
-    /* The sessions used since since, newest first, at most max (with
-     * changed_only: those changed since they were written). */
+    /* The sessions used since since, newest first, at most max: with
+     * changed_only, those changed since they were written; otherwise also
+     * those whose deadline moved by idle/16 or more since it was written
+     * (it counts as written from now). */
     void changes(uint32_t since, bool changed_only, size_t max,
                  std::vector<ClusterSession> &out);
     /* The session of sid was written as it was at changed. */
@@ -427,6 +431,8 @@ class SessionStore {
     void touch(SessionNode *n, uint32_t now);
     /* cluster mode: n changed, to be written to Redis */
     void mark_changed(SessionNode *n);
+    /* when n expires, 0: never */
+    uint32_t deadline_of(const SessionNode *n) const;
     void link(SessionNode *n);
     /* login(), or start() with an empty sub and handle_text. */
     ol_status open(std::string_view handle_text, std::string_view sub,
