@@ -756,11 +756,11 @@ ol_status ol_metrics_respond(ol_store *store, const ol_arena *arena,
 /* ---- Cluster mode: the zone caches the sessions Redis holds -------------- */
 
 /*
- * With it, the zone is one node's cache: a session that expires in it or
- * is forced out only leaves the cache (Redis decides when a session ends,
- * ol_cluster_script OL_SCRIPT_EXPIRE); an end made here waits in the
- * outbox, unpublished, until Redis says which node notifies
- * (ol_cluster_published).
+ * With it, the zone is one node's cache: its sessions do not expire in it
+ * (Redis decides, ol_cluster_script OL_SCRIPT_EXPIRE, and the stream of
+ * ends says so: ol_cluster_forget), and one forced out only leaves the
+ * cache; an end made here waits in the outbox, unpublished, until Redis
+ * says which node notifies (ol_cluster_published).
  */
 void ol_cluster_enable(ol_store *store, const ol_arena *arena) OL_NOEXCEPT;
 

@@ -14,9 +14,6 @@ namespace oidc_logout {
 
 namespace {
 
-/* How long an ended sid is refused by import(): longer than any record
- * read from Redis before its end can take to arrive. */
-constexpr uint32_t ended_memory = 600;
 /* Sessions changes() looks at, at most, from the newest. */
 constexpr size_t changes_scan = 65536;
 
@@ -229,9 +226,11 @@ SessionStore::import(std::string_view record, uint32_t now)
              std::string_view(reinterpret_cast<char *>(r.sid), id_bytes),
              ended);
     Locked lock(*this);
-    if (memo_find(root_->revoked, root_->revoked_sets, ended, now) != nullptr) {
+    if (memo_find(root_->ended, root_->ended_sets, ended, now) != nullptr) {
         return OL_DENIED; /* it ended here, or was heard to end */
     }
+    /* the lookups first: nothing is removed between them and put() */
+    SessionNode *same_handle = find_handle(r.handle, now);
     SessionNode *old = nullptr;
     for (SessionNode *n = *sid_bucket(r.sid); n != nullptr;
          n = n->next_by_sid) {
@@ -242,7 +241,6 @@ SessionStore::import(std::string_view record, uint32_t now)
         touch(old, now);
         return OL_OK;
     }
-    SessionNode *same_handle = find_handle(r.handle, now);
     if (same_handle != nullptr && same_handle != old) {
         remove(same_handle);
         commit();
@@ -264,7 +262,7 @@ SessionStore::forget(std::string_view sid_text, uint32_t now)
              e.key);
     e.expires = now + ended_memory;
     Locked lock(*this);
-    memo_put(root_->revoked, root_->revoked_sets, e, now);
+    memo_put(root_->ended, root_->ended_sets, e, now);
     commit();
     for (SessionNode *n = *sid_bucket(sid); n != nullptr; n = n->next_by_sid) {
         if (CRYPTO_memcmp(n->sid, sid, id_bytes) == 0) {
@@ -292,7 +290,7 @@ SessionStore::unpublished(
             if ((p->cause & cause_unpublished) != 0) {
                 raw.emplace_back();
                 std::memcpy(raw.back().first.data(), p->sid, id_bytes);
-                raw.back().second = p->cause & ~cause_unpublished;
+                raw.back().second = p->cause & ~cause_flags;
             }
         }
     }
@@ -342,7 +340,7 @@ SessionStore::published(std::string_view sid_text, bool won,
     std::memcpy(extra, data, p->sub_len);
     size_t len = p->sub_len;
     unsigned count = 0;
-    if (has_record) {
+    if (has_record && (p->cause & cause_told) == 0) {
         each_entry(r.data.data(), r.sub_len, r.count,
                    [&](const char *, std::string_view c, std::string_view ps) {
                        bool known = false;
@@ -389,7 +387,7 @@ SessionStore::enqueue(std::string_view record, ol_end_cause cause, uint32_t now)
              e.key);
     e.expires = now + ended_memory;
     Locked lock(*this);
-    memo_put(root_->revoked, root_->revoked_sets, e, now);
+    memo_put(root_->ended, root_->ended_sets, e, now);
     commit();
     for (SessionNode *n = *sid_bucket(r.sid); n != nullptr;
          n = n->next_by_sid) {
@@ -399,8 +397,9 @@ SessionStore::enqueue(std::string_view record, ol_end_cause cause, uint32_t now)
             break;
         }
     }
-    for (const SessionNode *q = root_->outbox_oldest; q != nullptr;
-         q = q->lru_newer) {
+    uint64_t i = 0;
+    for (const SessionNode *q = root_->outbox_oldest;
+         q != nullptr && i < root_->pending_slot_count; q = q->lru_newer, i++) {
         if (CRYPTO_memcmp(q->sid, r.sid, id_bytes) == 0) {
             return OL_OK; /* ended here too: that end notifies */
         }
@@ -431,23 +430,31 @@ SessionStore::cached(uint64_t &cursor, size_t max,
                      std::vector<std::string> &out)
 {
     std::vector<std::array<uint8_t, id_bytes>> raw;
-    raw.reserve(max + 64);
+    raw.reserve(max);
     bool over = false;
     {
         Locked lock(*this);
-        uint64_t b = cursor;
+        /* cursor: the bucket, and how many of its chain are listed */
+        uint64_t b = cursor >> 16;
+        uint64_t skip = cursor & 0xffff;
         while (b <= root_->bucket_mask && raw.size() < max) {
-            for (const SessionNode *n = root_->by_sid[b]; n != nullptr;
-                 n = n->next_by_sid) {
-                if (raw.size() < raw.capacity()) {
+            uint64_t at = 0;
+            const SessionNode *n = root_->by_sid[b];
+            for (; n != nullptr && raw.size() < max; n = n->next_by_sid, at++) {
+                if (at >= skip) {
                     raw.emplace_back();
                     std::memcpy(raw.back().data(), n->sid, id_bytes);
                 }
             }
+            if (n != nullptr && at < 0xffff) {
+                skip = at; /* the rest of this chain next time */
+                break;
+            }
             b++;
+            skip = 0;
         }
         over = b > root_->bucket_mask;
-        cursor = b;
+        cursor = b << 16 | skip;
     }
     for (const auto &sid : raw) {
         out.push_back(base64url_encode(sid.data(), id_bytes));

@@ -77,7 +77,10 @@ SessionStore::journaled(uintptr_t address, size_t size) const
                   root_->code_sets * memo_ways * sizeof(MemoEntry)) ||
            inside(root_->revoked,
                   root_->revoked_sets * memo_ways * sizeof(MemoEntry)) ||
-           inside(root_->jtis, root_->jti_sets * memo_ways * sizeof(MemoEntry));
+           inside(root_->jtis,
+                  root_->jti_sets * memo_ways * sizeof(MemoEntry)) ||
+           inside(root_->ended,
+                  root_->ended_sets * memo_ways * sizeof(MemoEntry));
 }
 
 namespace {
@@ -240,14 +243,16 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
     }
     /* the memos: codes in 1/128 of the zone, revoked cookies in 1/64,
      * the jtis of received logout tokens in 1/256 (a table of their own:
-     * nobody else's requests can push them out) */
+     * nobody else's requests can push them out), and in cluster mode the
+     * sids that ended lately in 1/256 */
     struct Memo {
         MemoEntry **table;
         uint64_t *sets;
         size_t share;
     } memos[] = {{&root->codes, &root->code_sets, 128},
                  {&root->revoked, &root->revoked_sets, 64},
-                 {&root->jtis, &root->jti_sets, 256}};
+                 {&root->jtis, &root->jti_sets, 256},
+                 {&root->ended, &root->ended_sets, 256}};
     for (const Memo &m : memos) {
         size_t sets = zone_size / m.share / (memo_ways * sizeof(MemoEntry));
         *m.sets = sets > 0 ? sets : 1;
@@ -347,6 +352,11 @@ SessionStore::sub_bucket(uint32_t hash) const
 bool
 SessionStore::expired(const SessionNode *n, uint32_t now) const
 {
+    if (root_->cluster) {
+        /* Redis decides, and the stream of ends says so (while it is
+         * unreachable, only logouts end sessions) */
+        return false;
+    }
     return (root_->idle != 0 && now - n->last_used >= root_->idle &&
             now >= n->last_used) ||
            (root_->lifetime != 0 && now - n->created >= root_->lifetime &&
@@ -465,12 +475,6 @@ SessionStore::drop_if_expired(SessionNode *n, uint32_t now)
 {
     if (!expired(n, now)) {
         return false;
-    }
-    if (root_->cluster) {
-        /* a cache drop: Redis decides when the session ends */
-        remove(n);
-        commit();
-        return true;
     }
     bool idle = root_->idle != 0 && now - n->last_used >= root_->idle &&
                 now >= n->last_used;
@@ -1263,7 +1267,7 @@ SessionStore::sweep(uint32_t now, unsigned buckets)
 {
     unsigned found = 0;
     Locked lock(*this);
-    if (root_->idle == 0 && root_->lifetime == 0) {
+    if ((root_->idle == 0 && root_->lifetime == 0) || root_->cluster) {
         return 0;
     }
     /* the least recently used first: idle ones are there */
@@ -1312,8 +1316,8 @@ SessionStore::tell(const SessionNode *n, ol_end_cause cause, uint32_t now)
             "ended",
             std::string_view(reinterpret_cast<const char *>(n->sid), id_bytes),
             e.key);
-        e.expires = now + 600;
-        memo_put(root_->revoked, root_->revoked_sets, e, now);
+        e.expires = now + ended_memory;
+        memo_put(root_->ended, root_->ended_sets, e, now);
         if (p != nullptr) {
             set(p->cause, static_cast<uint8_t>(cause | cause_unpublished));
             set(p->last_used, now);
@@ -1542,8 +1546,7 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
                 e.claim.ref = ref_of(p);
                 e.claim.until = p->lease;
                 copy_info(p, &e.info);
-                e.cause =
-                    static_cast<ol_end_cause>(p->cause & ~cause_unpublished);
+                e.cause = static_cast<ol_end_cause>(p->cause & ~cause_flags);
                 e.ended = p->last_used;
                 e.attempts = p->attempts;
             }
@@ -1573,6 +1576,9 @@ SessionStore::settle(Claim &claim, std::string_view sid_text,
         /* another worker took it since (the claim ran out): its round,
          * which delivers to every client still waiting, settles it */
         return;
+    }
+    if (!done.empty() && (p->cause & cause_told) == 0) {
+        set(p->cause, static_cast<uint8_t>(p->cause | cause_told));
     }
     char data[OL_SESSION_DATA_MAX];
     read_data(p, data);

@@ -148,6 +148,8 @@ struct StoreRoot {
     uint64_t revoked_sets;
     MemoEntry *jtis; /* logout tokens taken by the receiver */
     uint64_t jti_sets;
+    MemoEntry *ended; /* cluster mode: sids that ended, for a while */
+    uint64_t ended_sets;
     /* the pending area: slots of their own for the ended sessions whose
      * clients wait for their logout tokens */
     char *pending_slots;

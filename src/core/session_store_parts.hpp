@@ -22,7 +22,14 @@ constexpr uint32_t store_layout = static_cast<uint32_t>(
 /* Cluster mode: a pending session's cause bit while Redis has not heard
  * of its end, and how long its deliveries wait for Redis's word. */
 constexpr uint8_t cause_unpublished = 0x80;
+/* ... and once a client of it was told: Redis's record of it adds no
+ * client then (those told are not known any more) */
+constexpr uint8_t cause_told = 0x40;
+constexpr uint8_t cause_flags = cause_unpublished | cause_told;
 constexpr uint32_t publish_hold = 3;
+/* How long an ended sid is refused by import(): longer than a record read
+ * from Redis before the end can take to arrive. */
+constexpr uint32_t ended_memory = 60;
 /* Expired sessions looked at, from the oldest, before forcing one out. */
 constexpr int expire_scan = 32;
 /* The share of the zone's slots kept for pending sessions, and the

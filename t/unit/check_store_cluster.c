@@ -176,49 +176,45 @@ listed(ol_store *s, const char *sid, uint64_t since, int changed_only,
 static const char *const two[] = {"app-a", "app-b", NULL};
 static const char *const none[] = {NULL};
 
-/* ---- expiry and eviction only leave the cache --------------------------- */
+/* ---- the zone never expires a session: Redis decides ------------------ */
 
-START_TEST(test_cluster_expiry_is_a_cache_drop)
+START_TEST(test_cluster_sweep_ends_nothing)
 {
     ol_login_result idle = signed_in("idle-user", two, NOW);
-    ol_login_result old = signed_in("old-user", two, NOW);
     ol_store_stats st;
     size_t i;
 
-    for (i = 1; i <= 10; i++) {
-        ck_assert_int_eq(ol_session_find(store, &arena, old.handle,
-                                         OL_ID_TEXT_LEN, NOW + i * 99, 1, NULL),
-                         OL_OK);
-    }
-    ck_assert_uint_eq(ol_store_sweep(store, &arena, NOW + 1000, 1 << 20), 2);
+    ck_assert_uint_eq(ol_store_sweep(store, &arena, NOW + 1000, 1 << 20), 0);
     st = stats();
-    ck_assert_uint_eq(st.sessions, 0);
+    ck_assert_uint_eq(st.sessions, 1);
     ck_assert_uint_eq(st.pending, 0);
     ck_assert_uint_eq(st.ends[OL_END_IDLE], 0);
     ck_assert_uint_eq(st.ends[OL_END_LIFETIME], 0);
     ck_assert_uint_eq(taken(NOW + 2000), 0);
     ck_assert_int_eq(unpublished_cause(idle.sid, &i), -1);
     ck_assert_uint_eq(i, 0);
-    ck_assert_int_eq(ol_session_find(store, &arena, old.handle, OL_ID_TEXT_LEN,
-                                     NOW + 1000, 0, NULL),
-                     OL_DENIED);
 }
 END_TEST
 
-START_TEST(test_cluster_expired_lookup_is_a_cache_drop)
+START_TEST(test_cluster_lookup_past_idle_still_finds)
 {
+    /* other nodes may have used it: only the stream of ends, or a
+     * logout, ends it here */
     ol_login_result r = signed_in("idle-user", two, NOW);
 
     ck_assert_int_eq(ol_session_find(store, &arena, r.handle, OL_ID_TEXT_LEN,
-                                     NOW + 100, 1, NULL),
-                     OL_DENIED);
+                                     NOW + 5000, 1, NULL),
+                     OL_OK);
     ck_assert_int_eq(
-        ol_cluster_knows(store, &arena, r.handle, OL_ID_TEXT_LEN, NOW + 100),
+        ol_cluster_knows(store, &arena, r.handle, OL_ID_TEXT_LEN, NOW + 5000),
+        1);
+    ck_assert_int_eq(
+        ol_cluster_forget(store, &arena, r.sid, OL_ID_TEXT_LEN, NOW + 5000), 1);
+    ck_assert_int_eq(
+        ol_cluster_knows(store, &arena, r.handle, OL_ID_TEXT_LEN, NOW + 5000),
         0);
-    ck_assert_uint_eq(stats().sessions, 0);
     ck_assert_uint_eq(stats().pending, 0);
-    ck_assert_uint_eq(stats().ends[OL_END_IDLE], 0);
-    ck_assert_uint_eq(taken(NOW + 200), 0);
+    ck_assert_uint_eq(taken(NOW + 5000), 0);
 }
 END_TEST
 
@@ -701,9 +697,9 @@ START_TEST(test_cluster_import_random_flips)
 }
 END_TEST
 
-/* A session cached here that expired in this zone (used on other nodes
- * meanwhile) comes back from Redis with the same handle. */
-START_TEST(test_cluster_import_over_an_expired_copy)
+/* A session cached here (used on other nodes meanwhile) comes back from
+ * Redis with the same handle. */
+START_TEST(test_cluster_import_over_a_cached_copy)
 {
     ol_login_result r = signed_in("alice", two, NOW);
     ol_cluster_sessions *list;
@@ -985,7 +981,7 @@ START_TEST(test_cluster_secret_changes_the_csrf_token)
 }
 END_TEST
 
-/* ---- found wrong: registered only with OL_CHECK_FOUND=1 ------------------ */
+/* ---- exactly once, after an outage ------------------------------------- */
 
 /* Redis is down when an admin ends a session: after the hold this node
  * notifies its clients, and they get their tokens.  Redis comes back; the
@@ -1021,12 +1017,11 @@ store_cluster_suite(void)
 {
     Suite *s = suite_create("store_cluster");
     TCase *tc = tcase_create("cluster");
-    const char *with_found = getenv("OL_CHECK_FOUND");
 
     tcase_set_timeout(tc, CHECK_TIMEOUT);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_cluster_expiry_is_a_cache_drop);
-    tcase_add_test(tc, test_cluster_expired_lookup_is_a_cache_drop);
+    tcase_add_test(tc, test_cluster_sweep_ends_nothing);
+    tcase_add_test(tc, test_cluster_lookup_past_idle_still_finds);
     tcase_add_test(tc, test_cluster_expiry_notifies_without_cluster);
     tcase_add_test(tc, test_cluster_eviction_is_a_cache_drop);
     tcase_add_test(tc, test_cluster_end_waits_unpublished);
@@ -1043,14 +1038,10 @@ store_cluster_suite(void)
     tcase_add_test(tc, test_cluster_cached_walks_in_large_steps);
     tcase_add_test(tc, test_cluster_flags_position_node);
     tcase_add_test(tc, test_cluster_secret_changes_the_csrf_token);
-    /* tests of what the core gets wrong now: they fail until it is
-     * fixed (OL_CHECK_FOUND=1 runs them) */
-    if (with_found != NULL && strcmp(with_found, "1") == 0) {
-        tcase_add_test(tc, test_cluster_import_over_an_expired_copy);
-        tcase_add_test(tc, test_cluster_import_random_flips);
-        tcase_add_test(tc, test_cluster_cached_walks_every_sid_once);
-        tcase_add_test(tc, test_cluster_published_after_delivery);
-    }
+    tcase_add_test(tc, test_cluster_import_over_a_cached_copy);
+    tcase_add_test(tc, test_cluster_import_random_flips);
+    tcase_add_test(tc, test_cluster_cached_walks_every_sid_once);
+    tcase_add_test(tc, test_cluster_published_after_delivery);
     suite_add_tcase(s, tc);
     return s;
 }
