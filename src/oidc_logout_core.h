@@ -871,6 +871,32 @@ void ol_cluster_set_stream_position(ol_store *store, const ol_arena *arena,
 /* This zone's name among the nodes: 16 hex digits and a NUL. */
 void ol_cluster_node(ol_store *store, const ol_arena *arena,
                      char out[17]) OL_NOEXCEPT;
+/* Values a node remembers (keyed hashes: the nodes share the secret)
+ * and that the others remember too. */
+typedef enum {
+    OL_MEMO_CODES,   /* authorization codes bound to sessions */
+    OL_MEMO_REVOKED, /* revoked provider cookies */
+    OL_MEMO_JTIS     /* logout tokens the receiver took */
+} ol_cluster_memo_table;
+typedef struct {
+    uint32_t table; /* an ol_cluster_memo_table */
+    uint8_t key[16];
+    uint8_t sid[16];
+    uint32_t expires; /* 0: taken (a code used once) */
+    uint32_t client_hash;
+} ol_cluster_memo;
+/* What this zone remembered since the last published, at most max: how
+ * many; *upto then goes to ol_cluster_memos_published once they are. */
+size_t ol_cluster_memos(ol_store *store, const ol_arena *arena,
+                        ol_cluster_memo *out, size_t max,
+                        uint64_t *upto) OL_NOEXCEPT;
+void ol_cluster_memos_published(ol_store *store, const ol_arena *arena,
+                                uint64_t upto) OL_NOEXCEPT;
+/* What another node remembered (or took). */
+void ol_cluster_memo_apply(ol_store *store, const ol_arena *arena,
+                           const ol_cluster_memo *memo,
+                           uint64_t now) OL_NOEXCEPT;
+
 /* The cluster's secret (32 bytes) replaces the zone's. */
 void ol_cluster_set_secret(ol_store *store, const ol_arena *arena,
                            const uint8_t *secret, size_t len) OL_NOEXCEPT;

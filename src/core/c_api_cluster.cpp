@@ -251,4 +251,51 @@ ol_cluster_set_secret(ol_store *store, const ol_arena *arena,
     });
 }
 
+size_t
+ol_cluster_memos(ol_store *store, const ol_arena *arena, ol_cluster_memo *out,
+                 size_t max, uint64_t *upto) noexcept
+{
+    *upto = 0;
+    try {
+        std::vector<MemoChange> changes;
+        *upto = store_of(store, arena).memo_changes(max, changes);
+        for (size_t i = 0; i < changes.size(); i++) {
+            out[i].table = changes[i].table;
+            std::memcpy(out[i].key, changes[i].entry.key, sizeof(out[i].key));
+            std::memcpy(out[i].sid, changes[i].entry.sid, sizeof(out[i].sid));
+            out[i].expires = changes[i].entry.expires;
+            out[i].client_hash = changes[i].entry.client_hash;
+        }
+        return changes.size();
+    } catch (...) {
+        return 0;
+    }
+}
+
+void
+ol_cluster_memos_published(ol_store *store, const ol_arena *arena,
+                           uint64_t upto) noexcept
+{
+    guarded(nullptr, 0, [&]() {
+        store_of(store, arena).memos_published(upto);
+        return OL_OK;
+    });
+}
+
+void
+ol_cluster_memo_apply(ol_store *store, const ol_arena *arena,
+                      const ol_cluster_memo *memo, uint64_t now) noexcept
+{
+    guarded(nullptr, 0, [&]() {
+        MemoChange c = {};
+        c.table = memo->table;
+        std::memcpy(c.entry.key, memo->key, sizeof(c.entry.key));
+        std::memcpy(c.entry.sid, memo->sid, sizeof(c.entry.sid));
+        c.entry.expires = memo->expires;
+        c.entry.client_hash = memo->client_hash;
+        store_of(store, arena).apply_memo(c, seconds(now));
+        return OL_OK;
+    });
+}
+
 } // extern "C"

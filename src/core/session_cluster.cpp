@@ -423,6 +423,84 @@ SessionStore::enqueue(std::string_view record, ol_end_cause cause, uint32_t now)
     return OL_OK;
 }
 
+/* ---- remembered values, for the other nodes ------------------------------ */
+
+void
+SessionStore::memo_log(const MemoEntry *table, const MemoEntry &entry)
+{
+    uint32_t kind = UINT32_MAX;
+    if (table == root_->codes) {
+        kind = OL_MEMO_CODES;
+    } else if (table == root_->revoked) {
+        kind = OL_MEMO_REVOKED;
+    } else if (table == root_->jtis) {
+        kind = OL_MEMO_JTIS;
+    }
+    if (!root_->cluster || kind == UINT32_MAX || root_->memo_log_size == 0) {
+        return;
+    }
+    MemoChange &c = root_->memo_log[root_->memo_logged % root_->memo_log_size];
+    set(c.table, kind);
+    set_bytes(c.entry.key, entry.key, sizeof(entry.key));
+    set_bytes(c.entry.sid, entry.sid, sizeof(entry.sid));
+    set(c.entry.expires, entry.expires);
+    set(c.entry.client_hash, entry.client_hash);
+    set(root_->memo_logged, root_->memo_logged + 1);
+}
+
+uint64_t
+SessionStore::memo_changes(size_t max, std::vector<MemoChange> &out)
+{
+    out.reserve(out.size() + max); /* nothing is allocated under the lock */
+    Locked lock(*this);
+    uint64_t from = root_->memo_published;
+    if (root_->memo_logged - from > root_->memo_log_size) {
+        from = root_->memo_logged - root_->memo_log_size; /* overwritten */
+    }
+    uint64_t upto = from;
+    for (; upto < root_->memo_logged && upto - from < max; upto++) {
+        out.push_back(root_->memo_log[upto % root_->memo_log_size]);
+    }
+    return upto;
+}
+
+void
+SessionStore::memos_published(uint64_t upto)
+{
+    Locked lock(*this);
+    if (upto > root_->memo_published && upto <= root_->memo_logged) {
+        set(root_->memo_published, upto);
+    }
+}
+
+void
+SessionStore::apply_memo(const MemoChange &change, uint32_t now)
+{
+    MemoEntry *table = change.table == OL_MEMO_CODES     ? root_->codes
+                       : change.table == OL_MEMO_REVOKED ? root_->revoked
+                       : change.table == OL_MEMO_JTIS    ? root_->jtis
+                                                         : nullptr;
+    if (table == nullptr || (change.entry.key[0] & 1) == 0) {
+        return; /* not a key this module makes */
+    }
+    uint64_t sets = table == root_->codes     ? root_->code_sets
+                    : table == root_->revoked ? root_->revoked_sets
+                                              : root_->jti_sets;
+    Locked lock(*this);
+    MemoEntry *e = memo_find(table, sets, change.entry.key, now);
+    if (change.entry.expires == 0) {
+        if (e != nullptr) {
+            set(e->expires, uint32_t{0}); /* taken on another node */
+        }
+        return;
+    }
+    /* as memo_put, without logging it again */
+    uint32_t cluster = root_->cluster;
+    root_->cluster = 0;
+    memo_put(table, sets, change.entry, now);
+    root_->cluster = cluster;
+}
+
 /* ---- the resync, the flags ----------------------------------------------- */
 
 bool

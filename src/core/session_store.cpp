@@ -80,7 +80,8 @@ SessionStore::journaled(uintptr_t address, size_t size) const
            inside(root_->jtis,
                   root_->jti_sets * memo_ways * sizeof(MemoEntry)) ||
            inside(root_->ended,
-                  root_->ended_sets * memo_ways * sizeof(MemoEntry));
+                  root_->ended_sets * memo_ways * sizeof(MemoEntry)) ||
+           inside(root_->memo_log, root_->memo_log_size * sizeof(MemoChange));
 }
 
 namespace {
@@ -283,6 +284,14 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         return unlock(nullptr);
     }
     root->pending_slot_count = pending;
+    root->memo_log_size = zone_size >= (1 << 20) ? memo_log_max : 16;
+    size_t log_bytes = root->memo_log_size * sizeof(MemoChange);
+    root->memo_log =
+        static_cast<MemoChange *>(arena.alloc(arena.data, log_bytes));
+    if (root->memo_log == nullptr) {
+        return unlock(nullptr);
+    }
+    std::memset(root->memo_log, 0, log_bytes);
     /* the slots: the largest block the arena still gives (a slab pool
      * gives whole pages; 16 slots are a page) */
     size_t count = zone_size / slot_size;
@@ -950,6 +959,7 @@ SessionStore::memo_put(MemoEntry *table, uint64_t sets, const MemoEntry &entry,
     set_bytes(to->sid, entry.sid, sizeof(to->sid));
     set(to->expires, entry.expires);
     set(to->client_hash, entry.client_hash);
+    memo_log(table, entry);
 }
 
 void
@@ -984,6 +994,8 @@ SessionStore::take_code(std::string_view code, std::string_view client,
         std::memcpy(sid, e->sid, id_bytes);
         client_hash = e->client_hash;
         set(e->expires, uint32_t{0}); /* one use */
+        MemoEntry taken = *e;
+        memo_log(root_->codes, taken);
     }
     if (client_hash != text_hash(client)) {
         return false;

@@ -91,6 +91,16 @@ struct MemoEntry {
 
 constexpr size_t memo_ways = 4;
 
+/* Cluster mode: a memo entry remembered (or taken: expires 0) here, for
+ * the other nodes; table is an ol_cluster_memo_table. */
+struct MemoChange {
+    uint32_t table;
+    uint32_t unused;
+    MemoEntry entry;
+};
+
+constexpr size_t memo_log_max = 256; /* 16 in zones under 1 MB */
+
 struct JournalEntry {
     uintptr_t address;
     uint64_t old_value;
@@ -150,6 +160,8 @@ struct StoreRoot {
     uint64_t jti_sets;
     MemoEntry *ended; /* cluster mode: sids that ended, for a while */
     uint64_t ended_sets;
+    MemoChange *memo_log; /* cluster mode: a ring of memo_log_size */
+    uint64_t memo_log_size;
     /* the pending area: slots of their own for the ended sessions whose
      * clients wait for their logout tokens */
     char *pending_slots;
@@ -171,6 +183,8 @@ struct StoreRoot {
     uint64_t sweep_cursor; /* the next bucket of the sid index to sweep */
     uint64_t stream_ms;    /* the last entry of Redis's stream of ends read */
     uint64_t stream_seq;
+    uint64_t memo_logged;    /* memo changes ever logged (the ring's head) */
+    uint64_t memo_published; /* ... of them published to the other nodes */
     ol_store_stats stats;
     uint8_t secret[32]; /* keys the anti-CSRF tokens; never changes */
     /* counted with atomic adds, outside the journal: a count lost to a
@@ -343,6 +357,12 @@ class SessionStore {
     /* The sids of the zone's live sessions, bucket by bucket from cursor
      * on; whether the walk is over. */
     bool cached(uint64_t &cursor, size_t max, std::vector<std::string> &out);
+    /* The memo changes logged since the last published, at most max, and
+     * the count up to which they go (pass it to memos_published). */
+    uint64_t memo_changes(size_t max, std::vector<MemoChange> &out);
+    void memos_published(uint64_t upto);
+    /* A memo change of another node, applied here. */
+    void apply_memo(const MemoChange &change, uint32_t now);
     /* After configure(): the zone becomes a cache of Redis's sessions. */
     void enable_cluster();
     bool cluster_flag(uint32_t StoreRoot::*flag, int value);
@@ -450,6 +470,9 @@ class SessionStore {
                          uint32_t now);
     void memo_put(MemoEntry *table, uint64_t sets, const MemoEntry &entry,
                   uint32_t now);
+    /* cluster mode: entry of table (codes, revoked, jtis) for the other
+     * nodes */
+    void memo_log(const MemoEntry *table, const MemoEntry &entry);
     void rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
                  const SessionNode *node);
     void remove(SessionNode *n);

@@ -1012,6 +1012,57 @@ START_TEST(test_cluster_published_after_delivery)
 }
 END_TEST
 
+/* ---- remembered values reach the other nodes --------------------------- */
+
+START_TEST(test_cluster_memos_replicate)
+{
+    ol_cluster_memo memos[8];
+    uint64_t upto;
+    size_t n, i;
+    uint8_t secret[32];
+
+    /* the nodes share the secret (Redis's): their keyed hashes match */
+    memset(secret, 7, sizeof(secret));
+    ol_cluster_set_secret(store, &arena, secret, sizeof(secret));
+    ol_cluster_set_secret(other, &arena, secret, sizeof(secret));
+
+    ck_assert_int_eq(
+        ol_store_remember_once(store, &arena, "jti-1", 5, NOW + 600, NOW), 1);
+    n = ol_cluster_memos(store, &arena, memos, 8, &upto);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(memos[0].table, OL_MEMO_JTIS);
+    ck_assert_uint_eq(memos[0].expires, NOW + 600);
+
+    /* not published: listed again */
+    ck_assert_uint_eq(ol_cluster_memos(store, &arena, memos, 8, &upto), 1);
+    ol_cluster_memos_published(store, &arena, upto);
+    ck_assert_uint_eq(ol_cluster_memos(store, &arena, memos + 1, 7, &upto), 0);
+
+    /* the other node takes it as its own: the replay is refused there */
+    for (i = 0; i < n; i++) {
+        ol_cluster_memo_apply(other, &arena, &memos[i], NOW);
+    }
+    ck_assert_int_eq(
+        ol_store_remember_once(other, &arena, "jti-1", 5, NOW + 600, NOW + 1),
+        0);
+    /* and does not list it as its own */
+    ck_assert_uint_eq(ol_cluster_memos(other, &arena, memos, 8, &upto), 0);
+    ck_assert_ptr_null(ol_store_verify(other, &arena));
+}
+END_TEST
+
+START_TEST(test_cluster_memos_without_cluster_are_not_logged)
+{
+    ol_cluster_memo memos[2];
+    uint64_t upto;
+
+    ol_store_configure(store, &arena, 100, 1000, 1);
+    ck_assert_int_eq(
+        ol_store_remember_once(store, &arena, "jti-2", 5, NOW + 600, NOW), 1);
+    ck_assert_uint_eq(ol_cluster_memos(store, &arena, memos, 2, &upto), 0);
+}
+END_TEST
+
 Suite *
 store_cluster_suite(void)
 {
@@ -1042,6 +1093,8 @@ store_cluster_suite(void)
     tcase_add_test(tc, test_cluster_import_random_flips);
     tcase_add_test(tc, test_cluster_cached_walks_every_sid_once);
     tcase_add_test(tc, test_cluster_published_after_delivery);
+    tcase_add_test(tc, test_cluster_memos_replicate);
+    tcase_add_test(tc, test_cluster_memos_without_cluster_are_not_logged);
     suite_add_tcase(s, tc);
     return s;
 }
