@@ -9,6 +9,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <hiredis/hiredis.h>
+
 #include "oidc_logout_core.h"
 
 /* An oidc_logout_session directive, checked once the http block is read. */
@@ -417,5 +419,64 @@ char *ngx_http_oidc_logout_invalid_parameter(ngx_conf_t *cf, ngx_command_t *cmd,
                                              ngx_str_t *arg);
 char *ngx_http_oidc_logout_needs(ngx_conf_t *cf, ngx_command_t *cmd,
                                  const char *what);
+
+/*
+ * One connection to Redis on the event loop (ngx_http_oidc_logout_redis.c).
+ *
+ * A worker's connection, never blocking it: it connects (then AUTH when a
+ * password is set), and after a failed attempt or a lost connection tries
+ * again after 100 ms, doubling to 2 s, until closed.  Commands are sent
+ * only while it is up; their replies come in the order they were sent.
+ * Callbacks run from the event loop, never before the call that set them
+ * up has returned; from any of them, commands may be sent and the state
+ * asked, but the connection is not to be closed.
+ */
+typedef struct ngx_http_oidc_logout_redis_s ngx_http_oidc_logout_redis_t;
+
+/* Where Redis is, as the zone directive parsed it. */
+typedef struct {
+    ngx_str_t host;      /* an IP address text, or empty with unix_path */
+    in_port_t port;      /* host order */
+    ngx_str_t unix_path; /* unix:/path or /path, or empty */
+    ngx_str_t password;  /* empty: no AUTH */
+    ngx_str_t name;      /* "127.0.0.1:6379" for log lines */
+} ngx_http_oidc_logout_redis_conf_t;
+
+/* reply is NULL when the command failed: not sent, connection lost,
+ * timed out, or the connection is being closed; otherwise hiredis's
+ * (REDIS_REPLY_ERROR for an error reply), valid during the call only.
+ * Called exactly once per accepted command. */
+typedef void (*ngx_http_oidc_logout_redis_reply_pt)(void *data,
+                                                    redisReply *reply);
+/* up: 1 when connected (after AUTH succeeded; reason ""), 0 when a
+ * connection attempt failed or an established connection was lost;
+ * reason is a short text (hiredis errstr, "timed out", "AUTH: <error>").
+ * Called on every attempt's failure too: the caller decides what to log.
+ * When an established connection is lost, the pending commands' NULL
+ * replies come first. */
+typedef void (*ngx_http_oidc_logout_redis_state_pt)(void *data, ngx_uint_t up,
+                                                    const char *reason);
+
+/* Allocated with ngx_alloc (lives until close; conf is copied); starts
+ * connecting at once (non-blocking); reconnects after a failure or loss,
+ * 100 ms doubling to 2 s.  timeout bounds an attempt (connect and AUTH)
+ * and is the commands' default.  NULL: no memory. */
+ngx_http_oidc_logout_redis_t *ngx_http_oidc_logout_redis_open(
+    ngx_http_oidc_logout_redis_conf_t *conf, ngx_msec_t timeout,
+    ngx_http_oidc_logout_redis_state_pt on_state, void *data, ngx_log_t *log);
+/* Sends one command (binary-safe argv, copied). timeout: how long its
+ * reply may take (0: the connection's); past it the connection is dropped
+ * (every pending command gets NULL) and reconnects. NGX_OK: the callback
+ * will be called once; NGX_DECLINED: not connected, the callback is not
+ * called; NGX_ERROR: no memory, or a command that changes how replies
+ * come (SUBSCRIBE and the like, MONITOR), which it cannot carry. */
+ngx_int_t ngx_http_oidc_logout_redis_command(
+    ngx_http_oidc_logout_redis_t *rc, ngx_msec_t timeout,
+    ngx_http_oidc_logout_redis_reply_pt on_reply, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+ngx_uint_t ngx_http_oidc_logout_redis_up(ngx_http_oidc_logout_redis_t *rc);
+/* At the worker's exit: pending callbacks get NULL, then no more
+ * callbacks; frees it. */
+void ngx_http_oidc_logout_redis_close(ngx_http_oidc_logout_redis_t *rc);
 
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */
