@@ -373,26 +373,27 @@ ngx_http_oidc_logout_cluster_touch(ngx_http_oidc_logout_cluster_t *cl,
 }
 
 /* The sessions used since since are written: the changed ones whole, and
- * (with touches) the deadlines that moved. */
-static void
+ * (with touches) the deadlines that moved; whether all of them were sent
+ * (none left for the next time). */
+static ngx_uint_t
 ngx_http_oidc_logout_cluster_write(ngx_http_oidc_logout_cluster_t *cl,
                                    time_t since, ngx_uint_t touches)
 {
-    size_t i, n;
+    size_t i, n, max;
     ol_cluster_session s;
     ol_cluster_sessions *list;
     ngx_http_oidc_logout_zone_t *zone = cl->zone;
 
     if (cl->writes) {
-        return; /* the last batch first */
+        return 0; /* the last batch first */
     }
 
-    list =
-        ol_cluster_changes(zone->store, &zone->arena, (uint64_t)since, !touches,
-                           touches ? NGX_HTTP_OIDC_LOGOUT_CLUSTER_TOUCHES
-                                   : NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH);
+    max = touches ? NGX_HTTP_OIDC_LOGOUT_CLUSTER_TOUCHES
+                  : NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH;
+    list = ol_cluster_changes(zone->store, &zone->arena, (uint64_t)since,
+                              !touches, max);
     if (list == NULL) {
-        return;
+        return 0;
     }
     n = ol_cluster_sessions_count(list);
     for (i = 0; i < n; i++) {
@@ -405,6 +406,7 @@ ngx_http_oidc_logout_cluster_write(ngx_http_oidc_logout_cluster_t *cl,
         ngx_http_oidc_logout_cluster_touch(cl, list);
     }
     ol_cluster_sessions_free(list);
+    return i == n && n < max;
 }
 
 static void
@@ -664,8 +666,9 @@ ngx_http_oidc_logout_cluster_tick(ngx_http_oidc_logout_zone_t *zone)
     /* touches since the last ones written push the deadlines */
     now = ngx_time();
     if (cl->writes == 0) {
-        ngx_http_oidc_logout_cluster_write(cl, cl->touched - 1, 1);
-        cl->touched = now;
+        if (ngx_http_oidc_logout_cluster_write(cl, cl->touched - 1, 1)) {
+            cl->touched = now; /* otherwise the rest next time */
+        }
     }
     ngx_http_oidc_logout_cluster_expire(cl);
     ngx_http_oidc_logout_cluster_remembered(cl);
