@@ -900,6 +900,9 @@ void ol_cluster_memo_apply(ol_store *store, const ol_arena *arena,
 /* The cluster's secret (32 bytes) replaces the zone's. */
 void ol_cluster_set_secret(ol_store *store, const ol_arena *arena,
                            const uint8_t *secret, size_t len) OL_NOEXCEPT;
+/* Whether secret is the zone's. */
+int ol_cluster_secret_is(ol_store *store, const ol_arena *arena,
+                         const uint8_t *secret, size_t len) OL_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -298,4 +298,11 @@ ol_cluster_memo_apply(ol_store *store, const ol_arena *arena,
     });
 }
 
+int
+ol_cluster_secret_is(ol_store *store, const ol_arena *arena,
+                     const uint8_t *secret, size_t len) noexcept
+{
+    return store_of(store, arena).secret_is(secret, len) ? 1 : 0;
+}
+
 } // extern "C"

@@ -22,6 +22,9 @@ namespace {
  */
 const char *const finish_function = R"lua(
 local function finish(p, node, ttl, sid, cause)
+  -- the end on the stream first: a key of another type stops the
+  -- script before it changed anything
+  redis.call('XADD', p .. 'e', 'MAXLEN', '~', 100000, '*', 's', sid, 'c', cause)
   local sk = p .. 's:' .. sid
   local f = redis.call('HMGET', sk, 'h', 'u', 'p')
   local rec = false
@@ -37,18 +40,56 @@ local function finish(p, node, ttl, sid, cause)
   end
   redis.call('ZREM', p .. 'x', sid)
   redis.call('SET', p .. 't:' .. sid, node, 'EX', ttl)
-  redis.call('XADD', p .. 'e', 'MAXLEN', '~', 100000, '*', 's', sid, 'c', cause)
   return rec
 end
 )lua";
 
 /* ARGV: prefix, sid, handle, subject, record, deadline, lifetime end,
- * provider sids... */
+ * provider sids...  Clients are only ever added to a session: those of
+ * Redis's record that the new one lacks (joined on another node
+ * meanwhile) are kept. */
 const char *const put_script = R"lua(
 local p, sid = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. 't:' .. sid) == 1 then return 0 end
 local sk = p .. 's:' .. sid
 local old = redis.call('HMGET', sk, 'h', 'u', 'p')
+-- a record: version, handle (16), sid (16), created (4), subject length,
+-- client count, data length (2), then the subject and each client's
+-- length-prefixed id and provider sid
+local function clients(rec)
+  local out, order = {}, {}
+  if not rec or #rec < 41 then return out, order end
+  local sub_len, count = rec:byte(38), rec:byte(39)
+  local at = 42 + sub_len
+  for _ = 1, count do
+    local cl = rec:byte(at)
+    if not cl then break end
+    local c = rec:sub(at + 1, at + cl)
+    local pl = rec:byte(at + 1 + cl) or 0
+    out[c] = rec:sub(at + cl + 1, at + cl + 1 + pl)
+    order[#order + 1] = c
+    at = at + 2 + cl + pl
+  end
+  return out, order
+end
+local rec = ARGV[5]
+if old[1] then
+  local had, had_order = clients(redis.call('GET', p .. 'h:' .. old[1]))
+  local has = clients(rec)
+  local extra, n = '', 0
+  for _, c in ipairs(had_order) do
+    if not has[c] then
+      extra = extra .. string.char(#c) .. c .. had[c]
+      n = n + 1
+    end
+  end
+  local count, len = rec:byte(39), rec:byte(40) + 256 * rec:byte(41)
+  if n > 0 and count + n <= 255 and len + #extra <= 1024 then
+    len = len + #extra
+    rec = rec:sub(1, 38) .. string.char(count + n) ..
+          string.char(len % 256, math.floor(len / 256)) .. rec:sub(42) .. extra
+  end
+end
 if old[1] and old[1] ~= ARGV[3] then redis.call('DEL', p .. 'h:' .. old[1]) end
 if old[2] and old[2] ~= '' and old[2] ~= ARGV[4] then
   redis.call('SREM', p .. 'u:' .. old[2], sid)
@@ -58,14 +99,18 @@ if old[3] then
     redis.call('SREM', p .. 'p:' .. ps, sid)
   end
 end
-local ps = {}
-for i = 8, #ARGV do
-  ps[#ps + 1] = ARGV[i]
-  redis.call('SADD', p .. 'p:' .. ARGV[i], sid)
+local ps, seen = {}, {}
+for i = 8, #ARGV do seen[ARGV[i]] = true; ps[#ps + 1] = ARGV[i] end
+for _, v in pairs(clients(rec)) do
+  if v:sub(2) ~= '' and not seen[v:sub(2)] and not v:sub(2):find('\n') then
+    seen[v:sub(2)] = true
+    ps[#ps + 1] = v:sub(2)
+  end
 end
+for _, v in ipairs(ps) do redis.call('SADD', p .. 'p:' .. v, sid) end
 redis.call('HSET', sk, 'h', ARGV[3], 'u', ARGV[4], 'p', table.concat(ps, '\n'),
            'l', ARGV[7])
-redis.call('SET', p .. 'h:' .. ARGV[3], ARGV[5])
+redis.call('SET', p .. 'h:' .. ARGV[3], rec)
 if ARGV[4] ~= '' then redis.call('SADD', p .. 'u:' .. ARGV[4], sid) end
 if ARGV[6] ~= '0' then
   redis.call('ZADD', p .. 'x', 'GT', ARGV[6], sid)

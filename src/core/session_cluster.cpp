@@ -598,4 +598,13 @@ SessionStore::set_secret(const uint8_t *secret, size_t len)
     }
 }
 
+bool
+SessionStore::secret_is(const uint8_t *secret, size_t len) const
+{
+    /* written once per connection, read without the lock: a torn read
+     * only makes the check run once more */
+    return len == sizeof(root_->secret) &&
+           CRYPTO_memcmp(root_->secret, secret, len) == 0;
+}
+
 } // namespace oidc_logout

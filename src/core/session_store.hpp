@@ -370,6 +370,7 @@ class SessionStore {
     void set_stream_position(uint64_t ms, uint64_t seq);
     std::string node_name() const;
     void set_secret(const uint8_t *secret, size_t len);
+    bool secret_is(const uint8_t *secret, size_t len) const;
 
     /* The anti-CSRF token bound to the session of handle_text (its value
      * does not depend on whether the session lives). */

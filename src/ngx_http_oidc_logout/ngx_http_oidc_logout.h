@@ -81,6 +81,10 @@ enum {
 typedef struct ngx_http_oidc_logout_sweeper_s ngx_http_oidc_logout_sweeper_t;
 typedef struct ngx_http_oidc_logout_cluster_s ngx_http_oidc_logout_cluster_t;
 
+/* The longest redis_prefix= (keys add at most a sid, a cookie value, a
+ * subject of 255 bytes) */
+#define NGX_HTTP_OIDC_LOGOUT_REDIS_PREFIX_MAX 200
+
 /* Where Redis is, as the zone directive parsed it. */
 typedef struct {
     ngx_str_t host;      /* an IP address text, or empty with unix_path */

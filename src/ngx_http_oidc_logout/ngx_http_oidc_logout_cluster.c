@@ -179,62 +179,85 @@ ngx_http_oidc_logout_cluster_won(ngx_http_oidc_logout_zone_t *zone,
     return won;
 }
 
+/* An error Redis answered (a wrong type in a key, no memory, a replica):
+ * one line a minute per worker. */
+void
+ngx_http_oidc_logout_cluster_failed(ngx_http_oidc_logout_cluster_t *cl,
+                                    const char *what, redisReply *reply)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
+        ngx_time() - cl->failed_logged < 60) {
+        return;
+    }
+    cl->failed_logged = ngx_time();
+    ngx_log_error(NGX_LOG_ERR, cl->log, 0,
+                  "oidc_logout: zone \"%V\": redis %V refused %s: %*s",
+                  &cl->zone->name, &cl->zone->redis->name, what,
+                  (size_t)(reply->len > 200 ? 200 : reply->len), reply->str);
+}
+
 static void
 ngx_http_oidc_logout_cluster_published(void *data, redisReply *reply)
 {
-    ngx_uint_t i, n;
-    ngx_http_oidc_logout_cluster_t *cl = data;
+    ngx_http_oidc_logout_write_t *p = data;
+    ngx_http_oidc_logout_cluster_t *cl = p->cl;
 
-    n = cl->publishing;
-    cl->publishing = 0;
-    if (ngx_http_oidc_logout_cluster_closing || reply == NULL ||
-        reply->type != REDIS_REPLY_ARRAY) {
-        return; /* published again later */
+    if (!ngx_http_oidc_logout_cluster_closing && reply != NULL &&
+        reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+        (void)ngx_http_oidc_logout_cluster_won(cl->zone, p->sid,
+                                               reply->element[0]);
+        cl->published++;
+    } else {
+        /* published again at the next tick */
+        ngx_http_oidc_logout_cluster_failed(cl, "an end", reply);
     }
-
-    for (i = 0; i < n && i < reply->elements; i++) {
-        (void)ngx_http_oidc_logout_cluster_won(cl->zone, cl->publishing_sids[i],
-                                               reply->element[i]);
-    }
-    /* the deliveries of the ends this node won start now */
-    ngx_http_oidc_logout_sweep_now(cl->zone);
-    if (n == NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH) {
-        ngx_http_oidc_logout_cluster_changed(cl->zone);
+    ngx_free(p);
+    if (--cl->publishing == 0 && cl->published &&
+        !ngx_http_oidc_logout_cluster_closing) {
+        /* the deliveries of the ends this node won start now */
+        ngx_http_oidc_logout_sweep_now(cl->zone);
     }
 }
 
+/* The ends made here that Redis has not heard of: one script each, so
+ * that one that fails does not hold up the others. */
 static void
 ngx_http_oidc_logout_cluster_publish(ngx_http_oidc_logout_cluster_t *cl)
 {
     size_t i, n;
-    const char *args[NGX_HTTP_OIDC_LOGOUT_CLUSTER_ARGS];
+    const char *args[5];
     u_char prefix[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY + 1];
+    char sids[NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH][OL_ID_TEXT_LEN + 1];
     ol_end_cause causes[NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH];
+    ngx_http_oidc_logout_write_t *p;
     static const char *cause_text[] = {"0", "1", "2", "3", "4", "5", "6"};
 
     if (cl->publishing) {
         return;
     }
-    n = ol_cluster_unpublished(cl->zone->store, &cl->zone->arena,
-                               cl->publishing_sids, causes,
+    n = ol_cluster_unpublished(cl->zone->store, &cl->zone->arena, sids, causes,
                                NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH);
-    if (n == 0) {
-        return;
-    }
-
+    cl->published = 0;
     args[0] = ngx_http_oidc_logout_cluster_prefix(cl, prefix);
     args[1] = cl->node;
     args[2] = cl->mark_ttl;
     for (i = 0; i < n; i++) {
-        args[3 + 2 * i] = cl->publishing_sids[i];
-        args[4 + 2 * i] =
-            causes[i] < OL_END_CAUSES ? cause_text[causes[i]] : "0";
-    }
-
-    if (ngx_http_oidc_logout_cluster_eval(
-            cl->redis, OL_SCRIPT_END, ngx_http_oidc_logout_cluster_published,
-            cl, (int)(3 + 2 * n), args, NULL) == NGX_OK) {
-        cl->publishing = n;
+        p = ngx_alloc(sizeof(ngx_http_oidc_logout_write_t), cl->log);
+        if (p == NULL) {
+            return;
+        }
+        p->cl = cl;
+        ngx_memcpy(p->sid, sids[i], sizeof(p->sid));
+        args[3] = p->sid;
+        args[4] = causes[i] < OL_END_CAUSES ? cause_text[causes[i]] : "0";
+        if (ngx_http_oidc_logout_cluster_eval(
+                cl->redis, OL_SCRIPT_END,
+                ngx_http_oidc_logout_cluster_published, p, 5, args,
+                NULL) != NGX_OK) {
+            ngx_free(p);
+            return;
+        }
+        cl->publishing++;
     }
 }
 
@@ -247,6 +270,7 @@ ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
     ngx_http_oidc_logout_cluster_t *cl = w->cl;
 
     cl->writes--;
+    ngx_http_oidc_logout_cluster_failed(cl, "a session", reply);
     if (!ngx_http_oidc_logout_cluster_closing && reply != NULL &&
         reply->type == REDIS_REPLY_INTEGER) {
         /* 0: it ended meanwhile (the stream says so): written all the
@@ -442,8 +466,10 @@ ngx_http_oidc_logout_cluster_enqueue(ngx_http_oidc_logout_cluster_t *cl,
 {
     size_t i;
     ngx_int_t c;
+    ngx_uint_t queued;
     redisReply *e, *rec;
 
+    queued = 0;
     for (i = 0; i < reply->elements; i++) {
         e = reply->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) {
@@ -459,12 +485,15 @@ ngx_http_oidc_logout_cluster_enqueue(ngx_http_oidc_logout_cluster_t *cl,
         }
         if (c >= 0 && c < OL_END_CAUSES &&
             ngx_http_oidc_logout_cluster_string(rec)) {
-            (void)ol_cluster_enqueue(cl->zone->store, &cl->zone->arena,
-                                     rec->str, rec->len, (ol_end_cause)c,
-                                     (uint64_t)ngx_time());
+            queued += ol_cluster_enqueue(cl->zone->store, &cl->zone->arena,
+                                         rec->str, rec->len, (ol_end_cause)c,
+                                         (uint64_t)ngx_time()) == OL_OK;
         }
     }
-    ngx_http_oidc_logout_sweep_now(cl->zone);
+    if (queued) {
+        /* their deliveries start now */
+        ngx_http_oidc_logout_sweep_now(cl->zone);
+    }
 }
 
 static void
@@ -475,6 +504,7 @@ ngx_http_oidc_logout_cluster_expired(void *data, redisReply *reply)
     cl->expiring = 0;
     if (ngx_http_oidc_logout_cluster_closing || reply == NULL ||
         reply->type != REDIS_REPLY_ARRAY) {
+        ngx_http_oidc_logout_cluster_failed(cl, "the expiry", reply);
         return;
     }
     ngx_http_oidc_logout_cluster_enqueue(cl, reply, -1);
@@ -517,6 +547,7 @@ ngx_http_oidc_logout_cluster_ended_by(void *data, redisReply *reply)
 
     if (ngx_http_oidc_logout_cluster_closing || reply == NULL ||
         reply->type != REDIS_REPLY_ARRAY) {
+        ngx_http_oidc_logout_cluster_failed(cl, "an upstream logout", reply);
         return;
     }
     ngx_http_oidc_logout_cluster_enqueue(cl, reply, OL_END_UPSTREAM);
@@ -644,6 +675,64 @@ ngx_http_oidc_logout_cluster_remembered(ngx_http_oidc_logout_cluster_t *cl)
     }
 }
 
+/* Whether Redis still holds this node's secret: a Redis that lost its
+ * data (restarted without it, flushed) lost the ends this node was to hear
+ * of too, so that every cached session is checked against it; another
+ * node may have made the secret again first. */
+static void
+ngx_http_oidc_logout_cluster_held(void *data, redisReply *reply)
+{
+    u_char prefix[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY + 1], secret[32];
+    const char *args[2];
+    size_t lens[2];
+    ngx_http_oidc_logout_cluster_t *cl = data;
+    ngx_http_oidc_logout_zone_t *zone = cl->zone;
+
+    if (ngx_http_oidc_logout_cluster_closing || reply == NULL ||
+        (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING) ||
+        (reply->type == REDIS_REPLY_STRING &&
+         ol_cluster_secret_is(zone->store, &zone->arena,
+                              (const uint8_t *)reply->str, reply->len))) {
+        return;
+    }
+    if (ol_cluster_flag(zone->store, &zone->arena, OL_CLUSTER_STALE, 1)) {
+        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                      "oidc_logout: zone \"%V\": redis %V lost its data; "
+                      "checking this node's cached sessions",
+                      &zone->name, &zone->redis->name);
+        cl->cursor = 0;
+        cl->checked = 0;
+        cl->gone = 0;
+    }
+    if (reply->type == REDIS_REPLY_STRING) {
+        ol_cluster_set_secret(zone->store, &zone->arena,
+                              (const uint8_t *)reply->str, reply->len);
+        return;
+    }
+    if (RAND_bytes(secret, sizeof(secret)) == 1) {
+        args[0] = ngx_http_oidc_logout_cluster_prefix(cl, prefix);
+        lens[0] = (size_t)-1;
+        args[1] = (const char *)secret;
+        lens[1] = sizeof(secret);
+        (void)ngx_http_oidc_logout_cluster_eval(
+            cl->redis, OL_SCRIPT_SECRET, ngx_http_oidc_logout_cluster_secret,
+            cl, 2, args, lens);
+    }
+}
+
+static void
+ngx_http_oidc_logout_cluster_alive(ngx_http_oidc_logout_cluster_t *cl)
+{
+    u_char key[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY];
+    const char *argv[2] = {"GET", (const char *)key};
+    size_t argvlen[2];
+
+    argvlen[0] = 3;
+    argvlen[1] = ngx_http_oidc_logout_cluster_key(cl, key, "k", NULL, 0);
+    (void)ngx_http_oidc_logout_redis_command(
+        cl->redis, 0, ngx_http_oidc_logout_cluster_held, cl, 2, argv, argvlen);
+}
+
 /* ---- each second --------------------------------------------------------- */
 
 void
@@ -663,8 +752,15 @@ ngx_http_oidc_logout_cluster_tick(ngx_http_oidc_logout_zone_t *zone)
         return;
     }
 
+    /* the rest once a second (the sweep's tick also runs when asked) */
+    if (ngx_current_msec - cl->ticked < NGX_HTTP_OIDC_LOGOUT_CLUSTER_TIMEOUT) {
+        return;
+    }
+    cl->ticked = ngx_current_msec;
+
     /* touches since the last ones written push the deadlines */
     now = ngx_time();
+    ngx_http_oidc_logout_cluster_alive(cl);
     if (cl->writes == 0) {
         if (ngx_http_oidc_logout_cluster_write(cl, cl->touched - 1, 1)) {
             cl->touched = now; /* otherwise the rest next time */

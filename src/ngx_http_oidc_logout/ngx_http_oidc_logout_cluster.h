@@ -35,11 +35,11 @@ struct ngx_http_oidc_logout_cluster_s {
     time_t touched;                   /* worker 0: touches written up to */
     uint64_t cursor;                  /* the check of the cache */
     ngx_uint_t checked, gone;
-    ngx_uint_t writes; /* writes waiting for their reply */
-    /* the ends being published (one batch at a time) */
-    char publishing_sids[NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH]
-                        [OL_ID_TEXT_LEN + 1];
-    ngx_uint_t publishing;
+    ngx_uint_t writes;     /* writes waiting for their reply */
+    ngx_uint_t publishing; /* ends being published */
+    ngx_uint_t published;  /* ... and won or lost so far */
+    time_t failed_logged;  /* when an error of Redis was last logged */
+    ngx_msec_t ticked;     /* worker 0's work last done, each second */
     unsigned leader : 1;
     unsigned up : 1;
     unsigned expiring : 1;
@@ -65,6 +65,7 @@ typedef struct {
     ngx_http_oidc_logout_cluster_t *cl;
     ngx_http_oidc_logout_verdict_pt done;
     ngx_http_handler_pt again;
+    ngx_uint_t count; /* the check of the cache: sids that follow */
     char sid[OL_ID_TEXT_LEN + 1];
 } ngx_http_oidc_logout_waiting_t;
 
@@ -96,6 +97,9 @@ ngx_uint_t ngx_http_oidc_logout_cluster_won(ngx_http_oidc_logout_zone_t *zone,
  * own). */
 void ngx_http_oidc_logout_cluster_enqueue(ngx_http_oidc_logout_cluster_t *cl,
                                           redisReply *reply, ngx_int_t cause);
+/* An error reply of Redis to what: one line a minute per worker. */
+void ngx_http_oidc_logout_cluster_failed(ngx_http_oidc_logout_cluster_t *cl,
+                                         const char *what, redisReply *reply);
 /* Worker 0: the next read of the stream of ends, and a step of the check
  * of the cache after missed ones (ngx_http_oidc_logout_cluster_stream.c). */
 void ngx_http_oidc_logout_cluster_read(ngx_http_oidc_logout_cluster_t *cl);

@@ -66,8 +66,8 @@ ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (ctx->cluster_read || ctx->handle.len == 0) {
-        return NGX_DECLINED;
+    if (ctx->cluster_read || ctx->handle.len != OL_ID_TEXT_LEN) {
+        return NGX_DECLINED; /* no cookie, or none this module makes */
     }
     ctx->cluster_read = 1;
 
@@ -245,22 +245,43 @@ ngx_http_oidc_logout_cluster_load(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_oidc_logout_cluster_init(ngx_conf_t *cf)
 {
-    ngx_uint_t i;
+    ngx_uint_t i, j, found;
     ngx_shm_zone_t **zones;
     ngx_http_handler_pt *h;
+    ngx_http_oidc_logout_zone_t *other;
     ngx_http_core_main_conf_t *cmcf;
     ngx_http_oidc_logout_main_conf_t *omcf;
     ngx_http_oidc_logout_zone_t *zone;
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_oidc_logout_module);
     zones = omcf->zones.elts;
+    found = 0;
     for (i = 0; i < omcf->zones.nelts; i++) {
         zone = zones[i]->data;
-        if (zone->redis != NULL) {
-            break;
+        if (zone->redis == NULL) {
+            continue;
+        }
+        found = 1;
+        /* two zones under one prefix would mix their sessions */
+        for (j = 0; j < i; j++) {
+            other = zones[j]->data;
+            if (other->redis != NULL &&
+                other->redis->name.len == zone->redis->name.len &&
+                ngx_strncmp(other->redis->name.data, zone->redis->name.data,
+                            zone->redis->name.len) == 0 &&
+                other->redis_prefix.len == zone->redis_prefix.len &&
+                ngx_strncmp(other->redis_prefix.data, zone->redis_prefix.data,
+                            zone->redis_prefix.len) == 0) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "oidc_logout: zones \"%V\" and \"%V\" use "
+                              "the same redis %V and redis_prefix \"%V\"",
+                              &other->name, &zone->name, &zone->redis->name,
+                              &zone->redis_prefix);
+                return NGX_ERROR;
+            }
         }
     }
-    if (i == omcf->zones.nelts) {
+    if (!found) {
         return NGX_OK; /* no zone in Redis: nothing runs per request */
     }
 

@@ -103,6 +103,11 @@ ngx_http_oidc_logout_cluster_entries(void *data, redisReply *reply)
     if (ngx_http_oidc_logout_cluster_closing || reply == NULL) {
         return; /* read again once connected */
     }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* (the stream's key of another type): again at the next tick */
+        ngx_http_oidc_logout_cluster_failed(cl, "the stream of ends", reply);
+        return;
+    }
 
     /* [[stream, [[id, [field, value...]]...]]], or nil: none came */
     for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
@@ -169,10 +174,10 @@ ngx_http_oidc_logout_cluster_positioned(void *data, redisReply *reply)
                           "holds every end since this node last read; "
                           "checking its cached sessions",
                           &zone->name, &zone->redis->name);
+            cl->cursor = 0;
+            cl->checked = 0;
+            cl->gone = 0;
         }
-        cl->cursor = 0;
-        cl->checked = 0;
-        cl->gone = 0;
     }
 
     cl->positioned = 1;
@@ -285,7 +290,7 @@ ngx_http_oidc_logout_cluster_checked(void *data, redisReply *reply)
         ngx_free(batch);
         return;
     }
-    for (i = 0; i < reply->elements; i++) {
+    for (i = 0; i < reply->elements && i < batch->count; i++) {
         cl->checked++;
         if (reply->element[i]->type == REDIS_REPLY_INTEGER &&
             reply->element[i]->integer == 0 &&
@@ -331,6 +336,7 @@ ngx_http_oidc_logout_cluster_check(ngx_http_oidc_logout_cluster_t *cl)
     sids = (void *)(batch + 1);
     over = ol_cluster_cached(zone->store, &zone->arena, &cl->cursor, sids,
                              NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH, &n);
+    batch->count = n;
     args[0] = ngx_http_oidc_logout_cluster_prefix(cl, prefix);
     for (i = 0; i < n; i++) {
         args[1 + i] = sids[i];

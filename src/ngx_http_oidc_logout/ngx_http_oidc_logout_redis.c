@@ -57,12 +57,14 @@ struct ngx_http_oidc_logout_redis_s {
     /* open is under way: a failure is told from the retry timer, once
      * open has returned */
     unsigned starting : 1;
+    unsigned pinged : 1; /* the attempt's PING is sent (after AUTH) */
     unsigned tell : 1;
     u_char reason[NGX_HTTP_OIDC_LOGOUT_REDIS_REASON];
 };
 
 static void
 ngx_http_oidc_logout_redis_connect(ngx_http_oidc_logout_redis_t *rc);
+static void ngx_http_oidc_logout_redis_ping(ngx_http_oidc_logout_redis_t *rc);
 
 /* Exactly ms from now, where ngx_add_timer would keep an older time that
  * is less than NGX_TIMER_LAZY_DELAY away. */
@@ -323,10 +325,14 @@ ngx_http_oidc_logout_redis_ready(ngx_http_oidc_logout_redis_t *rc)
     rc->on_state(rc->data, 1, "");
 }
 
+/* The answer to the attempt's AUTH, then to its PING: the connection is
+ * up only once Redis answered a command (a frozen server accepts
+ * connections; one that wants a password answers NOAUTH). */
 static void
-ngx_http_oidc_logout_redis_authenticated(redisAsyncContext *ac, void *r,
-                                         void *privdata)
+ngx_http_oidc_logout_redis_answered(redisAsyncContext *ac, void *r,
+                                    void *privdata)
 {
+    const char *what;
     redisReply *reply = r;
     ngx_http_oidc_logout_redis_t *rc = privdata;
 
@@ -334,13 +340,31 @@ ngx_http_oidc_logout_redis_authenticated(redisAsyncContext *ac, void *r,
         /* the context is being freed: told by its cleanup or the deadline */
         return;
     }
+    what = rc->pinged ? "PING: " : "AUTH: ";
     if (reply->type == REDIS_REPLY_ERROR) {
         ngx_http_oidc_logout_redis_drop_soon(
-            rc, ngx_http_oidc_logout_redis_reason(rc, "AUTH: ", reply->str,
+            rc, ngx_http_oidc_logout_redis_reason(rc, what, reply->str,
                                                   reply->len));
         return;
     }
-    ngx_http_oidc_logout_redis_ready(rc);
+    if (rc->pinged) {
+        ngx_http_oidc_logout_redis_ready(rc);
+        return;
+    }
+    ngx_http_oidc_logout_redis_ping(rc);
+}
+
+static void
+ngx_http_oidc_logout_redis_ping(ngx_http_oidc_logout_redis_t *rc)
+{
+    const char *argv[1] = {"PING"};
+    size_t argvlen[1] = {4};
+
+    rc->pinged = 1;
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_oidc_logout_redis_answered, rc,
+                              1, argv, argvlen) != REDIS_OK) {
+        ngx_http_oidc_logout_redis_drop_soon(rc, "PING: no memory");
+    }
 }
 
 static void
@@ -355,18 +379,19 @@ ngx_http_oidc_logout_redis_connected(const redisAsyncContext *cac, int status)
         return;
     }
 
+    /* the attempt's deadline goes on until AUTH and PING are answered */
+    rc->pinged = 0;
     if (rc->password.len == 0) {
-        ngx_http_oidc_logout_redis_ready(rc);
+        ngx_http_oidc_logout_redis_ping(rc);
         return;
     }
 
-    /* the attempt's deadline goes on until AUTH is answered */
     argv[0] = "AUTH";
     argvlen[0] = sizeof("AUTH") - 1;
     argv[1] = (const char *)rc->password.data;
     argvlen[1] = rc->password.len;
-    if (redisAsyncCommandArgv(rc->ac, ngx_http_oidc_logout_redis_authenticated,
-                              rc, 2, argv, argvlen) != REDIS_OK) {
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_oidc_logout_redis_answered, rc,
+                              2, argv, argvlen) != REDIS_OK) {
         ngx_http_oidc_logout_redis_drop_soon(rc, "AUTH: no memory");
     }
 }

@@ -328,6 +328,12 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "redis=", 6) == 0 && value[i].len > 6) {
+            if (zone->redis != NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "oidc_logout: \"redis=\" is given twice "
+                                   "in \"oidc_logout_zone\"");
+                return NGX_CONF_ERROR;
+            }
             if (ngx_http_oidc_logout_parse_redis(cf, &value[i], zone) !=
                 NGX_CONF_OK) {
                 return NGX_CONF_ERROR;
@@ -344,6 +350,14 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "redis_prefix=", 13) == 0 &&
             value[i].len > 13) {
+            if (value[i].len - 13 > NGX_HTTP_OIDC_LOGOUT_REDIS_PREFIX_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "oidc_logout: \"redis_prefix=\" in "
+                                   "\"oidc_logout_zone\" is longer than %d "
+                                   "bytes",
+                                   NGX_HTTP_OIDC_LOGOUT_REDIS_PREFIX_MAX);
+                return NGX_CONF_ERROR;
+            }
             zone->redis_prefix.data = value[i].data + 13;
             zone->redis_prefix.len = value[i].len - 13;
             continue;
