@@ -43,10 +43,11 @@ PACKAGES=(
 # suite (with fonts for its screenshots), Apache with mod_auth_openidc (a
 # relying party of the back-channel suite), openssl for test certificates,
 # Prometheus's Python client, whose text-format parser reads the metrics
-# page (t/support/prometheus_parse.py)
+# page (t/support/prometheus_parse.py), and the Redis server that the
+# nodes of t/cluster.t share
 TEST_PACKAGES=(chromium fonts-dejavu-core liburi-perl
                apache2 libapache2-mod-auth-openidc openssl
-               python3-prometheus-client)
+               python3-prometheus-client redis-server)
 
 install_packages() {
     local missing=() p
