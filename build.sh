@@ -35,7 +35,7 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 PACKAGES=(
     build-essential pkg-config
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
-    libjansson-dev libcjose-dev
+    libjansson-dev libcjose-dev libhiredis-dev
     check
     tini perl libtest-base-perl libcrypt-jwt-perl
 )
@@ -43,8 +43,8 @@ PACKAGES=(
 # suite (with fonts for its screenshots), Apache with mod_auth_openidc (a
 # relying party of the back-channel suite), openssl for test certificates,
 # Prometheus's Python client, whose text-format parser reads the metrics
-# page (t/support/prometheus_parse.py), and the Redis server that the
-# nodes of t/cluster.t share
+# page (t/support/prometheus_parse.py), and the Redis server that nodes of
+# a cluster share
 TEST_PACKAGES=(chromium fonts-dejavu-core liburi-perl
                apache2 libapache2-mod-auth-openidc openssl
                python3-prometheus-client redis-server)

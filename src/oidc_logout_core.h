@@ -753,6 +753,154 @@ ol_status ol_metrics_respond(ol_store *store, const ol_arena *arena,
                              uint64_t zone_bytes, ol_response **out, char *err,
                              size_t errlen) OL_NOEXCEPT;
 
+/* ---- Cluster mode: the zone caches the sessions Redis holds -------------- */
+
+/*
+ * With it, the zone is one node's cache: its sessions do not expire in it
+ * (Redis decides, ol_cluster_script OL_SCRIPT_EXPIRE, and the stream of
+ * ends says so: ol_cluster_forget), and one forced out only leaves the
+ * cache; an end made here waits in the outbox, unpublished, until Redis
+ * says which node notifies (ol_cluster_published).
+ */
+void ol_cluster_enable(ol_store *store, const ol_arena *arena) OL_NOEXCEPT;
+
+/* The sessions an admin request names (ol_admin_decide), for a node to
+ * read from Redis before deciding: 'u' with a subject, 's' with a sid in
+ * value, 0 for none. */
+int ol_admin_cluster_scope(const ol_admin_request *request, char *value,
+                           size_t value_size, size_t *value_len) OL_NOEXCEPT;
+/* The sessions Redis holds that the decision ends too
+ * (OL_SCRIPT_END_BY's arguments): 'u' (value is a subject; with psid, those
+ * holding that provider sid), 'p' (value is a provider sid), 0: none. */
+int ol_response_cluster_end(const ol_response *resp, const char **value,
+                            size_t *value_len, const char **psid,
+                            size_t *psid_len) OL_NOEXCEPT;
+
+/* The Lua scripts of the data model (see src/core/redis_model.cpp). */
+typedef enum {
+    OL_SCRIPT_PUT,    /* write a session */
+    OL_SCRIPT_END,    /* end sessions: which node won each */
+    OL_SCRIPT_EXPIRE, /* end the due sessions, for this node to notify */
+    OL_SCRIPT_LOAD,   /* the records of a subject, a provider sid, a sid */
+    OL_SCRIPT_END_BY, /* end a subject's or a provider sid's sessions */
+    OL_SCRIPT_EXISTS, /* which sids live */
+    OL_SCRIPT_SECRET  /* the cluster's secret */
+} ol_cluster_script;
+const char *ol_cluster_script_text(ol_cluster_script kind) OL_NOEXCEPT;
+
+/* Whether the session of the cookie value handle is live in the zone. */
+int ol_cluster_knows(ol_store *store, const ol_arena *arena, const char *handle,
+                     size_t handle_len, uint64_t now) OL_NOEXCEPT;
+
+/* A session to write to Redis (OL_SCRIPT_PUT's arguments). */
+typedef struct {
+    const char *handle, *sid, *sub;
+    size_t sub_len;
+    const char *record; /* binary */
+    size_t record_len;
+    const char *const *provider_sids;
+    size_t provider_sid_count;
+    uint32_t changed;  /* nonzero: changed since written (ol_cluster_written) */
+    uint32_t deadline; /* when it expires, 0: never */
+    uint32_t lifetime_end;
+} ol_cluster_session;
+typedef struct ol_cluster_sessions ol_cluster_sessions;
+
+/* The sessions used since since (seconds), newest first, at most max:
+ * with changed_only, those changed since they were written; otherwise also
+ * those whose deadline moved by idle/16 or more since it was last listed
+ * (their touches).  NULL on no memory. */
+ol_cluster_sessions *ol_cluster_changes(ol_store *store, const ol_arena *arena,
+                                        uint64_t since, int changed_only,
+                                        size_t max) OL_NOEXCEPT;
+size_t ol_cluster_sessions_count(const ol_cluster_sessions *list) OL_NOEXCEPT;
+void ol_cluster_session_get(const ol_cluster_sessions *list, size_t index,
+                            ol_cluster_session *out) OL_NOEXCEPT;
+void ol_cluster_sessions_free(ol_cluster_sessions *list) OL_NOEXCEPT;
+/* The session of sid was written as it was at changed. */
+void ol_cluster_written(ol_store *store, const ol_arena *arena, const char *sid,
+                        uint32_t changed) OL_NOEXCEPT;
+
+/* A record read from Redis becomes a live session of the zone: OL_OK;
+ * OL_DENIED when it ended (here, or heard of); OL_INVALID for bytes that
+ * are not a record; OL_NOMEM. */
+ol_status ol_cluster_import(ol_store *store, const ol_arena *arena,
+                            const char *record, size_t len,
+                            uint64_t now) OL_NOEXCEPT;
+/* Another node ended sid: it leaves the zone, and no record brings it
+ * back.  Whether it was there. */
+int ol_cluster_forget(ol_store *store, const ol_arena *arena, const char *sid,
+                      size_t sid_len, uint64_t now) OL_NOEXCEPT;
+
+/* Ends made here that Redis has not heard of (OL_SCRIPT_END's arguments):
+ * how many, at most max. */
+size_t ol_cluster_unpublished(ol_store *store, const ol_arena *arena,
+                              char (*sids)[OL_ID_TEXT_LEN + 1],
+                              ol_end_cause *causes, size_t max) OL_NOEXCEPT;
+/* What OL_SCRIPT_END answered for sid: won, this node notifies its clients
+ * and those of record (may be empty) besides; otherwise another node
+ * does, and this one forgets it. */
+void ol_cluster_published(ol_store *store, const ol_arena *arena,
+                          const char *sid, int won, const char *record,
+                          size_t record_len, uint64_t now) OL_NOEXCEPT;
+/* Redis ended the session of record for cause (OL_SCRIPT_EXPIRE): its
+ * clients wait in this zone's outbox. */
+ol_status ol_cluster_enqueue(ol_store *store, const ol_arena *arena,
+                             const char *record, size_t len, ol_end_cause cause,
+                             uint64_t now) OL_NOEXCEPT;
+
+/* The sids of the zone's live sessions, from *cursor (0 at first), at
+ * most about max a call; 1 when the walk is over. */
+int ol_cluster_cached(ol_store *store, const ol_arena *arena, uint64_t *cursor,
+                      char (*sids)[OL_ID_TEXT_LEN + 1], size_t max,
+                      size_t *count) OL_NOEXCEPT;
+
+/* Flags every process of a node shares, swapped atomically: value 0 or
+ * 1 sets it (returns whether it changed), -1 reads it. */
+typedef enum {
+    OL_CLUSTER_DOWN, /* Redis is unreachable */
+    OL_CLUSTER_STALE /* ends may have been missed: the cache is checked */
+} ol_cluster_flag_kind;
+int ol_cluster_flag(ol_store *store, const ol_arena *arena,
+                    ol_cluster_flag_kind kind, int value) OL_NOEXCEPT;
+/* The last entry of the stream of ends that this node applied. */
+void ol_cluster_stream_position(ol_store *store, const ol_arena *arena,
+                                uint64_t *ms, uint64_t *seq) OL_NOEXCEPT;
+void ol_cluster_set_stream_position(ol_store *store, const ol_arena *arena,
+                                    uint64_t ms, uint64_t seq) OL_NOEXCEPT;
+/* This zone's name among the nodes: 16 hex digits and a NUL. */
+void ol_cluster_node(ol_store *store, const ol_arena *arena,
+                     char out[17]) OL_NOEXCEPT;
+/* Values a node remembers (keyed hashes: the nodes share the secret)
+ * and that the others remember too. */
+typedef enum {
+    OL_MEMO_CODES,   /* authorization codes bound to sessions */
+    OL_MEMO_REVOKED, /* revoked provider cookies */
+    OL_MEMO_JTIS     /* logout tokens the receiver took */
+} ol_cluster_memo_table;
+typedef struct {
+    uint32_t table; /* an ol_cluster_memo_table */
+    uint8_t key[16];
+    uint8_t sid[16];
+    uint32_t expires; /* 0: taken (a code used once) */
+    uint32_t client_hash;
+} ol_cluster_memo;
+/* What this zone remembered since the last published, at most max: how
+ * many; *upto then goes to ol_cluster_memos_published once they are. */
+size_t ol_cluster_memos(ol_store *store, const ol_arena *arena,
+                        ol_cluster_memo *out, size_t max,
+                        uint64_t *upto) OL_NOEXCEPT;
+void ol_cluster_memos_published(ol_store *store, const ol_arena *arena,
+                                uint64_t upto) OL_NOEXCEPT;
+/* What another node remembered (or took). */
+void ol_cluster_memo_apply(ol_store *store, const ol_arena *arena,
+                           const ol_cluster_memo *memo,
+                           uint64_t now) OL_NOEXCEPT;
+
+/* The cluster's secret (32 bytes) replaces the zone's. */
+void ol_cluster_set_secret(ol_store *store, const ol_arena *arena,
+                           const uint8_t *secret, size_t len) OL_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

@@ -141,6 +141,23 @@ api_error(int status, std::string_view error, std::string description)
     return r;
 }
 
+char
+admin_scope(const AdminRequest &rq, std::string &value)
+{
+    Params p({"sub", "sid"});
+    std::string reason;
+    if (last_segment(rq.path) != "sessions" || !p.parse(rq.args, reason)) {
+        return 0;
+    }
+    const std::string *sub = p.get("sub");
+    const std::string *sid = p.get("sid");
+    if ((sub == nullptr) == (sid == nullptr)) {
+        return 0;
+    }
+    value = sub != nullptr ? *sub : *sid;
+    return sub != nullptr ? 'u' : 's';
+}
+
 Response
 admin_respond(SessionStore &store, const AdminRequest &request)
 {
@@ -214,15 +231,21 @@ upstream_logout(const UpstreamConfig &config, SessionStore &store,
                       quoted(claims.jti) + ")");
     }
     uint32_t at = static_cast<uint32_t>(now);
+    Response r = api_response(200, std::string());
     if (!claims.sid.empty() && !claims.sub.empty()) {
         store.end_by_sub(claims.sub, claims.sid, OL_END_UPSTREAM, at);
+        r.cluster_kind = 'u';
+        r.cluster_psid = claims.sid;
     } else if (!claims.sid.empty()) {
         store.end_by_provider_sid(claims.sid, OL_END_UPSTREAM, at);
+        r.cluster_kind = 'p';
     } else {
         store.end_by_sub(claims.sub, std::string_view(), OL_END_UPSTREAM, at);
+        r.cluster_kind = 'u';
     }
+    r.cluster_value = r.cluster_kind == 'p' ? claims.sid : claims.sub;
     store.count_upstream(OL_UPSTREAM_ACCEPTED);
-    return api_response(200, std::string());
+    return r;
 }
 
 } // namespace oidc_logout

@@ -51,6 +51,9 @@ struct UpstreamConfig {
  * ended for OL_END_UPSTREAM (by the provider's sid, or all of sub's when
  * it has no sid).  200, or 400 with a JSON error.
  */
+/* The sessions an admin request names, for cluster mode to read from
+ * Redis first: 'u' (value is a subject), 's' (a sid), or 0. */
+char admin_scope(const AdminRequest &rq, std::string &value);
 Response upstream_logout(const UpstreamConfig &config, SessionStore &store,
                          std::string_view body, int64_t now);
 

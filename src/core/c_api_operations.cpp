@@ -2,6 +2,8 @@
 // provider's logout tokens, the metrics page.
 #include "c_api.hpp"
 
+#include <cstring>
+
 #include "admin.hpp"
 #include "metrics.hpp"
 
@@ -30,6 +32,41 @@ ol_admin_decide(ol_store *store, const ol_arena *arena,
         *out = new ol_response(admin_respond(s, rq));
         return OL_OK;
     });
+}
+
+int
+ol_admin_cluster_scope(const ol_admin_request *request, char *value,
+                       size_t value_size, size_t *value_len) noexcept
+{
+    *value_len = 0;
+    try {
+        AdminRequest rq;
+        rq.path = view(request->path, request->path_len);
+        rq.args = view(request->args, request->args_len);
+        std::string v;
+        char kind = admin_scope(rq, v);
+        if (kind == 0 || v.size() > value_size) {
+            return 0;
+        }
+        std::memcpy(value, v.data(), v.size());
+        *value_len = v.size();
+        return kind;
+    } catch (...) {
+        return 0;
+    }
+}
+
+int
+ol_response_cluster_end(const ol_response *resp, const char **value,
+                        size_t *value_len, const char **psid,
+                        size_t *psid_len) noexcept
+{
+    const Response &r = resp->response;
+    *value = r.cluster_value.data();
+    *value_len = r.cluster_value.size();
+    *psid = r.cluster_psid.data();
+    *psid_len = r.cluster_psid.size();
+    return r.cluster_kind;
 }
 
 ol_status

@@ -59,6 +59,12 @@ struct Response {
     /* set: redirect through oidc_logout_federated_url, which gets this
      * (percent-encoded) URL to return to */
     std::string federated_return;
+    /* cluster mode: the sessions Redis holds that end too (the upstream
+     * provider's token): of a subject ('u'; those of them holding
+     * cluster_psid, when set), or holding a provider sid ('p'); 0: none */
+    char cluster_kind = 0;
+    std::string cluster_value;
+    std::string cluster_psid;
 };
 
 Response respond(const Endpoint &endpoint, const Request &request);

@@ -1,4 +1,5 @@
 #include "session_store.hpp"
+#include "session_store_parts.hpp"
 
 #include "text.hpp"
 
@@ -13,143 +14,6 @@
 #include <openssl/hmac.h>
 
 namespace oidc_logout {
-
-namespace {
-
-constexpr uint32_t store_magic = 0x4f4c5353; /* "OLSS" */
-/* Bumped whenever the meaning of the data changes; sizes catch the rest. */
-constexpr uint32_t store_format = 7;
-static_assert(sizeof(StoreRoot) < 4096, "the layout word holds its size");
-constexpr uint32_t store_layout = static_cast<uint32_t>(
-    store_format << 24 | sizeof(StoreRoot) << 12 | sizeof(SessionNode));
-/* Expired sessions looked at, from the oldest, before forcing one out. */
-constexpr int expire_scan = 32;
-/* The share of the zone's slots kept for pending sessions, and the
- * fewest. */
-constexpr size_t pending_share = 16;
-constexpr size_t pending_min = 8; /* a session takes at most 5 */
-/* Entries of the table of client counters: one for each 1024 bytes of the
- * zone, at most this many. */
-constexpr size_t client_counter_max = 256;
-/* Expired sessions one sweep ends from the oldest end. */
-constexpr int sweep_scan = 256;
-/* Bytes of data in a head slot, and in each overflow slot. */
-constexpr size_t head_data = sizeof(SessionNode::data);
-constexpr size_t overflow_data = sizeof(OverflowSlot::data);
-
-constexpr size_t
-slots_for(size_t data_len)
-{
-    return data_len <= head_data
-               ? 1
-               : 1 + (data_len - head_data + overflow_data - 1) / overflow_data;
-}
-
-static_assert(slots_for(OL_SESSION_DATA_MAX) <= UINT8_MAX, "slots fit");
-
-uint32_t
-id_hash(const uint8_t *id)
-{
-    uint32_t h;
-    std::memcpy(&h, id, sizeof(h)); /* ids are random */
-    return h;
-}
-
-uint32_t
-text_hash(std::string_view s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (char c : s) {
-        h ^= static_cast<uint8_t>(c);
-        h *= 16777619u;
-    }
-    return h;
-}
-
-size_t
-round_up_pow2(size_t n)
-{
-    size_t p = 1;
-    while (p < n) {
-        p <<= 1;
-    }
-    return p;
-}
-
-/* Keeps the compiler from moving stores across it: a process can be
- * killed between any two instructions, and the journal must always be
- * written before what it protects. */
-void
-ordered()
-{
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-}
-
-/* A client's entry in a session's data: length byte, client id, length
- * byte, the provider's sid for it.  Returns its length. */
-size_t
-put_entry(char *out, std::string_view client, std::string_view psid)
-{
-    out[0] = static_cast<char>(client.size());
-    std::memcpy(out + 1, client.data(), client.size());
-    out[1 + client.size()] = static_cast<char>(psid.size());
-    if (!psid.empty()) {
-        std::memcpy(out + 2 + client.size(), psid.data(), psid.size());
-    }
-    return 2 + client.size() + psid.size();
-}
-
-/* Walks the client entries of data (count of them, after the subject). */
-template <typename Visit>
-void
-each_entry(const char *data, size_t sub_len, unsigned count, Visit visit)
-{
-    const char *p = data + sub_len;
-    for (unsigned i = 0; i < count; i++) {
-        uint8_t len = static_cast<uint8_t>(p[0]);
-        uint8_t psid_len = static_cast<uint8_t>(p[1 + len]);
-        visit(p, std::string_view(p + 1, len),
-              std::string_view(p + 2 + len, psid_len));
-        p += 2 + len + psid_len;
-    }
-}
-
-} // namespace
-
-/* Holds the arena's lock for a scope.  The holder first repairs what a
- * process that died holding it left unfinished, and publishes its own
- * changes before letting go. */
-class SessionStore::Locked {
-  public:
-    explicit Locked(SessionStore &store, bool repair = true)
-        : store_(store), repair_(repair),
-          exceptions_(std::uncaught_exceptions())
-    {
-        store_.arena_.lock(store_.arena_.data);
-        if (repair_) {
-            store_.recover();
-        }
-    }
-    ~Locked()
-    {
-        if (repair_ && std::uncaught_exceptions() > exceptions_) {
-            /* a step cut short by an exception is undone, as a crash's */
-            store_.undo();
-            store_.recount_waiting();
-        }
-        if (repair_) {
-            store_.commit();
-        }
-        store_.arena_.unlock(store_.arena_.data);
-    }
-    Locked(const Locked &) = delete;
-    Locked &operator=(const Locked &) = delete;
-
-  private:
-    SessionStore &store_;
-    bool repair_;
-    int exceptions_;
-};
 
 void
 SessionStore::record(void *address, size_t size)
@@ -168,15 +32,6 @@ SessionStore::record(void *address, size_t size)
     ordered();
     *static_cast<volatile uint32_t *>(&root_->journal_length) = length + 1;
     ordered();
-}
-
-template <typename T>
-void
-SessionStore::set(T &field, T value)
-{
-    static_assert(sizeof(T) <= sizeof(uint64_t), "one journal entry");
-    record(&field, sizeof(T));
-    field = value;
 }
 
 void
@@ -222,7 +77,11 @@ SessionStore::journaled(uintptr_t address, size_t size) const
                   root_->code_sets * memo_ways * sizeof(MemoEntry)) ||
            inside(root_->revoked,
                   root_->revoked_sets * memo_ways * sizeof(MemoEntry)) ||
-           inside(root_->jtis, root_->jti_sets * memo_ways * sizeof(MemoEntry));
+           inside(root_->jtis,
+                  root_->jti_sets * memo_ways * sizeof(MemoEntry)) ||
+           inside(root_->ended,
+                  root_->ended_sets * memo_ways * sizeof(MemoEntry)) ||
+           inside(root_->memo_log, root_->memo_log_size * sizeof(MemoChange));
 }
 
 namespace {
@@ -385,14 +244,16 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
     }
     /* the memos: codes in 1/128 of the zone, revoked cookies in 1/64,
      * the jtis of received logout tokens in 1/256 (a table of their own:
-     * nobody else's requests can push them out) */
+     * nobody else's requests can push them out), and in cluster mode the
+     * sids that ended lately in 1/256 */
     struct Memo {
         MemoEntry **table;
         uint64_t *sets;
         size_t share;
     } memos[] = {{&root->codes, &root->code_sets, 128},
                  {&root->revoked, &root->revoked_sets, 64},
-                 {&root->jtis, &root->jti_sets, 256}};
+                 {&root->jtis, &root->jti_sets, 256},
+                 {&root->ended, &root->ended_sets, 256}};
     for (const Memo &m : memos) {
         size_t sets = zone_size / m.share / (memo_ways * sizeof(MemoEntry));
         *m.sets = sets > 0 ? sets : 1;
@@ -423,6 +284,14 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         return unlock(nullptr);
     }
     root->pending_slot_count = pending;
+    root->memo_log_size = zone_size >= (1 << 20) ? memo_log_max : 16;
+    size_t log_bytes = root->memo_log_size * sizeof(MemoChange);
+    root->memo_log =
+        static_cast<MemoChange *>(arena.alloc(arena.data, log_bytes));
+    if (root->memo_log == nullptr) {
+        return unlock(nullptr);
+    }
+    std::memset(root->memo_log, 0, log_bytes);
     /* the slots: the largest block the arena still gives (a slab pool
      * gives whole pages; 16 slots are a page) */
     size_t count = zone_size / slot_size;
@@ -434,7 +303,8 @@ SessionStore::create(const ol_arena &arena, size_t zone_size)
         }
     }
     if (root->slots == nullptr ||
-        !random_bytes(root->secret, sizeof(root->secret))) {
+        !random_bytes(root->secret, sizeof(root->secret)) ||
+        !random_bytes(root->node, sizeof(root->node))) {
         return unlock(nullptr);
     }
     root->slot_count = count;
@@ -467,6 +337,7 @@ SessionStore::configure(uint32_t idle, uint32_t lifetime, bool notify)
     root_->idle = idle;
     root_->lifetime = lifetime;
     root_->notify = notify ? 1 : 0;
+    root_->cluster = 0;
 }
 
 SessionNode **
@@ -490,6 +361,11 @@ SessionStore::sub_bucket(uint32_t hash) const
 bool
 SessionStore::expired(const SessionNode *n, uint32_t now) const
 {
+    if (root_->cluster) {
+        /* Redis decides, and the stream of ends says so (while it is
+         * unreachable, only logouts end sessions) */
+        return false;
+    }
     return (root_->idle != 0 && now - n->last_used >= root_->idle &&
             now >= n->last_used) ||
            (root_->lifetime != 0 && now - n->created >= root_->lifetime &&
@@ -594,6 +470,15 @@ SessionStore::touch(SessionNode *n, uint32_t now)
     set(root_->lru_newest, n);
 }
 
+void
+SessionStore::mark_changed(SessionNode *n)
+{
+    if (root_->cluster) {
+        /* live sessions do not use due: it counts their changes */
+        set(n->due, n->due + 1 != 0 ? n->due + 1 : 1);
+    }
+}
+
 bool
 SessionStore::drop_if_expired(SessionNode *n, uint32_t now)
 {
@@ -669,7 +554,13 @@ SessionStore::take_slots(size_t count, const SessionNode *keep, uint32_t now)
             set(root_->stats.alloc_failures, root_->stats.alloc_failures + 1);
             return nullptr;
         }
-        retire(victim, OL_END_EVICTED, now);
+        if (root_->cluster) {
+            /* out of this node's cache only: it lives on in Redis */
+            count_end(OL_END_EVICTED);
+            remove(victim);
+        } else {
+            retire(victim, OL_END_EVICTED, now);
+        }
         commit();
     }
     return take_free(root_->free_slots, root_->free_count, count);
@@ -826,6 +717,7 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
             set(n->next_by_handle, *b);
             set(*b, n);
             touch(n, now);
+            mark_changed(n);
             std::memcpy(sid, n->sid, id_bytes);
         } else {
             if (n != nullptr) {
@@ -834,6 +726,9 @@ SessionStore::open(std::string_view handle_text, std::string_view sub,
                 out.previous_ended = 1;
             }
             n = put(nullptr, ids, sid, sub, sub.size(), 0, now, now);
+            if (n != nullptr) {
+                mark_changed(n);
+            }
             out.evicted = static_cast<unsigned>(
                 root_->stats.ends[OL_END_EVICTED] - evicted_before);
             if (n == nullptr) {
@@ -992,6 +887,7 @@ SessionStore::learn(std::string_view id_text, bool by_sid,
                 }
                 return OL_NOMEM;
             }
+            mark_changed(fresh);
             if (!found) {
                 set(root_->stats.joins, root_->stats.joins + 1);
             }
@@ -1063,6 +959,7 @@ SessionStore::memo_put(MemoEntry *table, uint64_t sets, const MemoEntry &entry,
     set_bytes(to->sid, entry.sid, sizeof(to->sid));
     set(to->expires, entry.expires);
     set(to->client_hash, entry.client_hash);
+    memo_log(table, entry);
 }
 
 void
@@ -1097,6 +994,8 @@ SessionStore::take_code(std::string_view code, std::string_view client,
         std::memcpy(sid, e->sid, id_bytes);
         client_hash = e->client_hash;
         set(e->expires, uint32_t{0}); /* one use */
+        MemoEntry taken = *e;
+        memo_log(root_->codes, taken);
     }
     if (client_hash != text_hash(client)) {
         return false;
@@ -1200,6 +1099,7 @@ SessionStore::join_locked(const uint8_t *handle, std::string_view client,
     set(n->data_len, static_cast<uint16_t>(data_len));
     set(n->client_count, static_cast<uint8_t>(n->client_count + 1));
     set(root_->stats.joins, root_->stats.joins + 1);
+    mark_changed(n);
     copy_info(n, info);
     return OL_OK;
 }
@@ -1284,7 +1184,8 @@ SessionStore::end(std::string_view handle_text, uint32_t now,
     return with_session(handle_text, &SessionStore::find_handle, now, info,
                         [&](SessionNode *n) {
                             SessionNode *p = retire(n, cause, now);
-                            if (p != nullptr && claimed != nullptr) {
+                            if (p != nullptr && claimed != nullptr &&
+                                p->client_count > 0) {
                                 set(p->lease, now + lease);
                                 claimed->ref = ref_of(p);
                                 claimed->until = p->lease;
@@ -1378,7 +1279,7 @@ SessionStore::sweep(uint32_t now, unsigned buckets)
 {
     unsigned found = 0;
     Locked lock(*this);
-    if (root_->idle == 0 && root_->lifetime == 0) {
+    if ((root_->idle == 0 && root_->lifetime == 0) || root_->cluster) {
         return 0;
     }
     /* the least recently used first: idle ones are there */
@@ -1413,6 +1314,30 @@ SessionNode *
 SessionStore::tell(const SessionNode *n, ol_end_cause cause, uint32_t now)
 {
     count_end(cause);
+    if (root_->cluster) {
+        /* waits, even without clients, until Redis hears of it: then
+         * this node notifies, or the one that ended it first */
+        char data[OL_SESSION_DATA_MAX];
+        size_t len = read_data(n, data);
+        SessionNode *p = pending_put(n, std::string_view(data, len),
+                                     n->client_count, nullptr, nullptr);
+        /* a record of it read from Redis before it hears may not bring
+         * it back */
+        MemoEntry e = {};
+        memo_key(
+            "ended",
+            std::string_view(reinterpret_cast<const char *>(n->sid), id_bytes),
+            e.key);
+        e.expires = now + ended_memory;
+        memo_put(root_->ended, root_->ended_sets, e, now);
+        if (p != nullptr) {
+            set(p->cause, static_cast<uint8_t>(cause | cause_unpublished));
+            set(p->last_used, now);
+            set(p->due, now + publish_hold);
+            set(p->lease, uint32_t{0});
+        }
+        return p;
+    }
     bool quiet = cause == OL_END_IDLE || cause == OL_END_LIFETIME ||
                  cause == OL_END_EVICTED;
     if (n->client_count == 0 || (quiet && !root_->notify)) {
@@ -1620,8 +1545,10 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
              i++) {
             SessionNode *newer = p->lru_newer;
             bool held = p->lease > now;
-            if (!held && give_up != 0 && now - p->last_used >= give_up &&
-                now >= p->last_used) {
+            if (p->client_count == 0) {
+                /* an end Redis has not heard of yet, nobody to tell */
+            } else if (!held && give_up != 0 && now - p->last_used >= give_up &&
+                       now >= p->last_used) {
                 drop(p, OL_SENT_GIVEN_UP);
                 commit();
             } else if (!held && p->due <= now) {
@@ -1631,7 +1558,7 @@ SessionStore::claim(uint32_t now, uint32_t lease, uint32_t give_up, size_t max,
                 e.claim.ref = ref_of(p);
                 e.claim.until = p->lease;
                 copy_info(p, &e.info);
-                e.cause = static_cast<ol_end_cause>(p->cause);
+                e.cause = static_cast<ol_end_cause>(p->cause & ~cause_flags);
                 e.ended = p->last_used;
                 e.attempts = p->attempts;
             }
@@ -1662,6 +1589,9 @@ SessionStore::settle(Claim &claim, std::string_view sid_text,
          * which delivers to every client still waiting, settles it */
         return;
     }
+    if (!done.empty() && (p->cause & cause_told) == 0) {
+        set(p->cause, static_cast<uint8_t>(p->cause | cause_told));
+    }
     char data[OL_SESSION_DATA_MAX];
     read_data(p, data);
     char rest[OL_SESSION_DATA_MAX];
@@ -1679,6 +1609,14 @@ SessionStore::settle(Claim &claim, std::string_view sid_text,
                    count++;
                });
     if (count == 0) {
+        if ((p->cause & cause_unpublished) != 0) {
+            /* kept, without clients, until Redis hears of the end */
+            SessionNode *q =
+                pending_put(p, std::string_view(rest, len), 0, p, p);
+            if (q == nullptr) {
+                return;
+            }
+        }
         unqueue(p);
         claim.ref = 0;
         return;

@@ -47,8 +47,12 @@ struct SessionNode {
     uint32_t created;
     uint32_t last_used; /* pending: when the session ended */
     uint32_t sub_hash;
-    uint32_t due;         /* pending: when its deliveries are tried next */
-    uint32_t lease;       /* pending: a worker delivers them until then */
+    uint32_t due;         /* pending: when its deliveries are tried next;
+                           * live, cluster mode: counts its changes, 0
+                           * when written to Redis */
+    uint32_t lease;       /* pending: a worker delivers them until then;
+                           * live, cluster mode: the deadline written to
+                           * Redis */
     uint16_t data_len;    /* bytes used in data */
     uint16_t attempts;    /* pending: rounds of deliveries tried */
     uint8_t sub_len;      /* data starts with the subject (may be empty) */
@@ -56,7 +60,8 @@ struct SessionNode {
                            * length byte, the provider's sid for it;
                            * pending: the clients still waiting */
     uint8_t slots;        /* the head and its overflow slots */
-    uint8_t cause;        /* pending: why it ended, an ol_end_cause */
+    uint8_t cause;        /* pending: why it ended, an ol_end_cause (with
+                           * cause_unpublished: Redis has not heard yet) */
     char data[slot_size - 116];
 };
 
@@ -85,6 +90,16 @@ struct MemoEntry {
 };
 
 constexpr size_t memo_ways = 4;
+
+/* Cluster mode: a memo entry remembered (or taken: expires 0) here, for
+ * the other nodes; table is an ol_cluster_memo_table. */
+struct MemoChange {
+    uint32_t table;
+    uint32_t unused;
+    MemoEntry entry;
+};
+
+constexpr size_t memo_log_max = 256; /* 16 in zones under 1 MB */
 
 struct JournalEntry {
     uintptr_t address;
@@ -143,14 +158,18 @@ struct StoreRoot {
     uint64_t revoked_sets;
     MemoEntry *jtis; /* logout tokens taken by the receiver */
     uint64_t jti_sets;
+    MemoEntry *ended; /* cluster mode: sids that ended, for a while */
+    uint64_t ended_sets;
+    MemoChange *memo_log; /* cluster mode: a ring of memo_log_size */
+    uint64_t memo_log_size;
     /* the pending area: slots of their own for the ended sessions whose
      * clients wait for their logout tokens */
     char *pending_slots;
     uint64_t pending_slot_count;
     ClientCounter *client_counters; /* client_counter_count of them */
     uint64_t client_counter_count;
-    uint32_t notify; /* expiry and eviction notify the clients */
-    uint32_t unused_config;
+    uint32_t notify;  /* expiry and eviction notify the clients */
+    uint32_t cluster; /* the zone is this node's cache of Redis's sessions */
     /* what changes write (through the journal), up to secret */
     SessionNode *lru_newest;
     SessionNode *lru_oldest;
@@ -162,6 +181,10 @@ struct StoreRoot {
     uint64_t pending_free_count;
     FreeSlot *pending_free;
     uint64_t sweep_cursor; /* the next bucket of the sid index to sweep */
+    uint64_t stream_ms;    /* the last entry of Redis's stream of ends read */
+    uint64_t stream_seq;
+    uint64_t memo_logged;    /* memo changes ever logged (the ring's head) */
+    uint64_t memo_published; /* ... of them published to the other nodes */
     ol_store_stats stats;
     uint8_t secret[32]; /* keys the anti-CSRF tokens; never changes */
     /* counted with atomic adds, outside the journal: a count lost to a
@@ -169,6 +192,11 @@ struct StoreRoot {
     uint64_t logouts[2][OL_LOGOUT_OUTCOMES];
     uint64_t hints[OL_HINT_RESULTS];
     uint64_t upstream[OL_UPSTREAM_RESULTS];
+    /* cluster mode: flags swapped atomically, and this zone's name in
+     * Redis (random, made with the zone) */
+    uint32_t cluster_down;  /* Redis unreachable */
+    uint32_t cluster_stale; /* ends may have been missed: check the cache */
+    uint8_t node[8];
     uint32_t journal_length;
     uint32_t unused;
     JournalEntry journal[journal_max];
@@ -291,6 +319,58 @@ class SessionStore {
     void counters(uint64_t (&logouts)[2][OL_LOGOUT_OUTCOMES],
                   uint64_t (&hints)[OL_HINT_RESULTS],
                   uint64_t (&upstream)[OL_UPSTREAM_RESULTS]) const;
+    /* ---- cluster mode (session_cluster.cpp): the zone caches the
+     * sessions Redis holds ---- */
+    struct ClusterSession {
+        std::string handle, sid, sub;
+        std::string record; /* the value Redis keeps */
+        std::vector<std::string> provider_sids;
+        uint32_t changed = 0;  /* nonzero: to be written (see written()) */
+        uint32_t deadline = 0; /* when it expires, 0: never */
+        uint32_t lifetime_end = 0;
+    };
+    /* Whether the session of handle_text is live in the zone. */
+    bool knows(std::string_view handle_text, uint32_t now);
+    /* The sessions used since since, newest first, at most max: with
+     * changed_only, those changed since they were written; otherwise also
+     * those whose deadline moved by idle/16 or more since it was written
+     * (it counts as written from now). */
+    void changes(uint32_t since, bool changed_only, size_t max,
+                 std::vector<ClusterSession> &out);
+    /* The session of sid was written as it was at changed. */
+    void written(std::string_view sid_text, uint32_t changed);
+    /* A session as Redis holds it (record) becomes live in the zone;
+     * OL_DENIED when it ended here, OL_INVALID for a bad record. */
+    ol_status import(std::string_view record, uint32_t now);
+    /* Another node ended sid: it leaves the zone without notifying. */
+    bool forget(std::string_view sid_text, uint32_t now);
+    /* The ends made here that Redis has not heard of: sid and cause. */
+    void unpublished(size_t max,
+                     std::vector<std::pair<std::string, ol_end_cause>> &out);
+    /* Redis heard of the end of sid: this node notifies (won), with the
+     * clients record (may be empty) knows besides; or another node does. */
+    void published(std::string_view sid_text, bool won, std::string_view record,
+                   uint32_t now);
+    /* Redis ended a session (expiry) for this node to notify. */
+    ol_status enqueue(std::string_view record, ol_end_cause cause,
+                      uint32_t now);
+    /* The sids of the zone's live sessions, bucket by bucket from cursor
+     * on; whether the walk is over. */
+    bool cached(uint64_t &cursor, size_t max, std::vector<std::string> &out);
+    /* The memo changes logged since the last published, at most max, and
+     * the count up to which they go (pass it to memos_published). */
+    uint64_t memo_changes(size_t max, std::vector<MemoChange> &out);
+    void memos_published(uint64_t upto);
+    /* A memo change of another node, applied here. */
+    void apply_memo(const MemoChange &change, uint32_t now);
+    /* After configure(): the zone becomes a cache of Redis's sessions. */
+    void enable_cluster();
+    bool cluster_flag(uint32_t StoreRoot::*flag, int value);
+    void stream_position(uint64_t &ms, uint64_t &seq);
+    void set_stream_position(uint64_t ms, uint64_t seq);
+    std::string node_name() const;
+    void set_secret(const uint8_t *secret, size_t len);
+
     /* The anti-CSRF token bound to the session of handle_text (its value
      * does not depend on whether the session lives). */
     std::string csrf_token(std::string_view handle_text) const;
@@ -371,6 +451,10 @@ class SessionStore {
     ClientCounter *client_counter(std::string_view client,
                                   bool add = true) const;
     void touch(SessionNode *n, uint32_t now);
+    /* cluster mode: n changed, to be written to Redis */
+    void mark_changed(SessionNode *n);
+    /* when n expires, 0: never */
+    uint32_t deadline_of(const SessionNode *n) const;
     void link(SessionNode *n);
     /* login(), or start() with an empty sub and handle_text. */
     ol_status open(std::string_view handle_text, std::string_view sub,
@@ -386,6 +470,9 @@ class SessionStore {
                          uint32_t now);
     void memo_put(MemoEntry *table, uint64_t sets, const MemoEntry &entry,
                   uint32_t now);
+    /* cluster mode: entry of table (codes, revoked, jtis) for the other
+     * nodes */
+    void memo_log(const MemoEntry *table, const MemoEntry &entry);
     void rechain(SessionNode **bucket, SessionNode *SessionNode::*next,
                  const SessionNode *node);
     void remove(SessionNode *n);

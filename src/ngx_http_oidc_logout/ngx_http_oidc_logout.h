@@ -9,6 +9,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <hiredis/hiredis.h>
+
 #include "oidc_logout_core.h"
 
 /* An oidc_logout_session directive, checked once the http block is read. */
@@ -77,6 +79,16 @@ enum {
 };
 
 typedef struct ngx_http_oidc_logout_sweeper_s ngx_http_oidc_logout_sweeper_t;
+typedef struct ngx_http_oidc_logout_cluster_s ngx_http_oidc_logout_cluster_t;
+
+/* Where Redis is, as the zone directive parsed it. */
+typedef struct {
+    ngx_str_t host;      /* an IP address text, or empty with unix_path */
+    in_port_t port;      /* host order */
+    ngx_str_t unix_path; /* unix:/path or /path, or empty */
+    ngx_str_t password;  /* empty: no AUTH */
+    ngx_str_t name;      /* "127.0.0.1:6379" for log lines */
+} ngx_http_oidc_logout_redis_conf_t;
 
 /* A session zone (oidc_logout_zone), as each process sees it. */
 typedef struct {
@@ -94,6 +106,10 @@ typedef struct {
     /* who delivers the logout tokens that wait in the zone: the first
      * server that uses it and can (ngx_http_oidc_logout_sweep_notifier) */
     void **notifier_ctx; /* that server's loc_conf; NULL: nobody */
+    /* redis=: the zone caches the sessions a cluster shares in Redis */
+    ngx_http_oidc_logout_redis_conf_t *redis;
+    ngx_str_t redis_prefix;
+    ngx_http_oidc_logout_cluster_t *cluster; /* this worker's */
 } ngx_http_oidc_logout_zone_t;
 
 /* Which zone and cookie a location uses (oidc_logout_session). */
@@ -136,6 +152,10 @@ typedef struct {
     ngx_str_t handle;      /* the session cookie, or the one just set */
     ol_session_info *info; /* the session, once looked up */
     unsigned looked_up : 1;
+    /* cluster mode: the session was read from Redis (or needed not be),
+     * and the admin API's sessions loaded */
+    unsigned cluster_read : 1;
+    unsigned cluster_loaded : 1;
     /* the request passed the location's access checks and reached its
      * content handling (not "return", not an error page) */
     unsigned reached_content : 1;
@@ -150,6 +170,10 @@ typedef struct {
     size_t seen_len;
     size_t seen_size;
     ngx_str_t token_request;
+    /* a logout decided, waiting for Redis's word on who notifies */
+    ol_response *decided;
+    ol_deliveries *deliveries;
+    ngx_int_t decided_rc;
 } ngx_http_oidc_logout_ctx_t;
 
 typedef struct ngx_http_oidc_logout_batch_s ngx_http_oidc_logout_batch_t;
@@ -249,6 +273,33 @@ ngx_int_t ngx_http_oidc_logout_sweep_notifiers(ngx_conf_t *cf);
 ngx_int_t ngx_http_oidc_logout_sweep_init_process(ngx_cycle_t *cycle);
 /* Sessions of zone ended outside a sweep: their deliveries start now. */
 void ngx_http_oidc_logout_sweep_now(ngx_http_oidc_logout_zone_t *zone);
+
+/* Sessions shared through Redis (ngx_http_oidc_logout_cluster.c) */
+ngx_int_t ngx_http_oidc_logout_cluster_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_oidc_logout_cluster_init_process(ngx_cycle_t *cycle);
+void ngx_http_oidc_logout_cluster_exit_process(ngx_cycle_t *cycle);
+/* Every second, from the sweep's tick. */
+void ngx_http_oidc_logout_cluster_tick(ngx_http_oidc_logout_zone_t *zone);
+/* Sessions of zone changed or ended here: Redis hears of it now. */
+void ngx_http_oidc_logout_cluster_changed(ngx_http_oidc_logout_zone_t *zone);
+/* Which node tells the clients of the session sid this request ended:
+ * NGX_DONE, and done(r, won) is called later (won: this node, or Redis
+ * could not say); NGX_DECLINED when not in cluster mode (this node). */
+typedef void (*ngx_http_oidc_logout_verdict_pt)(ngx_http_request_t *r,
+                                                ngx_uint_t won);
+ngx_int_t ngx_http_oidc_logout_cluster_verdict(
+    ngx_http_request_t *r, ngx_http_oidc_logout_zone_t *zone, const char *sid,
+    ngx_http_oidc_logout_verdict_pt done);
+/* The admin API's content handler, again once the sessions its request
+ * names are read from Redis: NGX_DONE meanwhile; NGX_DECLINED when there
+ * is nothing to read. */
+ngx_int_t ngx_http_oidc_logout_cluster_load(ngx_http_request_t *r,
+                                            ngx_http_oidc_logout_zone_t *zone,
+                                            int kind, ngx_str_t *value,
+                                            ngx_http_handler_pt again);
+/* The sessions Redis holds that a decision ends too (resp). */
+void ngx_http_oidc_logout_cluster_end_by(ngx_http_oidc_logout_zone_t *zone,
+                                         ol_response *resp);
 
 /*
  * The provider's keys (ngx_http_oidc_logout_keys_url.c).
@@ -417,5 +468,55 @@ char *ngx_http_oidc_logout_invalid_parameter(ngx_conf_t *cf, ngx_command_t *cmd,
                                              ngx_str_t *arg);
 char *ngx_http_oidc_logout_needs(ngx_conf_t *cf, ngx_command_t *cmd,
                                  const char *what);
+
+/*
+ * One connection to Redis on the event loop (ngx_http_oidc_logout_redis.c).
+ *
+ * A worker's connection, never blocking it: it connects (then AUTH when a
+ * password is set), and after a failed attempt or a lost connection tries
+ * again after 100 ms, doubling to 2 s, until closed.  Commands are sent
+ * only while it is up; their replies come in the order they were sent.
+ * Callbacks run from the event loop, never before the call that set them
+ * up has returned; from any of them, commands may be sent and the state
+ * asked, but the connection is not to be closed.
+ */
+typedef struct ngx_http_oidc_logout_redis_s ngx_http_oidc_logout_redis_t;
+
+/* reply is NULL when the command failed: not sent, connection lost,
+ * timed out, or the connection is being closed; otherwise hiredis's
+ * (REDIS_REPLY_ERROR for an error reply), valid during the call only.
+ * Called exactly once per accepted command. */
+typedef void (*ngx_http_oidc_logout_redis_reply_pt)(void *data,
+                                                    redisReply *reply);
+/* up: 1 when connected (after AUTH succeeded; reason ""), 0 when a
+ * connection attempt failed or an established connection was lost;
+ * reason is a short text (hiredis errstr, "timed out", "AUTH: <error>").
+ * Called on every attempt's failure too: the caller decides what to log.
+ * When an established connection is lost, the pending commands' NULL
+ * replies come first. */
+typedef void (*ngx_http_oidc_logout_redis_state_pt)(void *data, ngx_uint_t up,
+                                                    const char *reason);
+
+/* Allocated with ngx_alloc (lives until close; conf is copied); starts
+ * connecting at once (non-blocking); reconnects after a failure or loss,
+ * 100 ms doubling to 2 s.  timeout bounds an attempt (connect and AUTH)
+ * and is the commands' default.  NULL: no memory. */
+ngx_http_oidc_logout_redis_t *ngx_http_oidc_logout_redis_open(
+    ngx_http_oidc_logout_redis_conf_t *conf, ngx_msec_t timeout,
+    ngx_http_oidc_logout_redis_state_pt on_state, void *data, ngx_log_t *log);
+/* Sends one command (binary-safe argv, copied). timeout: how long its
+ * reply may take (0: the connection's); past it the connection is dropped
+ * (every pending command gets NULL) and reconnects. NGX_OK: the callback
+ * will be called once; NGX_DECLINED: not connected, the callback is not
+ * called; NGX_ERROR: no memory, or a command that changes how replies
+ * come (SUBSCRIBE and the like, MONITOR), which it cannot carry. */
+ngx_int_t ngx_http_oidc_logout_redis_command(
+    ngx_http_oidc_logout_redis_t *rc, ngx_msec_t timeout,
+    ngx_http_oidc_logout_redis_reply_pt on_reply, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+ngx_uint_t ngx_http_oidc_logout_redis_up(ngx_http_oidc_logout_redis_t *rc);
+/* At the worker's exit: pending callbacks get NULL, then no more
+ * callbacks; frees it. */
+void ngx_http_oidc_logout_redis_close(ngx_http_oidc_logout_redis_t *rc);
 
 #endif /* NGX_HTTP_OIDC_LOGOUT_H */

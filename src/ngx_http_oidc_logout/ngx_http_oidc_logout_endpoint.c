@@ -20,6 +20,10 @@ typedef struct {
 static void ngx_http_oidc_logout_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_oidc_logout_respond(ngx_http_request_t *r,
                                               ngx_str_t *params);
+static void ngx_http_oidc_logout_verdict(ngx_http_request_t *r, ngx_uint_t won);
+static ngx_int_t ngx_http_oidc_logout_deliver(ngx_http_request_t *r,
+                                              ol_response *resp,
+                                              ol_deliveries *d, ngx_int_t rc);
 static ngx_int_t ngx_http_oidc_logout_refuse(ngx_http_request_t *r,
                                              const char *reason);
 static ngx_int_t ngx_http_oidc_logout_own_path(ngx_http_request_t *r,
@@ -375,6 +379,48 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
     }
 
     d = ol_response_take_deliveries(resp);
+    if (olcf->session != NULL) {
+        /* cluster mode: the node whose end Redis took first tells them */
+        zone = olcf->session->shm_zone->data;
+        ctx->decided = resp;
+        ctx->deliveries = d;
+        ctx->decided_rc = rc;
+        nrc = ngx_http_oidc_logout_cluster_verdict(
+            r, zone, d != NULL ? ol_deliveries_sid(d) : NULL,
+            ngx_http_oidc_logout_verdict);
+        if (nrc == NGX_DONE) {
+            return NGX_DONE;
+        }
+    }
+
+    return ngx_http_oidc_logout_deliver(r, resp, d, rc);
+}
+
+/* Redis said which node tells the clients: this one (won), or another. */
+static void
+ngx_http_oidc_logout_verdict(ngx_http_request_t *r, ngx_uint_t won)
+{
+    ol_deliveries *d;
+    ngx_http_oidc_logout_ctx_t *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_oidc_logout_module);
+    d = ctx->deliveries;
+    ctx->deliveries = NULL;
+    if (!won) {
+        ol_deliveries_free(d);
+        d = NULL;
+    }
+    ngx_http_finalize_request(
+        r, ngx_http_oidc_logout_deliver(r, ctx->decided, d, ctx->decided_rc));
+}
+
+/* The deliveries d start, and resp goes out (or waits for them). */
+static ngx_int_t
+ngx_http_oidc_logout_deliver(ngx_http_request_t *r, ol_response *resp,
+                             ol_deliveries *d, ngx_int_t rc)
+{
+    ngx_int_t nrc;
+
     if (d != NULL) {
         /* its clients hear of it whatever happens to the response */
         nrc = ngx_http_oidc_logout_notify(

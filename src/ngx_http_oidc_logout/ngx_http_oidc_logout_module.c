@@ -8,6 +8,7 @@
 #include "ngx_http_oidc_logout.h"
 
 static ngx_int_t ngx_http_oidc_logout_init_process(ngx_cycle_t *cycle);
+static void ngx_http_oidc_logout_exit_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_oidc_logout_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_oidc_logout_create_main_conf(ngx_conf_t *cf);
@@ -208,16 +209,16 @@ static ngx_http_module_t ngx_http_oidc_logout_module_ctx = {
 
 ngx_module_t ngx_http_oidc_logout_module = {
     NGX_MODULE_V1,
-    &ngx_http_oidc_logout_module_ctx,       /* module context */
-    ngx_http_oidc_logout_commands,          /* module directives */
-    NGX_HTTP_MODULE,                        /* module type */
-    NULL,                                   /* init master */
-    NULL,                                   /* init module */
-    ngx_http_oidc_logout_init_process,      /* init process */
-    NULL,                                   /* init thread */
-    NULL,                                   /* exit thread */
-    ngx_http_oidc_logout_keys_exit_process, /* exit process */
-    NULL,                                   /* exit master */
+    &ngx_http_oidc_logout_module_ctx,  /* module context */
+    ngx_http_oidc_logout_commands,     /* module directives */
+    NGX_HTTP_MODULE,                   /* module type */
+    NULL,                              /* init master */
+    NULL,                              /* init module */
+    ngx_http_oidc_logout_init_process, /* init process */
+    NULL,                              /* init thread */
+    NULL,                              /* exit thread */
+    ngx_http_oidc_logout_exit_process, /* exit process */
+    NULL,                              /* exit master */
     NGX_MODULE_V1_PADDING};
 
 /* A worker starts: the provider's keys, the zones' periodic work. */
@@ -227,7 +228,17 @@ ngx_http_oidc_logout_init_process(ngx_cycle_t *cycle)
     if (ngx_http_oidc_logout_keys_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
-    return ngx_http_oidc_logout_sweep_init_process(cycle);
+    if (ngx_http_oidc_logout_sweep_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return ngx_http_oidc_logout_cluster_init_process(cycle);
+}
+
+static void
+ngx_http_oidc_logout_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_oidc_logout_cluster_exit_process(cycle);
+    ngx_http_oidc_logout_keys_exit_process(cycle);
 }
 
 static ngx_int_t
@@ -242,7 +253,8 @@ ngx_http_oidc_logout_postconfiguration(ngx_conf_t *cf)
     ngx_http_oidc_logout_main_conf_t *omcf;
 
     if (ngx_http_oidc_logout_session_init(cf) != NGX_OK ||
-        ngx_http_oidc_logout_sweep_notifiers(cf) != NGX_OK) {
+        ngx_http_oidc_logout_sweep_notifiers(cf) != NGX_OK ||
+        ngx_http_oidc_logout_cluster_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

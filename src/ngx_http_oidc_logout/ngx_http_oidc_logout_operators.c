@@ -165,6 +165,40 @@ ngx_http_oidc_logout_upstream_client_id(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
+/* Cluster mode: the sessions an admin request names are read from Redis
+ * first, then the handler runs again (NGX_DONE meanwhile); NGX_DECLINED
+ * when there is nothing to read, or once read. */
+static ngx_int_t
+ngx_http_oidc_logout_admin_load(ngx_http_request_t *r,
+                                ngx_http_oidc_logout_zone_t *zone,
+                                ol_admin_request *rq)
+{
+    int kind;
+    size_t len;
+    ngx_str_t value;
+    ngx_http_oidc_logout_ctx_t *ctx;
+    ngx_http_oidc_logout_loc_conf_t *olcf;
+
+    if (zone->cluster == NULL) {
+        return NGX_DECLINED;
+    }
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_oidc_logout_module);
+    ctx = ngx_http_oidc_logout_get_ctx(r, olcf->session);
+    if (ctx == NULL || ctx->cluster_loaded) {
+        return NGX_DECLINED;
+    }
+    ctx->cluster_loaded = 1;
+    value.data = ngx_pnalloc(r->pool, r->args.len + 1);
+    if (value.data == NULL) {
+        return NGX_DECLINED;
+    }
+    kind =
+        ol_admin_cluster_scope(rq, (char *)value.data, r->args.len + 1, &len);
+    value.len = len;
+    return ngx_http_oidc_logout_cluster_load(
+        r, zone, kind, &value, ngx_http_oidc_logout_operators_handler);
+}
+
 /* A refusal of the APIs, before the core could see the request. */
 static ngx_int_t
 ngx_http_oidc_logout_api_refuse(ngx_http_request_t *r, int status,
@@ -248,6 +282,10 @@ ngx_http_oidc_logout_operators_handler(ngx_http_request_t *r)
         rq.args = (const char *)r->args.data;
         rq.args_len = r->args.len;
         rq.now = (uint64_t)ngx_time();
+        rc = ngx_http_oidc_logout_admin_load(r, zone, &rq);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
         status = ol_admin_decide(zone->store, &zone->arena, &rq, &resp, err,
                                  sizeof(err));
         if (r->method & NGX_HTTP_DELETE) {
@@ -307,6 +345,7 @@ ngx_http_oidc_logout_receive(ngx_http_request_t *r)
         ngx_http_oidc_logout_keys_unknown_kid(r);
     }
     if (ol_response_status(resp) == NGX_HTTP_OK) {
+        ngx_http_oidc_logout_cluster_end_by(zone, resp);
         ngx_http_oidc_logout_sweep_now(zone);
     }
 

@@ -220,6 +220,9 @@ ngx_http_oidc_logout_header_filter(ngx_http_request_t *r)
         }
     }
 
+    /* the other nodes read it from Redis */
+    ngx_http_oidc_logout_cluster_changed(lcf->session->shm_zone->data);
+
     return ngx_http_next_header_filter(r);
 }
 

@@ -133,6 +133,8 @@ ngx_http_oidc_logout_sweep_tick(ngx_event_t *ev)
         return; /* the next workers go on */
     }
 
+    ngx_http_oidc_logout_cluster_tick(zone);
+
     now = ngx_time();
     ol_store_sweep(zone->store, &zone->arena, (uint64_t)now,
                    NGX_HTTP_OIDC_LOGOUT_SWEEP_BUCKETS);

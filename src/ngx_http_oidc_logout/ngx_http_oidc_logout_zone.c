@@ -121,6 +121,9 @@ ngx_http_oidc_logout_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
         ol_store_configure(zone->store, &zone->arena, (uint32_t)zone->idle,
                            (uint32_t)zone->lifetime, (int)zone->notify);
+        if (zone->redis != NULL) {
+            ol_cluster_enable(zone->store, &zone->arena);
+        }
         return NGX_OK;
     }
 
@@ -158,6 +161,9 @@ ngx_http_oidc_logout_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone->shpool->data = zone->store;
     ol_store_configure(zone->store, &zone->arena, (uint32_t)zone->idle,
                        (uint32_t)zone->lifetime, (int)zone->notify);
+    if (zone->redis != NULL) {
+        ol_cluster_enable(zone->store, &zone->arena);
+    }
 
     return NGX_OK;
 }
@@ -184,12 +190,66 @@ ngx_http_oidc_logout_parse_seconds(ngx_conf_t *cf, ngx_str_t *arg,
     return NGX_OK;
 }
 
+/* redis=HOST:PORT or redis=unix:PATH: the host is resolved now, its
+ * first address taken. */
+static char *
+ngx_http_oidc_logout_parse_redis(ngx_conf_t *cf, ngx_str_t *arg,
+                                 ngx_http_oidc_logout_zone_t *zone)
+{
+    ngx_url_t u;
+    ngx_http_oidc_logout_redis_conf_t *rc;
+
+    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_oidc_logout_redis_conf_t));
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    rc->name.data = arg->data + 6;
+    rc->name.len = arg->len - 6;
+
+    if (rc->name.len > 5 && ngx_strncmp(rc->name.data, "unix:", 5) == 0) {
+        rc->unix_path.len = rc->name.len - 5;
+        rc->unix_path.data = ngx_pnalloc(cf->pool, rc->unix_path.len + 1);
+        if (rc->unix_path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        ngx_memcpy(rc->unix_path.data, rc->name.data + 5, rc->unix_path.len);
+        rc->unix_path.data[rc->unix_path.len] = '\0';
+        zone->redis = rc;
+        return NGX_CONF_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = rc->name;
+    u.default_port = 6379;
+    u.no_resolve = 0;
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0 ||
+        (u.addrs[0].sockaddr->sa_family != AF_INET &&
+         u.addrs[0].sockaddr->sa_family != AF_INET6)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: invalid redis address \"%V\" in "
+                           "\"oidc_logout_zone\"%s%s, expected HOST:PORT or "
+                           "unix:PATH",
+                           &rc->name, u.err ? ": " : "", u.err ? u.err : "");
+        return NGX_CONF_ERROR;
+    }
+    rc->port = u.port ? u.port : 6379;
+    rc->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (rc->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    rc->host.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                 rc->host.data, NGX_SOCKADDR_STRLEN, 0);
+    rc->host.data[rc->host.len] = '\0';
+    zone->redis = rc;
+    return NGX_CONF_OK;
+}
+
 char *
 ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     u_char *p;
     ssize_t size;
-    ngx_str_t *value, name, s;
+    ngx_str_t *value, name, s, password;
     ngx_uint_t i;
     ngx_shm_zone_t *shm_zone;
     ngx_http_oidc_logout_zone_t *zone;
@@ -207,6 +267,7 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->lifetime = 8 * 60 * 60;
     zone->notify = 1;
     ngx_str_null(&name);
+    ngx_str_null(&password);
     size = 0;
 
     for (i = 1; i < cf->args->nelts; i++) {
@@ -266,11 +327,50 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "redis=", 6) == 0 && value[i].len > 6) {
+            if (ngx_http_oidc_logout_parse_redis(cf, &value[i], zone) !=
+                NGX_CONF_OK) {
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "redis_password=", 15) == 0 &&
+            value[i].len > 15) {
+            password.data = value[i].data + 15;
+            password.len = value[i].len - 15;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "redis_prefix=", 13) == 0 &&
+            value[i].len > 13) {
+            zone->redis_prefix.data = value[i].data + 13;
+            zone->redis_prefix.len = value[i].len - 13;
+            continue;
+        }
+
         return ngx_http_oidc_logout_invalid_parameter(cf, cmd, &value[i]);
     }
 
     if (name.len == 0) {
         return ngx_http_oidc_logout_needs(cf, cmd, "zone=NAME:SIZE");
+    }
+
+    if (zone->redis == NULL && (password.len || zone->redis_prefix.len)) {
+        return ngx_http_oidc_logout_needs(cf, cmd, "redis=HOST:PORT");
+    }
+    if (zone->redis != NULL) {
+        zone->redis->password = password;
+        if (zone->redis_prefix.len == 0) {
+            /* each zone's sessions apart, every node's together */
+            zone->redis_prefix.len = sizeof("oidc_logout::") - 1 + name.len;
+            zone->redis_prefix.data =
+                ngx_pnalloc(cf->pool, zone->redis_prefix.len);
+            if (zone->redis_prefix.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            ngx_sprintf(zone->redis_prefix.data, "oidc_logout:%V:", &name);
+        }
     }
 
     shm_zone =

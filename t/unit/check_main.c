@@ -20,6 +20,7 @@ main(void)
     srunner_add_suite(sr, store_shared_suite());
     srunner_add_suite(sr, store_crash_suite());
     srunner_add_suite(sr, store_outbox_suite());
+    srunner_add_suite(sr, store_cluster_suite());
     srunner_add_suite(sr, jose_suite());
     srunner_add_suite(sr, logout_suite());
     srunner_add_suite(sr, frontchannel_suite());

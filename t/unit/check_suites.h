@@ -18,6 +18,7 @@ Suite *store_suite(void);
 Suite *store_shared_suite(void);
 Suite *store_crash_suite(void);
 Suite *store_outbox_suite(void);
+Suite *store_cluster_suite(void);
 Suite *jose_suite(void);
 Suite *logout_suite(void);
 Suite *frontchannel_suite(void);

@@ -1,0 +1,196 @@
+// What Redis holds of a cluster's sessions, and the scripts that change it
+// in one step each: key names, records, ends that exactly one node wins.
+#include "../oidc_logout_core.h"
+
+#include <string>
+
+namespace oidc_logout {
+
+namespace {
+
+/*
+ * Keys, after the prefix:
+ *   h:<handle>  the session's record (the cookie finds it)
+ *   s:<sid>     a hash: h (its handle), u (its subject), p (its provider
+ *               sids, one a line), l (when its lifetime ends, 0: never)
+ *   u:<sub>     the sids of a subject;  p:<provider sid>  the sids holding it
+ *   x           a sorted set: each sid by when it expires
+ *   t:<sid>     an ended session's mark, the node that ended it as value:
+ *               nothing writes it back, and the same node asks again safely
+ *   e           a stream of ends: s (sid), c (cause), for every node's cache
+ *   k           the cluster's secret (anti-CSRF tokens, keyed hashes)
+ */
+const char *const finish_function = R"lua(
+local function finish(p, node, ttl, sid, cause)
+  local sk = p .. 's:' .. sid
+  local f = redis.call('HMGET', sk, 'h', 'u', 'p')
+  local rec = false
+  if f[1] then
+    rec = redis.call('GET', p .. 'h:' .. f[1])
+    redis.call('DEL', sk, p .. 'h:' .. f[1])
+    if f[2] and f[2] ~= '' then redis.call('SREM', p .. 'u:' .. f[2], sid) end
+    if f[3] then
+      for ps in string.gmatch(f[3], '[^\n]+') do
+        redis.call('SREM', p .. 'p:' .. ps, sid)
+      end
+    end
+  end
+  redis.call('ZREM', p .. 'x', sid)
+  redis.call('SET', p .. 't:' .. sid, node, 'EX', ttl)
+  redis.call('XADD', p .. 'e', 'MAXLEN', '~', 100000, '*', 's', sid, 'c', cause)
+  return rec
+end
+)lua";
+
+/* ARGV: prefix, sid, handle, subject, record, deadline, lifetime end,
+ * provider sids... */
+const char *const put_script = R"lua(
+local p, sid = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 't:' .. sid) == 1 then return 0 end
+local sk = p .. 's:' .. sid
+local old = redis.call('HMGET', sk, 'h', 'u', 'p')
+if old[1] and old[1] ~= ARGV[3] then redis.call('DEL', p .. 'h:' .. old[1]) end
+if old[2] and old[2] ~= '' and old[2] ~= ARGV[4] then
+  redis.call('SREM', p .. 'u:' .. old[2], sid)
+end
+if old[3] then
+  for ps in string.gmatch(old[3], '[^\n]+') do
+    redis.call('SREM', p .. 'p:' .. ps, sid)
+  end
+end
+local ps = {}
+for i = 8, #ARGV do
+  ps[#ps + 1] = ARGV[i]
+  redis.call('SADD', p .. 'p:' .. ARGV[i], sid)
+end
+redis.call('HSET', sk, 'h', ARGV[3], 'u', ARGV[4], 'p', table.concat(ps, '\n'),
+           'l', ARGV[7])
+redis.call('SET', p .. 'h:' .. ARGV[3], ARGV[5])
+if ARGV[4] ~= '' then redis.call('SADD', p .. 'u:' .. ARGV[4], sid) end
+if ARGV[6] ~= '0' then
+  redis.call('ZADD', p .. 'x', 'GT', ARGV[6], sid)
+else
+  redis.call('ZREM', p .. 'x', sid)
+end
+return 1
+)lua";
+
+/* ARGV: prefix, node, mark's seconds, then sid and cause pairs.  For each:
+ * {1, record} when this node ended it (now or before), {0} when another
+ * did. */
+const char *const end_script = R"lua(
+local p, node, ttl = ARGV[1], ARGV[2], ARGV[3]
+local out = {}
+for i = 4, #ARGV - 1, 2 do
+  local sid = ARGV[i]
+  local t = redis.call('GET', p .. 't:' .. sid)
+  if t then
+    out[#out + 1] = {t == node and 1 or 0}
+  else
+    out[#out + 1] = {1, finish(p, node, ttl, sid, ARGV[i + 1])}
+  end
+end
+return out
+)lua";
+
+/* ARGV: prefix, node, mark's seconds, now, max, the idle cause, the
+ * lifetime cause.  Ends the sessions due by now: {sid, cause, record}
+ * each, for this node to notify. */
+const char *const expire_script = R"lua(
+local p, node, ttl, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local ids = redis.call('ZRANGEBYSCORE', p .. 'x', '-inf', now, 'LIMIT', 0,
+                       tonumber(ARGV[5]))
+local out = {}
+for _, sid in ipairs(ids) do
+  local l = tonumber(redis.call('HGET', p .. 's:' .. sid, 'l') or '0') or 0
+  local cause = ARGV[6]
+  if l ~= 0 and l <= now then cause = ARGV[7] end
+  out[#out + 1] = {sid, cause, finish(p, node, ttl, sid, cause)}
+end
+return out
+)lua";
+
+/* ARGV: prefix, node, mark's seconds, cause, u (a subject) or p (a
+ * provider sid), the value, a provider sid the subject's sessions must
+ * hold (may be empty).  Ends them: {sid, record} each, for this node to
+ * notify. */
+const char *const end_by_script = R"lua(
+local p, node, ttl, cause = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local sids
+if ARGV[5] == 'u' and ARGV[7] ~= '' then
+  sids = redis.call('SINTER', p .. 'u:' .. ARGV[6], p .. 'p:' .. ARGV[7])
+else
+  sids = redis.call('SMEMBERS', p .. ARGV[5] .. ':' .. ARGV[6])
+end
+local out = {}
+for _, sid in ipairs(sids) do
+  if redis.call('EXISTS', p .. 't:' .. sid) == 0 then
+    out[#out + 1] = {sid, finish(p, node, ttl, sid, cause)}
+  end
+end
+return out
+)lua";
+
+/* ARGV: prefix, u (by subject), p (by provider sid) or s (one sid), the
+ * value.  The records of those sessions, at most 1024. */
+const char *const load_script = R"lua(
+local p, kind = ARGV[1], ARGV[2]
+local sids = {ARGV[3]}
+if kind ~= 's' then sids = redis.call('SMEMBERS', p .. kind .. ':' .. ARGV[3]) end
+local out = {}
+for _, sid in ipairs(sids) do
+  local h = redis.call('HGET', p .. 's:' .. sid, 'h')
+  local rec = h and redis.call('GET', p .. 'h:' .. h)
+  if rec then out[#out + 1] = rec end
+  if #out >= 1024 then break end
+end
+return out
+)lua";
+
+/* ARGV: prefix, sids...: 1 for each that lives, 0 for each that does
+ * not. */
+const char *const exists_script = R"lua(
+local out = {}
+for i = 2, #ARGV do
+  out[#out + 1] = redis.call('EXISTS', ARGV[1] .. 's:' .. ARGV[i])
+end
+return out
+)lua";
+
+/* ARGV: prefix, a fresh secret: the cluster's secret, the first one
+ * offered. */
+const char *const secret_script = R"lua(
+redis.call('SET', ARGV[1] .. 'k', ARGV[2], 'NX')
+return redis.call('GET', ARGV[1] .. 'k')
+)lua";
+
+} // namespace
+
+const char *
+redis_script(ol_cluster_script kind)
+{
+    static const std::string end = std::string(finish_function) + end_script;
+    static const std::string expire =
+        std::string(finish_function) + expire_script;
+    static const std::string end_by =
+        std::string(finish_function) + end_by_script;
+    switch (kind) {
+    case OL_SCRIPT_PUT:
+        return put_script;
+    case OL_SCRIPT_END:
+        return end.c_str();
+    case OL_SCRIPT_EXPIRE:
+        return expire.c_str();
+    case OL_SCRIPT_END_BY:
+        return end_by.c_str();
+    case OL_SCRIPT_LOAD:
+        return load_script;
+    case OL_SCRIPT_EXISTS:
+        return exists_script;
+    case OL_SCRIPT_SECRET:
+        return secret_script;
+    }
+    return "";
+}
+
+} // namespace oidc_logout
