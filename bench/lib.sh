@@ -34,8 +34,17 @@ events { worker_connections ${3:-1024}; }
 CONF
 }
 
+# bench_stop: stops the nginxes that bench_nginx started; it runs when the
+# script exits (a script that starts more redefines it).
+BENCH_NGINXES=()
+bench_stop() {
+    kill -QUIT "${BENCH_NGINXES[@]}" 2>/dev/null || true
+    wait "${BENCH_NGINXES[@]}" 2>/dev/null || true
+}
+
 # bench_nginx DIR PORT: starts /usr/sbin/nginx with DIR/nginx.conf in the
-# background, stops it when the script exits, waits until it listens.
+# background, stopped by bench_stop when the script exits, waits until it
+# listens. BENCH_NGINX is its pid.
 bench_nginx() {
     local dir=$1 port=$2
     if curl -s -o /dev/null "127.0.0.1:$port/"; then
@@ -45,7 +54,8 @@ bench_nginx() {
     "${NGINX_CPU[@]}" /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" \
         -e "$dir/error.log" &
     BENCH_NGINX=$!
-    trap 'kill -QUIT $BENCH_NGINX 2>/dev/null; wait $BENCH_NGINX 2>/dev/null || true' EXIT
+    BENCH_NGINXES+=("$BENCH_NGINX")
+    trap bench_stop EXIT
     for _ in $(seq 100); do
         kill -0 "$BENCH_NGINX" 2>/dev/null || break
         curl -s -o /dev/null "127.0.0.1:$port/" && return 0

@@ -24,7 +24,7 @@ use FindBin;
 use lib "$FindBin::Bin/support";
 use FlowNginx;
 use Peers;
-use Crypt::JWT qw(decode_jwt);
+use EndChecks;
 use Crypt::PK::RSA;
 use HTTP::Tiny;
 use IPC::Open2 qw(open2);
@@ -44,7 +44,6 @@ my $json   = JSON::PP->new->canonical;
 my %port = (idle => 2060, small => 2061, quiet => 2062, quietfull => 2063,
             sso => 2064, appA => 2065, appB => 2066, dead => 2067);
 my $issuer = "http://127.0.0.1:$port{sso}";
-my $event  = 'http://schemas.openid.net/event/backchannel-logout';
 
 my $key = Crypt::PK::RSA->new;
 $key->generate_key(256);
@@ -78,33 +77,10 @@ sub sign_in {
     return ($cookie, $sid);
 }
 
-# Polls cond until it is true or seconds (10) have passed; whether it is.
-sub eventually {
-    my ($cond, $seconds) = @_;
-    my $deadline = time + ($seconds // 10);
-    until ($cond->()) {
-        return 0 if time > $deadline;
-        sleep 0.05;
-    }
-    return 1;
-}
-
-# The tokens an application received: client, claims and header of each
-# (undef claims when the signature does not verify).
+# The tokens an application received.
 sub received {
     my ($file) = @_;
-    my @tokens;
-    for my $line (split /\n/, slurp($file)) {
-        my ($uri, $body) = split / /, $line, 2;
-        my ($client) = $uri =~ m{^/bc/(\w+)$} or next;
-        my ($token) = ($body // '') =~ /^logout_token=([A-Za-z0-9_.-]+)$/;
-        my ($header, $claims) = eval {
-            decode_jwt(token => $token // '', key => $key, decode_header => 1,
-                       verify_exp => 0, accepted_alg => 'RS256')
-        };
-        push @tokens, { client => $client, claims => $claims, header => $header };
-    }
-    return @tokens;
+    return logged_tokens($file, $key);
 }
 
 my %log = (A => "$root/received.log", B => "$root-appB/received.log");
@@ -122,17 +98,6 @@ sub tokens_for {
     my ($client, $sid) = @_;
     return grep { $_->{claims} && ($_->{claims}{sid} // '') eq $sid }
            received($log{$client});
-}
-
-# A token as the module signs it, for the session of sid and sub.
-sub check_token {
-    my ($t, $client, $sid, $sub, $what) = @_;
-    my $c = $t->{claims};
-    is_deeply([ @$c{qw(iss aud sid sub)} ], [ $issuer, $client, $sid, $sub ],
-              "$what: iss, aud, sid, sub");
-    is($t->{header}{typ}, 'logout+jwt', "$what: typ");
-    ok(ref $c->{events}{$event} eq 'HASH' && !exists $c->{nonce},
-       "$what: the back-channel event, no nonce");
 }
 
 # The metrics page of zone's server through the real parser: a hash of
@@ -163,9 +128,7 @@ sub sample {
 # when the page has none.
 sub counter {
     my ($zone, $name, %labels) = @_;
-    my $page = request('GET', $port{$zone}, '/metrics')->{content};
-    my $has = join '', map { "(?=[^}]*\Q$_=\"$labels{$_}\"\E)" } sort keys %labels;
-    return $page =~ /^\Q$name\E\{$has[^}]*\} (\d+)$/m ? $1 : -1;
+    return page_sample(request('GET', $port{$zone}, '/metrics')->{content}, $name, %labels);
 }
 
 sub ended_by {
@@ -217,8 +180,8 @@ sub client_entry {
              backchannel_logout_uri => "http://127.0.0.1:$port/bc/$id" };
 }
 
-# The steps of each zone's server: t/conf/session_steps.conf, a logout,
-# the metrics and the admin API.
+# The steps of each zone's server: t/conf/session_steps.conf and
+# t/conf/session_ends.conf (a logout, the metrics and the admin API).
 sub zone_server {
     my ($zone, $extra) = @_;
     $extra //= '';
@@ -228,13 +191,7 @@ sub zone_server {
         $extra
         oidc_logout_session zone=$zone secure=off;
         include $t_conf/session_steps.conf;
-        location = /logout { oidc_logout auth0; }
-        location = /metrics { oidc_logout_metrics; }
-        location /admin/ {
-            allow 127.0.0.1;
-            deny all;
-            oidc_logout_admin;
-        }
+        include $t_conf/session_ends.conf;
     }
 _EOC_
 }
@@ -277,23 +234,7 @@ _EOC_
 # App B: a plain nginx of its own, which stops and starts again (its log
 # goes on).
 remove_tree("$root-appB");
-sub start_app_b {
-    my $dir = "$root-appB";
-    make_path("$dir/logs");
-    write_file("$dir/nginx.conf", <<"_EOC_" . app_server($port{appB}) . "}\n");
-daemon off;
-master_process off;
-pid $dir/nginx.pid;
-error_log $dir/error.log info;
-events { worker_connections 64; }
-http {
-    access_log off;
-    log_format token '\$request_uri \$request_body';
-_EOC_
-    spawn('appB', "$dir/stdout.log", {}, $binary, '-p', "$dir/", '-c',
-          "$dir/nginx.conf", '-e', "$dir/error.log");
-    wait_listening('appB', $port{appB}, "$dir/stdout.log", "$dir/error.log");
-}
+sub start_app_b { start_token_receiver('appB', "$root-appB", $port{appB}) }
 
 # ---- nginx -t ----------------------------------------------------------------
 
@@ -400,8 +341,8 @@ start_nginx($root, $port{sso}, sub { main_config($_[0]) });
         or diag(tail($log{A}), tail($log{B}), tail("$root/error.log"));
     my ($a) = tokens_for('A', $sid);
     my ($b) = tokens_for('B', $sid);
-    check_token($a, 'A', $sid, 'ida', 'idle: the token of A');
-    check_token($b, 'B', $sid, 'ida', 'idle: the token of B');
+    check_token($a, $issuer, 'A', $sid, 'ida', 'idle: the token of A');
+    check_token($b, $issuer, 'B', $sid, 'ida', 'idle: the token of B');
     isnt($a->{claims}{jti}, $b->{claims}{jti}, 'idle: each token its own jti');
 
     # a second session expires after it: both workers swept meanwhile
@@ -458,7 +399,7 @@ start_nginx($root, $port{sso}, sub { main_config($_[0]) });
     for my $i (0 .. $#gone) {
         my @t = tokens_for('A', $gone[$i]);
         is(scalar @t, 1, "eviction: exactly one token for evicted session $i");
-        check_token($t[0], 'A', $gone[$i], 'filler' . ($i + 1), "eviction $i");
+        check_token($t[0], $issuer, 'A', $gone[$i], 'filler' . ($i + 1), "eviction $i");
     }
 }
 
@@ -553,7 +494,7 @@ sub listed_sids {
     for my $client (qw(A B)) {
         for my $sid ($s1, $s2) {
             expect($client, $sid, 'alice');
-            check_token((tokens_for($client, $sid))[0], $client, $sid, 'alice',
+            check_token((tokens_for($client, $sid))[0], $issuer, $client, $sid, 'alice',
                         "admin: the token of $client");
         }
     }
@@ -623,7 +564,7 @@ sub pending {
     ok(eventually(sub { tokens_for('A', $sid) }), 'durable: A got its token at once');
     expect($_, $sid, 'carol') for qw(A B);
     my ($to_a) = tokens_for('A', $sid);
-    check_token($to_a, 'A', $sid, 'carol', 'durable: the token of A');
+    check_token($to_a, $issuer, 'A', $sid, 'carol', 'durable: the token of A');
 
     ok(eventually(sub { my $p = pending(); $p && @$p == 1 && $p->[0]{client_id} eq 'B' }),
        'durable: B waits in the zone');
@@ -650,7 +591,7 @@ sub pending {
         or diag(tail("$root/error.log"));
     my @to_b = tokens_for('B', $sid);
     is(scalar @to_b, 1, 'durable: one token');
-    check_token($to_b[0], 'B', $sid, 'carol', 'durable: the token of B');
+    check_token($to_b[0], $issuer, 'B', $sid, 'carol', 'durable: the token of B');
     isnt($to_b[0]{claims}{jti}, $to_a->{claims}{jti}, 'durable: a jti of its own');
     cmp_ok($to_b[0]{claims}{iat}, '>', $to_a->{claims}{iat}, 'durable: a fresh iat');
     is($to_b[0]{claims}{exp} - $to_b[0]{claims}{iat}, 120, 'durable: a fresh exp');

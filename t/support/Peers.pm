@@ -16,7 +16,7 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(spawn stop_peer wait_listening listening slurp tail write_file
+our @EXPORT = qw(spawn stop_peer kill_peer wait_listening listening slurp tail write_file
                  poll start_apache_rp);
 
 my %child;       # name => pid, each the leader of its own process group
@@ -89,6 +89,15 @@ sub stop_peer {
         sleep 0.05;
     }
     kill 'KILL', -$pid;    # whatever of the group is left (Apache's children)
+}
+
+# Kills a peer at once, as a crash would (SIGKILL to its group), and reaps
+# it.
+sub kill_peer {
+    my ($name) = @_;
+    my $pid = delete $child{$name} or return;
+    kill 'KILL', -$pid;
+    waitpid($pid, 0);
 }
 
 # Polls until the port accepts connections; a process that exits or never
