@@ -606,6 +606,9 @@ typedef struct {
     const ol_arena *arena;
     const char *handle;
     size_t handle_len;
+    /* cluster mode: Redis could not be asked for the cookie's session
+     * (then a session this node does not know ends once Redis is back) */
+    int unverified;
     /* the request's Cookie headers, joined with "; " (the provider's
      * session cookies are revoked when the logout is carried out) */
     const char *cookie;
@@ -778,13 +781,14 @@ int ol_response_cluster_end(const ol_response *resp, const char **value,
 
 /* The Lua scripts of the data model (see src/core/redis_model.cpp). */
 typedef enum {
-    OL_SCRIPT_PUT,    /* write a session */
-    OL_SCRIPT_END,    /* end sessions: which node won each */
-    OL_SCRIPT_EXPIRE, /* end the due sessions, for this node to notify */
-    OL_SCRIPT_LOAD,   /* the records of a subject, a provider sid, a sid */
-    OL_SCRIPT_END_BY, /* end a subject's or a provider sid's sessions */
-    OL_SCRIPT_EXISTS, /* which sids live */
-    OL_SCRIPT_SECRET  /* the cluster's secret */
+    OL_SCRIPT_PUT,        /* write a session */
+    OL_SCRIPT_END,        /* end sessions: which node won each */
+    OL_SCRIPT_EXPIRE,     /* end the due sessions, for this node to notify */
+    OL_SCRIPT_LOAD,       /* the records of a subject, a provider sid, a sid */
+    OL_SCRIPT_END_BY,     /* end a subject's or a provider sid's sessions */
+    OL_SCRIPT_END_HANDLE, /* end the session of a cookie value */
+    OL_SCRIPT_EXISTS,     /* which sids live */
+    OL_SCRIPT_SECRET      /* the cluster's secret */
 } ol_cluster_script;
 const char *ol_cluster_script_text(ol_cluster_script kind) OL_NOEXCEPT;
 
@@ -837,6 +841,14 @@ int ol_cluster_forget(ol_store *store, const ol_arena *arena, const char *sid,
 size_t ol_cluster_unpublished(ol_store *store, const ol_arena *arena,
                               char (*sids)[OL_ID_TEXT_LEN + 1],
                               ol_end_cause *causes, size_t max) OL_NOEXCEPT;
+/* Cookies of sessions this node did not know, logged out while Redis
+ * was unreachable (OL_SCRIPT_END_HANDLE's arguments): how many, at most
+ * max; and Redis heard of one of them. */
+size_t ol_cluster_unpublished_handles(ol_store *store, const ol_arena *arena,
+                                      char (*handles)[OL_ID_TEXT_LEN + 1],
+                                      size_t max) OL_NOEXCEPT;
+void ol_cluster_handle_published(ol_store *store, const ol_arena *arena,
+                                 const char *handle) OL_NOEXCEPT;
 /* What OL_SCRIPT_END answered for sid: won, this node notifies its clients
  * and those of record (may be empty) besides; otherwise another node
  * does, and this one forgets it. */

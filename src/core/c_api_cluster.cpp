@@ -305,4 +305,31 @@ ol_cluster_secret_is(ol_store *store, const ol_arena *arena,
     return store_of(store, arena).secret_is(secret, len) ? 1 : 0;
 }
 
+size_t
+ol_cluster_unpublished_handles(ol_store *store, const ol_arena *arena,
+                               char (*handles)[OL_ID_TEXT_LEN + 1],
+                               size_t max) noexcept
+{
+    try {
+        std::vector<std::string> out;
+        store_of(store, arena).unpublished_handles(max, out);
+        for (size_t i = 0; i < out.size(); i++) {
+            copy_text(handles[i], out[i]);
+        }
+        return out.size();
+    } catch (...) {
+        return 0;
+    }
+}
+
+void
+ol_cluster_handle_published(ol_store *store, const ol_arena *arena,
+                            const char *handle) noexcept
+{
+    guarded(nullptr, 0, [&]() {
+        store_of(store, arena).handle_published(handle);
+        return OL_OK;
+    });
+}
+
 } // extern "C"

@@ -214,6 +214,7 @@ ol_logout_decide(const ol_endpoint *endpoint, const ol_logout_request *request,
         call.post = request->post != 0;
         call.action = view(request->action, request->action_len);
         call.handle = view(request->handle, request->handle_len);
+        call.unverified = request->unverified != 0;
         call.cookie = view(request->cookie, request->cookie_len);
         call.now = request->now;
         call.keys = request->keys ? request->keys->keys.get() : nullptr;

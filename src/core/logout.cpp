@@ -108,6 +108,11 @@ decide_logout(const EndpointConfig &config, const LogoutCall &call)
         if (call.store->end(call.handle, now, &ended, OL_END_LOGOUT,
                             &out.pending, config.backchannel_lease) != OL_OK) {
             ended = ol_session_info{};
+            /* cluster mode, Redis not asked: a session this node never
+             * saw ends once Redis is back */
+            if (call.unverified) {
+                call.store->end_unknown(call.handle, now);
+            }
         }
         out.clear_cookie = true;
     }

@@ -38,6 +38,7 @@ struct LogoutCall {
     std::string_view action;       /* see Request::action */
     SessionStore *store = nullptr; /* the location's sessions, if any */
     std::string_view handle;       /* the session cookie */
+    bool unverified = false;       /* see ol_logout_request */
     std::string_view cookie;       /* the request's Cookie header(s) */
     int64_t now = 0;
     FederatedUrl federated_url;

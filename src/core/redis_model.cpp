@@ -176,6 +176,30 @@ end
 return out
 )lua";
 
+/* ARGV: prefix, node, mark's seconds, a cookie value, cause.  Ends the
+ * session of that cookie: {1, record, sid} for this node to notify, {0}
+ * when there is none (or another node ended it). */
+const char *const end_handle_script = R"lua(
+local p, node, ttl = ARGV[1], ARGV[2], ARGV[3]
+local rec = redis.call('GET', p .. 'h:' .. ARGV[4])
+if not rec or #rec < 41 then return {0} end
+-- the sid, bytes 18 to 33 of the record, as base64url
+local A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+local raw, out = rec:sub(18, 33), {}
+for i = 1, 16, 3 do
+  local a, b, c = raw:byte(i, i + 2)
+  local n = a * 65536 + (b or 0) * 256 + (c or 0)
+  local k = (b == nil) and 2 or ((c == nil) and 3 or 4)
+  for j = 1, k do
+    local v = math.floor(n / 2 ^ (18 - 6 * (j - 1))) % 64
+    out[#out + 1] = A:sub(v + 1, v + 1)
+  end
+end
+local sid = table.concat(out)
+if redis.call('EXISTS', p .. 't:' .. sid) == 1 then return {0} end
+return {1, finish(p, node, ttl, sid, ARGV[5]), sid}
+)lua";
+
 /* ARGV: prefix, u (by subject), p (by provider sid) or s (one sid), the
  * value.  The records of those sessions, at most 1024. */
 const char *const load_script = R"lua(
@@ -219,6 +243,8 @@ redis_script(ol_cluster_script kind)
         std::string(finish_function) + expire_script;
     static const std::string end_by =
         std::string(finish_function) + end_by_script;
+    static const std::string end_handle =
+        std::string(finish_function) + end_handle_script;
     switch (kind) {
     case OL_SCRIPT_PUT:
         return put_script;
@@ -228,6 +254,8 @@ redis_script(ol_cluster_script kind)
         return expire.c_str();
     case OL_SCRIPT_END_BY:
         return end_by.c_str();
+    case OL_SCRIPT_END_HANDLE:
+        return end_handle.c_str();
     case OL_SCRIPT_LOAD:
         return load_script;
     case OL_SCRIPT_EXISTS:

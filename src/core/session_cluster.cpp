@@ -287,7 +287,8 @@ SessionStore::unpublished(
         for (const SessionNode *p = root_->outbox_oldest;
              p != nullptr && i < root_->pending_slot_count && raw.size() < max;
              p = p->lru_newer, i++) {
-            if ((p->cause & cause_unpublished) != 0) {
+            if ((p->cause & (cause_unpublished | cause_by_handle)) ==
+                cause_unpublished) {
                 raw.emplace_back();
                 std::memcpy(raw.back().first.data(), p->sid, id_bytes);
                 raw.back().second = p->cause & ~cause_flags;
@@ -297,6 +298,62 @@ SessionStore::unpublished(
     for (const auto &[sid, cause] : raw) {
         out.emplace_back(base64url_encode(sid.data(), id_bytes),
                          static_cast<ol_end_cause>(cause));
+    }
+}
+
+void
+SessionStore::end_unknown(std::string_view handle_text, uint32_t now)
+{
+    SessionNode from = {};
+    if (!root_->cluster || !decode_id(handle_text, from.sid)) {
+        return;
+    }
+    from.cause = static_cast<uint8_t>(OL_END_LOGOUT | cause_unpublished |
+                                      cause_by_handle);
+    from.due = now + publish_hold;
+    from.last_used = now;
+    Locked lock(*this);
+    pending_put(&from, std::string_view(), 0, nullptr, nullptr);
+}
+
+void
+SessionStore::unpublished_handles(size_t max, std::vector<std::string> &out)
+{
+    std::vector<std::array<uint8_t, id_bytes>> raw;
+    raw.reserve(max);
+    {
+        Locked lock(*this);
+        size_t i = 0;
+        for (const SessionNode *p = root_->outbox_oldest;
+             p != nullptr && i < root_->pending_slot_count && raw.size() < max;
+             p = p->lru_newer, i++) {
+            if ((p->cause & cause_by_handle) != 0) {
+                raw.emplace_back();
+                std::memcpy(raw.back().data(), p->sid, id_bytes);
+            }
+        }
+    }
+    for (const auto &handle : raw) {
+        out.push_back(base64url_encode(handle.data(), id_bytes));
+    }
+}
+
+void
+SessionStore::handle_published(std::string_view handle_text)
+{
+    uint8_t handle[id_bytes];
+    if (!decode_id(handle_text, handle)) {
+        return;
+    }
+    Locked lock(*this);
+    SessionNode *p = root_->outbox_oldest;
+    for (size_t i = 0; p != nullptr && i < root_->pending_slot_count;
+         p = p->lru_newer, i++) {
+        if ((p->cause & cause_by_handle) != 0 &&
+            CRYPTO_memcmp(p->sid, handle, id_bytes) == 0) {
+            unqueue(p);
+            return;
+        }
     }
 }
 

@@ -344,6 +344,12 @@ class SessionStore {
     ol_status import(std::string_view record, uint32_t now);
     /* Another node ended sid: it leaves the zone without notifying. */
     bool forget(std::string_view sid_text, uint32_t now);
+    /* Cluster mode, Redis not asked: the session of the cookie
+     * handle_text, unknown here, is to end once Redis is back. */
+    void end_unknown(std::string_view handle_text, uint32_t now);
+    /* Those cookies (at most max), and Redis heard of one of them. */
+    void unpublished_handles(size_t max, std::vector<std::string> &out);
+    void handle_published(std::string_view handle_text);
     /* The ends made here that Redis has not heard of: sid and cause. */
     void unpublished(size_t max,
                      std::vector<std::pair<std::string, ol_end_cause>> &out);

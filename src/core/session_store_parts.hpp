@@ -25,7 +25,11 @@ constexpr uint8_t cause_unpublished = 0x80;
 /* ... and once a client of it was told: Redis's record of it adds no
  * client then (those told are not known any more) */
 constexpr uint8_t cause_told = 0x40;
-constexpr uint8_t cause_flags = cause_unpublished | cause_told;
+/* ... and its sid field holds a cookie value: a session this node did not
+ * know, ended while Redis was unreachable */
+constexpr uint8_t cause_by_handle = 0x20;
+constexpr uint8_t cause_flags =
+    cause_unpublished | cause_told | cause_by_handle;
 constexpr uint32_t publish_hold = 3;
 /* How long an ended sid is refused by import(): longer than a record read
  * from Redis before the end can take to arrive. */

@@ -159,6 +159,7 @@ typedef struct {
     /* cluster mode: the session was read from Redis (or needed not be),
      * and the admin API's sessions loaded */
     unsigned cluster_read : 1;
+    unsigned cluster_asked : 1; /* ... and Redis answered */
     unsigned cluster_loaded : 1;
     /* the request passed the location's access checks and reached its
      * content handling (not "return", not an error page) */

@@ -219,6 +219,36 @@ ngx_http_oidc_logout_cluster_published(void *data, redisReply *reply)
     }
 }
 
+/* A logout of a session this node did not know, made while Redis was
+ * unreachable: Redis ended it (this node notifies), or had nothing to
+ * end. */
+static void
+ngx_http_oidc_logout_cluster_handle_ended(void *data, redisReply *reply)
+{
+    ngx_http_oidc_logout_write_t *p = data;
+    ngx_http_oidc_logout_cluster_t *cl = p->cl;
+    ngx_http_oidc_logout_zone_t *zone = cl->zone;
+    redisReply *rec;
+
+    if (!ngx_http_oidc_logout_cluster_closing && reply != NULL &&
+        reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1) {
+        rec = reply->elements >= 2 ? reply->element[1] : NULL;
+        if (ngx_http_oidc_logout_cluster_string(rec) &&
+            ol_cluster_enqueue(zone->store, &zone->arena, rec->str, rec->len,
+                               OL_END_LOGOUT, (uint64_t)ngx_time()) == OL_OK) {
+            cl->published++;
+        }
+        ol_cluster_handle_published(zone->store, &zone->arena, p->sid);
+    } else {
+        ngx_http_oidc_logout_cluster_failed(cl, "a logout", reply);
+    }
+    ngx_free(p);
+    if (--cl->publishing == 0 && cl->published &&
+        !ngx_http_oidc_logout_cluster_closing) {
+        ngx_http_oidc_logout_sweep_now(zone);
+    }
+}
+
 /* The ends made here that Redis has not heard of: one script each, so
  * that one that fails does not hold up the others. */
 static void
@@ -253,6 +283,27 @@ ngx_http_oidc_logout_cluster_publish(ngx_http_oidc_logout_cluster_t *cl)
         if (ngx_http_oidc_logout_cluster_eval(
                 cl->redis, OL_SCRIPT_END,
                 ngx_http_oidc_logout_cluster_published, p, 5, args,
+                NULL) != NGX_OK) {
+            ngx_free(p);
+            return;
+        }
+        cl->publishing++;
+    }
+
+    n = ol_cluster_unpublished_handles(cl->zone->store, &cl->zone->arena, sids,
+                                       NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH);
+    for (i = 0; i < n; i++) {
+        p = ngx_alloc(sizeof(ngx_http_oidc_logout_write_t), cl->log);
+        if (p == NULL) {
+            return;
+        }
+        p->cl = cl;
+        ngx_memcpy(p->sid, sids[i], sizeof(p->sid));
+        args[3] = p->sid; /* a cookie value */
+        args[4] = cause_text[OL_END_LOGOUT];
+        if (ngx_http_oidc_logout_cluster_eval(
+                cl->redis, OL_SCRIPT_END_HANDLE,
+                ngx_http_oidc_logout_cluster_handle_ended, p, 5, args,
                 NULL) != NGX_OK) {
             ngx_free(p);
             return;

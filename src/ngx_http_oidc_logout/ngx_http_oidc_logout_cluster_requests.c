@@ -9,16 +9,74 @@
 
 /* ---- requests ------------------------------------------------------------ */
 
+static void ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply);
+
+/* GET the record of the waiting request's cookie. */
+static ngx_int_t
+ngx_http_oidc_logout_cluster_get(ngx_http_oidc_logout_waiting_t *wait)
+{
+    u_char key[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY];
+    const char *argv[2];
+    size_t argvlen[2];
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    argv[1] = (const char *)key;
+    argvlen[1] = ngx_http_oidc_logout_cluster_key(
+        wait->cl, key, "h:", wait->handle.data, wait->handle.len);
+    if (argvlen[1] == 0) {
+        return NGX_ERROR;
+    }
+    return ngx_http_oidc_logout_redis_command(
+        wait->cl->redis, 0, ngx_http_oidc_logout_cluster_fetched, wait, 2, argv,
+        argvlen);
+}
+
+static void
+ngx_http_oidc_logout_cluster_ask_again(ngx_event_t *ev)
+{
+    ngx_connection_t *c;
+    ngx_http_oidc_logout_waiting_t *wait = ev->data;
+    ngx_http_request_t *r = wait->r;
+
+    if (ngx_http_oidc_logout_cluster_get(wait) == NGX_OK) {
+        return;
+    }
+    /* Redis went away meanwhile: the request goes on without it */
+    c = r->connection;
+    r->main->count--;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
 static void
 ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
 {
     ngx_connection_t *c;
+    ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_waiting_t *wait = data;
     ngx_http_request_t *r = wait->r;
     ngx_http_oidc_logout_zone_t *zone = wait->cl->zone;
 
     if (ngx_http_oidc_logout_cluster_closing) {
         return;
+    }
+    if (reply != NULL && reply->type == REDIS_REPLY_NIL && wait->count < 2 &&
+        wait->cl->up &&
+        !ol_cluster_knows(zone->store, &zone->arena,
+                          (const char *)wait->handle.data, wait->handle.len,
+                          (uint64_t)ngx_time())) {
+        /* a login on another node may be a few milliseconds from Redis:
+         * asked again 20 ms, then 80 ms later */
+        ngx_add_timer(&wait->retry, wait->count++ ? 80 : 20);
+        return;
+    }
+    if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        ctx = ngx_http_get_module_ctx(r->main, ngx_http_oidc_logout_module);
+        if (ctx != NULL) {
+            ctx->cluster_asked = 1;
+        }
     }
     if (ngx_http_oidc_logout_cluster_string(reply) &&
         ol_cluster_import(zone->store, &zone->arena, reply->str, reply->len,
@@ -42,9 +100,6 @@ ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
 static ngx_int_t
 ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
 {
-    u_char key[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY];
-    const char *argv[2];
-    size_t argvlen[2];
     ngx_uint_t fresh;
     ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_zone_t *zone;
@@ -89,15 +144,11 @@ ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
     wait->r = r;
     wait->cl = cl;
 
-    argv[0] = "GET";
-    argvlen[0] = 3;
-    argv[1] = (const char *)key;
-    argvlen[1] = ngx_http_oidc_logout_cluster_key(
-        cl, key, "h:", ctx->handle.data, ctx->handle.len);
-    if (argvlen[1] == 0 ||
-        ngx_http_oidc_logout_redis_command(cl->redis, 0,
-                                           ngx_http_oidc_logout_cluster_fetched,
-                                           wait, 2, argv, argvlen) != NGX_OK) {
+    wait->handle = ctx->handle;
+    wait->retry.handler = ngx_http_oidc_logout_cluster_ask_again;
+    wait->retry.data = wait;
+    wait->retry.log = r->connection->log;
+    if (ngx_http_oidc_logout_cluster_get(wait) != NGX_OK) {
         return NGX_DECLINED;
     }
 

@@ -160,12 +160,14 @@ ngx_http_oidc_logout_cluster_positioned(void *data, redisReply *reply)
     ol_cluster_stream_position(zone->store, &zone->arena, &ms, &seq);
     if (ms == 0 && seq == 0) {
         /* a new zone: it knows nothing to forget, and reads from the
-         * stream's last entry */
-        if (found) {
-            ol_cluster_set_stream_position(zone->store, &zone->arena, first_ms,
-                                           first_seq);
-        }
-    } else if (!found || first_ms > ms || (first_ms == ms && first_seq > seq)) {
+         * stream's last entry (0-1 when there is none yet: from the
+         * first) */
+        ol_cluster_set_stream_position(zone->store, &zone->arena,
+                                       found ? first_ms : 0,
+                                       found ? first_seq : 1);
+    } else if (!(ms == 0 && seq == 1) &&
+               (!found || first_ms > ms ||
+                (first_ms == ms && first_seq > seq))) {
         /* entries were trimmed, or Redis lost the stream: every cached
          * session is checked */
         if (ol_cluster_flag(zone->store, &zone->arena, OL_CLUSTER_STALE, 1)) {

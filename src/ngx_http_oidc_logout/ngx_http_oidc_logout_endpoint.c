@@ -331,6 +331,7 @@ ngx_http_oidc_logout_respond(ngx_http_request_t *r, ngx_str_t *params)
         req.arena = &zone->arena;
         req.handle = (const char *)ctx->handle.data;
         req.handle_len = ctx->handle.len;
+        req.unverified = zone->redis != NULL && !ctx->cluster_asked;
     }
     if (olcf->provider != NULL) {
         /* its session cookies end with the logout */
