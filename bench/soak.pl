@@ -23,7 +23,7 @@ use FindBin;
 use lib "$FindBin::Bin/soak";
 use IO::Socket::INET;
 use List::Util qw(shuffle sum0);
-use POSIX qw(WNOHANG _exit);
+use Soak::Children qw(children_init reap spawn);
 use Soak::Expiry qw(final_expiry read_expiry run_expiry);
 use Soak::Final qw(check_counters check_tags check_tokens);
 use Soak::Ledger qw(final_check read_ledger run_client);
@@ -86,48 +86,15 @@ printf "soak: %d s, nginx %s (master %d), %d clients, %d fuzzers, seed %d, in %s
 
 # ---- traffic and chaos, side by side ---------------------------------------------
 
-# spawn(name, code): a child that runs code, saves its counters and exits.
-my (%children, $spawned);
-sub spawn {
-    my ($name, $code) = @_;
-    $spawned++;
-    my $pid = fork() // die "fork: $!\n";
-    if ($pid == 0) {
-        srand($seed + $spawned);
-        stats_init($dir, $name);
-        my $ok = eval { $code->(); 1 };
-        violation('soak', "$name died: $@") unless $ok;
-        save_stats();
-        _exit($ok ? 0 : 1);
-    }
-    $children{$pid} = $name;
-}
-
-# waits for every child until the bound; the late ones are killed
-sub reap {
-    my ($bound) = @_;
-    while (%children) {
-        for my $pid (keys %children) {
-            delete $children{$pid} if waitpid($pid, WNOHANG) == $pid;
-        }
-        last unless %children;
-        if (time > $bound) {
-            fail("did not stop in time: $_") for sort values %children;
-            kill 'KILL', keys %children;
-            waitpid($_, 0) for keys %children;
-            %children = ();
-            last;
-        }
-        sleep 0.1;
-    }
-}
+children_init($dir, $seed);
+sub reap_all { fail("did not stop in time: $_") for reap(@_) }
 
 spawn('chaos', sub { run_chaos($deadline, $kill_every, $reload_every, $t0) });
 spawn("client-$_", sub { run_client($site, $_, $deadline, "$dir/ledger/client-$_") })
     for 1 .. $clients;
 spawn("fuzzer-$_", sub { run_fuzzer($site, $_, $fuzzers, $deadline) }) for 0 .. $fuzzers - 1;
 spawn('expiry-1', sub { run_expiry($site, 1, $deadline, "$dir/ledger/expiry-1") });
-reap($deadline + 60);
+reap_all($deadline + 60);
 fail('the nginx master died during the run') unless master_alive();
 my $load_stopped = time;
 
@@ -152,7 +119,7 @@ spawn('drain', sub {
     drain($site, $drain_bound) or return;
     final_expiry($site, \@short, "$dir/ledger/expiry-final");
 });
-reap(($final_bound > $drain_bound ? $final_bound : $drain_bound) + 30);
+reap_all(($final_bound > $drain_bound ? $final_bound : $drain_bound) + 30);
 my $drained = time - $load_stopped;
 
 # ---- the metrics at the end --------------------------------------------------------

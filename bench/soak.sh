@@ -10,14 +10,18 @@
 # breaks its contract, an outbox that does not drain once the load stops,
 # counters or log lines that disagree with what it did, a logout token for
 # a session still live, or when it could not run or ran too little. It
-# prints its counts.
+# prints its counts. Then the same kinds of traffic, kills and a reload
+# against two nginx nodes sharing their sessions through a redis-server
+# it starts, kills (-9) and starts again: afterwards both nodes must
+# accept every live session of its ledger and refuse every ended one, and
+# Redis's keys must be whole (bench/soak_cluster.pl).
 #
 # Environment:
 #   NGINX_BINARY             nginx to run (default /usr/sbin/nginx)
 #   MODULE                   the module (default build/ngx_http_oidc_logout_module.so)
 #   SOAK_SECONDS             how long the traffic runs (default 1200)
-#   SOAK_PORT                first of the five ports it uses (default: the
-#                            first of 2040, 2140, ... with five free ports)
+#   SOAK_PORT                first of the seven ports it uses (default: the
+#                            first of 2040, 2140, ... with seven free ports)
 #   SOAK_CLIENTS, SOAK_FUZZERS  ledger clients (4) and fuzzers (2)
 #   SOAK_KILL_EVERY, SOAK_RELOAD_EVERY  mean seconds between kills (1.5)
 #                            and between reloads (10)
@@ -26,6 +30,11 @@
 #                            (default ../shared/data from the repository)
 #   SOAK_KEEP=1              keep the run's folder after a pass (a failed
 #                            run's is always kept)
+#   SOAK_CLUSTER_SECONDS     length of the cluster phase that follows
+#                            (default 30; 0: none): two nginx nodes whose
+#                            zone is in a redis-server the soak starts
+#                            (bench/soak_cluster.pl, Soak::Cluster)
+#   REDIS_SERVER             redis-server to run (default: from PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -44,6 +53,10 @@ command -v openssl >/dev/null || cannot "openssl is missing"
 perl -MCrypt::JWT -MJSON::PP -e 1 2>/dev/null || cannot "perl's Crypt::JWT is missing (libcrypt-jwt-perl)"
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null ||
     cannot "Debian's python3-prometheus-client is missing (t/support/prometheus_parse.py uses it)"
+SOAK_CLUSTER_SECONDS=${SOAK_CLUSTER_SECONDS:-30}
+REDIS_SERVER=${REDIS_SERVER:-$(command -v redis-server || true)}
+[ "$SOAK_CLUSTER_SECONDS" = 0 ] || [ -x "$REDIS_SERVER" ] ||
+    cannot "no redis-server for the cluster phase (set REDIS_SERVER, or SOAK_CLUSTER_SECONDS=0)"
 
 # ---- core dumps --------------------------------------------------------------
 # The workers dump into their working_directory when core_pattern is a plain
@@ -101,23 +114,33 @@ trap cleanup EXIT
 trap 'echo "soak: FAIL: interrupted" >&2; exit 130' INT
 trap 'echo "soak: FAIL: interrupted" >&2; exit 143' TERM HUP
 
-# five consecutive ports that nothing on this machine listens on
+# seven consecutive ports that nothing on this machine listens on (the
+# cluster phase's second node and Redis take the last two)
 free_ports() {
     perl -MIO::Socket::INET -e '
         for (my $base = 2040; $base < 9000; $base += 100) {
             my @held = grep { !IO::Socket::INET->new(LocalAddr => "127.0.0.1:$_",
                                                      Listen => 1, ReuseAddr => 1) }
-                       $base .. $base + 4;
+                       $base .. $base + 6;
             if (!@held) { print "$base\n"; exit 0 }
         }
         exit 1'
 }
 SOAK_PORT=${SOAK_PORT:-$(free_ports)} ||
-    { echo "soak: FAIL: could not run: no five free ports" >&2; exit 1; }
+    { echo "soak: FAIL: could not run: no seven free ports" >&2; exit 1; }
 
-SOAK_DIR=$DIR NGINX_BINARY=$NGINX_BINARY MODULE=$(realpath "$MODULE") \
-SOAK_PAYLOADS=$SHARED/open-redirect-payloads.txt SOAK_RLIMIT_CORE=$RLIMIT_CORE \
-SOAK_CORE_WATCH=$CORE_WATCH SOAK_CORE_NOTE=$CORE_NOTE SOAK_PORT=$SOAK_PORT \
-    perl bench/soak.pl &
+export SOAK_DIR=$DIR NGINX_BINARY MODULE=$(realpath "$MODULE") \
+    SOAK_PAYLOADS=$SHARED/open-redirect-payloads.txt SOAK_RLIMIT_CORE=$RLIMIT_CORE \
+    SOAK_CORE_WATCH=$CORE_WATCH SOAK_CORE_NOTE=$CORE_NOTE SOAK_PORT REDIS_SERVER \
+    SOAK_CLUSTER_SECONDS
+status=0
+# each driver leads a process group of its own (cleanup ends it)
+perl bench/soak.pl &
 driver=$!
-wait "$driver"
+wait "$driver" || status=1
+if [ "$SOAK_CLUSTER_SECONDS" != 0 ]; then
+    perl bench/soak_cluster.pl &
+    driver=$!
+    wait "$driver" || status=1
+fi
+exit "$status"

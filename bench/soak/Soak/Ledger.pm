@@ -39,7 +39,7 @@ use Soak::Tokens qw(enc hint logout_token provider_id_token query);
 use Soak::Traffic qw(send_request session_cookie);
 use Time::HiRes qw(time);
 
-our @EXPORT_OK = qw(run_client read_ledger final_check);
+our @EXPORT_OK = qw(run_client read_ledger final_check logout_answered);
 
 # Sessions a client keeps live at most; beyond, it logs out the oldest.
 my $LIVE_CAP = 1000;
@@ -222,12 +222,16 @@ sub form_of {
 
 sub is_form { ($_[0]{body} // '') =~ /<form method="post"/ }
 
+# Whether the answer of a logout endpoint says the session ended: a
+# redirect, or a page that is no confirmation form.
+sub logout_answered { $_[0]{status} == 302 || ($_[0]{status} == 200 && !is_form($_[0])) }
+
 # A logout that must end the session: a redirect, or a page that is no
 # confirmation form.
 sub ended_by {
     my ($s, $how, $res) = @_;
     return unless $res;
-    if ($res->{status} == 302 || ($res->{status} == 200 && !is_form($res))) {
+    if (logout_answered($res)) {
         record($s, 'ended');
         count("ledger: logouts by $how");
         check_session('during', $s);
@@ -497,17 +501,17 @@ sub run_client {
 }
 
 # read_ledger(files): the last state of every cookie: ({cookie, state,
-# user, sid}, ...).
+# user, sid, node}, ...); node: where it changed, in a cluster's ledger.
 sub read_ledger {
     my (%last, @order);
     for my $file (@_) {
         open my $f, '<', $file or die "$file: $!";
         while (<$f>) {
-            my ($cookie, $state, $user, $sid) = split ' ';
+            my ($cookie, $state, $user, $sid, undef, $node) = split ' ';
             next if $state eq 'seen';
             push @order, $cookie unless $last{$cookie};
             $last{$cookie} = { cookie => $cookie, state => $state, user => $user,
-                               sid => $sid && $sid ne '-' ? $sid : undef };
+                               sid => $sid && $sid ne '-' ? $sid : undef, node => $node };
         }
     }
     return map { $last{$_} } @order;

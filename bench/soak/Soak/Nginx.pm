@@ -14,11 +14,17 @@ use POSIX qw(WNOHANG);
 use Soak::Stats qw(count violation);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(start_nginx master_alive workers signal_nginx stop_nginx run_chaos);
+our @EXPORT_OK = qw(start_nginx master_alive workers signal_nginx stop_nginx run_chaos
+                    nginx_node use_nginx_node kill_worker);
 
 my ($binary, $dir, $master);
 
 sub args { ('-p', "$dir/", '-c', "$dir/nginx.conf", '-e', "$dir/error.log") }
+
+# More than one nginx (the nodes of a cluster): nginx_node() is the one
+# the functions below act on, use_nginx_node(node) makes another the one.
+sub nginx_node { { binary => $binary, dir => $dir, master => $master } }
+sub use_nginx_node { ($binary, $dir, $master) = @{ $_[0] }{qw(binary dir master)} }
 
 # start_nginx(binary, dir, port): the master's pid once the port answers,
 # or dies saying why.
@@ -108,6 +114,17 @@ sub stop_nginx {
     return $ok;
 }
 
+# kill_worker(file): kill -9 of a random worker, its pid written to the
+# file first.
+sub kill_worker {
+    my ($killed) = @_;
+    my @w = workers() or return;
+    my $victim = $w[int rand @w];
+    print $killed "$victim\n";
+    kill 'KILL', $victim;
+    count('chaos: kills');
+}
+
 # run_chaos(deadline, kill_every, reload_every): until the deadline, kills
 # a random worker every 0 .. 2 * kill_every seconds and reloads every
 # reload_every / 2 .. 3 * reload_every / 2 seconds (one reload half-way at
@@ -127,13 +144,7 @@ sub run_chaos {
         }
         my $now = time;
         if ($now >= $next_kill) {
-            my @w = workers();
-            if (@w) {
-                my $victim = $w[int rand @w];
-                print $killed "$victim\n";
-                kill 'KILL', $victim;
-                count('chaos: kills');
-            }
+            kill_worker($killed);
             $next_kill = $now + rand 2 * $kill_every;
         }
         if ($now >= $next_reload) {
