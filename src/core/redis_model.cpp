@@ -45,12 +45,19 @@ end
 )lua";
 
 /* ARGV: prefix, sid, handle, subject, record, deadline, lifetime end,
- * provider sids...  Clients are only ever added to a session: those of
- * Redis's record that the new one lacks (joined on another node
- * meanwhile) are kept. */
+ * provider sids..., then node, mark's seconds.  Clients are only ever
+ * added to a session: those of Redis's record that the new one lacks
+ * (joined on another node meanwhile) are kept.  0: it had ended; 2: its
+ * cookie was logged out on a node that could not reach Redis, so it ends
+ * now, for this node to notify. */
 const char *const put_script = R"lua(
 local p, sid = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. 't:' .. sid) == 1 then return 0 end
+local node, ttl = ARGV[#ARGV - 1], ARGV[#ARGV]
+if redis.call('EXISTS', p .. 'th:' .. ARGV[3]) == 1 then
+  finish(p, node, ttl, sid, '0')
+  return 2
+end
 local sk = p .. 's:' .. sid
 local old = redis.call('HMGET', sk, 'h', 'u', 'p')
 -- a record: version, handle (16), sid (16), created (4), subject length,
@@ -100,7 +107,7 @@ if old[3] then
   end
 end
 local ps, seen = {}, {}
-for i = 8, #ARGV do seen[ARGV[i]] = true; ps[#ps + 1] = ARGV[i] end
+for i = 8, #ARGV - 2 do seen[ARGV[i]] = true; ps[#ps + 1] = ARGV[i] end
 for _, v in pairs(clients(rec)) do
   if v:sub(2) ~= '' and not seen[v:sub(2)] and not v:sub(2):find('\n') then
     seen[v:sub(2)] = true
@@ -182,7 +189,12 @@ return out
 const char *const end_handle_script = R"lua(
 local p, node, ttl = ARGV[1], ARGV[2], ARGV[3]
 local rec = redis.call('GET', p .. 'h:' .. ARGV[4])
-if not rec or #rec < 41 then return {0} end
+if not rec or #rec < 41 then
+  -- not written yet (made on a node while Redis was away): it ends as
+  -- soon as it is (put_script)
+  redis.call('SET', p .. 'th:' .. ARGV[4], node, 'EX', ttl)
+  return {0}
+end
 -- the sid, bytes 18 to 33 of the record, as base64url
 local A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 local raw, out = rec:sub(18, 33), {}
@@ -239,6 +251,7 @@ const char *
 redis_script(ol_cluster_script kind)
 {
     static const std::string end = std::string(finish_function) + end_script;
+    static const std::string put = std::string(finish_function) + put_script;
     static const std::string expire =
         std::string(finish_function) + expire_script;
     static const std::string end_by =
@@ -247,7 +260,7 @@ redis_script(ol_cluster_script kind)
         std::string(finish_function) + end_handle_script;
     switch (kind) {
     case OL_SCRIPT_PUT:
-        return put_script;
+        return put.c_str();
     case OL_SCRIPT_END:
         return end.c_str();
     case OL_SCRIPT_EXPIRE:

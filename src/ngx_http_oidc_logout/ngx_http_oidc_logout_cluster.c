@@ -328,6 +328,12 @@ ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
          * same */
         ol_cluster_written(cl->zone->store, &cl->zone->arena, w->sid,
                            w->changed);
+        if (reply->integer == 2) {
+            /* logged out on a node that could not reach Redis */
+            ol_cluster_end_sid(cl->zone->store, &cl->zone->arena, w->sid,
+                               (uint64_t)ngx_time());
+            ngx_http_oidc_logout_cluster_changed(cl->zone);
+        }
     }
     ngx_free(w);
 }
@@ -353,7 +359,7 @@ ngx_http_oidc_logout_cluster_put(ngx_http_oidc_logout_cluster_t *cl,
     u_char prefix[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY + 1];
     char deadline[NGX_INT_T_LEN + 1], lifetime[NGX_INT_T_LEN + 1];
 
-    if (s->provider_sid_count > NGX_HTTP_OIDC_LOGOUT_CLUSTER_ARGS - 7) {
+    if (s->provider_sid_count > NGX_HTTP_OIDC_LOGOUT_CLUSTER_ARGS - 9) {
         return NGX_OK; /* cannot be: a session's data is 1024 bytes */
     }
     w = ngx_alloc(sizeof(ngx_http_oidc_logout_write_t), cl->log);
@@ -384,6 +390,10 @@ ngx_http_oidc_logout_cluster_put(ngx_http_oidc_logout_cluster_t *cl,
         args[nargs] = s->provider_sids[j];
         lens[nargs++] = (size_t)-1;
     }
+    args[nargs] = cl->node;
+    lens[nargs++] = (size_t)-1;
+    args[nargs] = cl->mark_ttl;
+    lens[nargs++] = (size_t)-1;
     if (ngx_http_oidc_logout_cluster_eval(cl->redis, OL_SCRIPT_PUT,
                                           ngx_http_oidc_logout_cluster_written,
                                           w, nargs, args, lens) != NGX_OK) {
