@@ -841,10 +841,6 @@ int ol_cluster_forget(ol_store *store, const ol_arena *arena, const char *sid,
 size_t ol_cluster_unpublished(ol_store *store, const ol_arena *arena,
                               char (*sids)[OL_ID_TEXT_LEN + 1],
                               ol_end_cause *causes, size_t max) OL_NOEXCEPT;
-/* OL_SCRIPT_PUT answered that sid's cookie was logged out elsewhere: it
- * ends here (a logout), this node notifying. */
-void ol_cluster_end_sid(ol_store *store, const ol_arena *arena, const char *sid,
-                        uint64_t now) OL_NOEXCEPT;
 /* Cookies of sessions this node did not know, logged out while Redis
  * was unreachable (OL_SCRIPT_END_HANDLE's arguments): how many, at most
  * max; and Redis heard of one of them. */

@@ -332,15 +332,4 @@ ol_cluster_handle_published(ol_store *store, const ol_arena *arena,
     });
 }
 
-void
-ol_cluster_end_sid(ol_store *store, const ol_arena *arena, const char *sid,
-                   uint64_t now) noexcept
-{
-    guarded(nullptr, 0, [&]() {
-        store_of(store, arena)
-            .end_by_sid(sid, OL_END_LOGOUT, seconds(now), nullptr);
-        return OL_OK;
-    });
-}
-
 } // extern "C"

@@ -21,45 +21,6 @@ namespace {
  *   k           the cluster's secret (anti-CSRF tokens, keyed hashes)
  */
 const char *const finish_function = R"lua(
-local function finish(p, node, ttl, sid, cause)
-  -- the end on the stream first: a key of another type stops the
-  -- script before it changed anything
-  redis.call('XADD', p .. 'e', 'MAXLEN', '~', 100000, '*', 's', sid, 'c', cause)
-  local sk = p .. 's:' .. sid
-  local f = redis.call('HMGET', sk, 'h', 'u', 'p')
-  local rec = false
-  if f[1] then
-    rec = redis.call('GET', p .. 'h:' .. f[1])
-    redis.call('DEL', sk, p .. 'h:' .. f[1])
-    if f[2] and f[2] ~= '' then redis.call('SREM', p .. 'u:' .. f[2], sid) end
-    if f[3] then
-      for ps in string.gmatch(f[3], '[^\n]+') do
-        redis.call('SREM', p .. 'p:' .. ps, sid)
-      end
-    end
-  end
-  redis.call('ZREM', p .. 'x', sid)
-  redis.call('SET', p .. 't:' .. sid, node, 'EX', ttl)
-  return rec
-end
-)lua";
-
-/* ARGV: prefix, sid, handle, subject, record, deadline, lifetime end,
- * provider sids..., then node, mark's seconds.  Clients are only ever
- * added to a session: those of Redis's record that the new one lacks
- * (joined on another node meanwhile) are kept.  0: it had ended; 2: its
- * cookie was logged out on a node that could not reach Redis, so it ends
- * now, for this node to notify. */
-const char *const put_script = R"lua(
-local p, sid = ARGV[1], ARGV[2]
-if redis.call('EXISTS', p .. 't:' .. sid) == 1 then return 0 end
-local node, ttl = ARGV[#ARGV - 1], ARGV[#ARGV]
-if redis.call('EXISTS', p .. 'th:' .. ARGV[3]) == 1 then
-  finish(p, node, ttl, sid, '0')
-  return 2
-end
-local sk = p .. 's:' .. sid
-local old = redis.call('HMGET', sk, 'h', 'u', 'p')
 -- a record: version, handle (16), sid (16), created (4), subject length,
 -- client count, data length (2), then the subject and each client's
 -- length-prefixed id and provider sid
@@ -79,6 +40,68 @@ local function clients(rec)
   end
   return out, order
 end
+-- rec with its clients replaced by the entries of list (n of them)
+local function with_clients(rec, list, n)
+  local sub = rec:sub(42, 41 + rec:byte(38))
+  local len = #sub + #list
+  return rec:sub(1, 38) .. string.char(n) ..
+         string.char(len % 256, math.floor(len / 256)) .. sub .. list
+end
+local function finish(p, node, ttl, sid, cause)
+  -- the end on the stream first: a key of another type stops the
+  -- script before it changed anything
+  redis.call('XADD', p .. 'e', 'MAXLEN', '~', 100000, '*', 's', sid, 'c', cause)
+  local sk = p .. 's:' .. sid
+  local f = redis.call('HMGET', sk, 'h', 'u', 'p')
+  local rec = false
+  if f[1] then
+    rec = redis.call('GET', p .. 'h:' .. f[1])
+    redis.call('DEL', sk, p .. 'h:' .. f[1])
+    if f[2] and f[2] ~= '' then redis.call('SREM', p .. 'u:' .. f[2], sid) end
+    if f[3] then
+      for ps in string.gmatch(f[3], '[^\n]+') do
+        redis.call('SREM', p .. 'p:' .. ps, sid)
+      end
+    end
+  end
+  redis.call('ZREM', p .. 'x', sid)
+  redis.call('SET', p .. 't:' .. sid, node, 'EX', ttl)
+  -- who was told, for a write of the session that comes late
+  if rec then redis.call('SET', p .. 'tc:' .. sid, rec, 'EX', 60) end
+  return rec
+end
+)lua";
+
+/* ARGV: prefix, sid, handle, subject, record, deadline, lifetime end,
+ * provider sids..., then node, mark's seconds.  Clients are only ever
+ * added to a session: those of Redis's record that the new one lacks
+ * (joined on another node meanwhile) are kept.  0: it had ended; its
+ * record: its cookie was logged out on a node that could not reach Redis,
+ * so it ends now, for this node to notify. */
+const char *const put_script = R"lua(
+local p, sid = ARGV[1], ARGV[2]
+local node, ttl = ARGV[#ARGV - 1], ARGV[#ARGV]
+if redis.call('EXISTS', p .. 't:' .. sid) == 1 then
+  -- it ended before this write arrived: the clients it adds (joined here
+  -- just before) were told by nobody; this node tells them
+  local told = clients(redis.call('GET', p .. 'tc:' .. sid))
+  local has, order = clients(ARGV[5])
+  local list, n = '', 0
+  for _, c in ipairs(order) do
+    if not told[c] then
+      list = list .. string.char(#c) .. c .. has[c]
+      n = n + 1
+    end
+  end
+  if n == 0 then return 0 end
+  return with_clients(ARGV[5], list, n)
+end
+if redis.call('EXISTS', p .. 'th:' .. ARGV[3]) == 1 then
+  finish(p, node, ttl, sid, '0')
+  return ARGV[5]
+end
+local sk = p .. 's:' .. sid
+local old = redis.call('HMGET', sk, 'h', 'u', 'p')
 local rec = ARGV[5]
 if old[1] then
   local had, had_order = clients(redis.call('GET', p .. 'h:' .. old[1]))

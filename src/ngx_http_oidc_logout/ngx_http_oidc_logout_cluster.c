@@ -171,6 +171,10 @@ ngx_http_oidc_logout_cluster_won(ngx_http_oidc_logout_zone_t *zone,
     }
     won = e->element[0]->integer != 0;
     rec = e->elements > 1 ? e->element[1] : NULL;
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "oidc_logout: zone \"%V\": session %s ended: %s tells "
+                  "its clients",
+                  &zone->name, sid, won ? "this node" : "another node");
     ol_cluster_published(
         zone->store, &zone->arena, sid, (int)won,
         ngx_http_oidc_logout_cluster_string(rec) ? rec->str : NULL,
@@ -323,16 +327,19 @@ ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
     cl->writes--;
     ngx_http_oidc_logout_cluster_failed(cl, "a session", reply);
     if (!ngx_http_oidc_logout_cluster_closing && reply != NULL &&
-        reply->type == REDIS_REPLY_INTEGER) {
+        (reply->type == REDIS_REPLY_INTEGER ||
+         reply->type == REDIS_REPLY_STRING)) {
         /* 0: it ended meanwhile (the stream says so): written all the
          * same */
         ol_cluster_written(cl->zone->store, &cl->zone->arena, w->sid,
                            w->changed);
-        if (reply->integer == 2) {
-            /* logged out on a node that could not reach Redis */
-            ol_cluster_end_sid(cl->zone->store, &cl->zone->arena, w->sid,
-                               (uint64_t)ngx_time());
-            ngx_http_oidc_logout_cluster_changed(cl->zone);
+        if (reply->type == REDIS_REPLY_STRING &&
+            ol_cluster_enqueue(cl->zone->store, &cl->zone->arena, reply->str,
+                               reply->len, OL_END_LOGOUT,
+                               (uint64_t)ngx_time()) == OL_OK) {
+            /* its cookie was logged out on a node that could not reach
+             * Redis: it ended now, this node tells its clients */
+            ngx_http_oidc_logout_sweep_now(cl->zone);
         }
     }
     ngx_free(w);
