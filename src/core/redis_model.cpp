@@ -98,6 +98,7 @@ if redis.call('EXISTS', p .. 't:' .. sid) == 1 then
 end
 if redis.call('EXISTS', p .. 'th:' .. ARGV[3]) == 1 then
   finish(p, node, ttl, sid, '0')
+  redis.call('SET', p .. 'tc:' .. sid, ARGV[5], 'EX', 60)
   return ARGV[5]
 end
 local sk = p .. 's:' .. sid
