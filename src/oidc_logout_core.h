@@ -796,6 +796,12 @@ const char *ol_cluster_script_text(ol_cluster_script kind) OL_NOEXCEPT;
 int ol_cluster_knows(ol_store *store, const ol_arena *arena, const char *handle,
                      size_t handle_len, uint64_t now) OL_NOEXCEPT;
 
+/* Whether the session of the cookie value handle ended lately (here, or
+ * heard from the stream): no need to ask Redis. */
+int ol_cluster_handle_ended(ol_store *store, const ol_arena *arena,
+                            const char *handle, size_t handle_len,
+                            uint64_t now) OL_NOEXCEPT;
+
 /* A session to write to Redis (OL_SCRIPT_PUT's arguments). */
 typedef struct {
     const char *handle, *sid, *sub;

@@ -332,4 +332,19 @@ ol_cluster_handle_published(ol_store *store, const ol_arena *arena,
     });
 }
 
+int
+ol_cluster_handle_ended(ol_store *store, const ol_arena *arena,
+                        const char *handle, size_t handle_len,
+                        uint64_t now) noexcept
+{
+    try {
+        return store_of(store, arena)
+                       .handle_ended(view(handle, handle_len), seconds(now))
+                   ? 1
+                   : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
 } // extern "C"

@@ -136,6 +136,28 @@ SessionStore::knows(std::string_view handle_text, uint32_t now)
     return find_handle(handle, now) != nullptr;
 }
 
+bool
+SessionStore::handle_ended(std::string_view handle_text, uint32_t now)
+{
+    uint8_t key[sizeof(MemoEntry::key)];
+    memo_key("ended-handle", handle_text, key);
+    Locked lock(*this);
+    return memo_find(root_->ended, root_->ended_sets, key, now) != nullptr;
+}
+
+void
+SessionStore::remember_ended(const SessionNode *n, uint32_t now)
+{
+    MemoEntry e = {};
+    memo_key("ended",
+             std::string_view(reinterpret_cast<const char *>(n->sid), id_bytes),
+             e.key);
+    e.expires = now + ended_memory;
+    memo_put(root_->ended, root_->ended_sets, e, now);
+    memo_key("ended-handle", base64url_encode(n->handle, id_bytes), e.key);
+    memo_put(root_->ended, root_->ended_sets, e, now);
+}
+
 void
 SessionStore::changes(uint32_t since, bool changed_only, size_t max,
                       std::vector<ClusterSession> &out)
@@ -266,6 +288,7 @@ SessionStore::forget(std::string_view sid_text, uint32_t now)
     commit();
     for (SessionNode *n = *sid_bucket(sid); n != nullptr; n = n->next_by_sid) {
         if (CRYPTO_memcmp(n->sid, sid, id_bytes) == 0) {
+            remember_ended(n, now);
             remove(n);
             return true;
         }

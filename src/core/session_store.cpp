@@ -1322,14 +1322,8 @@ SessionStore::tell(const SessionNode *n, ol_end_cause cause, uint32_t now)
         SessionNode *p = pending_put(n, std::string_view(data, len),
                                      n->client_count, nullptr, nullptr);
         /* a record of it read from Redis before it hears may not bring
-         * it back */
-        MemoEntry e = {};
-        memo_key(
-            "ended",
-            std::string_view(reinterpret_cast<const char *>(n->sid), id_bytes),
-            e.key);
-        e.expires = now + ended_memory;
-        memo_put(root_->ended, root_->ended_sets, e, now);
+         * it back, and its cookie is refused without asking Redis */
+        remember_ended(n, now);
         if (p != nullptr) {
             set(p->cause, static_cast<uint8_t>(cause | cause_unpublished));
             set(p->last_used, now);

@@ -331,6 +331,10 @@ class SessionStore {
     };
     /* Whether the session of handle_text is live in the zone. */
     bool knows(std::string_view handle_text, uint32_t now);
+    /* Whether the session of handle_text ended lately (here, or heard). */
+    bool handle_ended(std::string_view handle_text, uint32_t now);
+    /* n ends: its sid and its cookie are remembered as ended for a while */
+    void remember_ended(const SessionNode *n, uint32_t now);
     /* The sessions used since since, newest first, at most max: with
      * changed_only, those changed since they were written; otherwise also
      * those whose deadline moved by idle/16 or more since it was written

@@ -136,6 +136,12 @@ ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
                                    ctx->handle.len, (uint64_t)ngx_time())) {
         return NGX_DECLINED;
     }
+    if (ol_cluster_handle_ended(zone->store, &zone->arena,
+                                (const char *)ctx->handle.data, ctx->handle.len,
+                                (uint64_t)ngx_time())) {
+        ctx->cluster_asked = 1; /* known: nothing to end once Redis is back */
+        return NGX_DECLINED;
+    }
 
     wait = ngx_pcalloc(r->pool, sizeof(ngx_http_oidc_logout_waiting_t));
     if (wait == NULL) {
