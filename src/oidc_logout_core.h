@@ -838,7 +838,8 @@ ol_status ol_cluster_import(ol_store *store, const ol_arena *arena,
                             const char *record, size_t len,
                             uint64_t now) OL_NOEXCEPT;
 /* Another node ended sid: it leaves the zone, and no record brings it
- * back.  Whether it was there. */
+ * back (one changed here and not yet written stays until its write is
+ * answered).  Whether it left. */
 int ol_cluster_forget(ol_store *store, const ol_arena *arena, const char *sid,
                       size_t sid_len, uint64_t now) OL_NOEXCEPT;
 

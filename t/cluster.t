@@ -30,7 +30,7 @@ use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
 use FindBin;
 use lib "$FindBin::Bin/support";
-use FlowNginx qw(main_context session_cookie module_path);
+use FlowNginx qw(main_context session_cookie module_path nginx_t);
 use Peers;
 use EndChecks;
 use Crypt::PK::RSA;
@@ -323,6 +323,36 @@ _EOC_
           "$dir/nginx.conf", '-e', "$dir/error.log");
     wait_listening("node$node", port_of($node, $_), "$dir/stdout.log", "$dir/error.log")
         for qw(sso idle);
+}
+
+# ---- nginx -t ------------------------------------------------------------------------
+
+{
+    my %refused = (
+        'redis_password= without redis=' =>
+            [ 'oidc_logout_zone zone=sso:1m redis_password=x;',
+              qr/\[emerg\] oidc_logout: "redis_password=" and "redis_prefix=" in "oidc_logout_zone" need "redis=HOST:PORT"/, 5 ],
+        'redis= twice' =>
+            [ 'oidc_logout_zone zone=sso:1m redis=127.0.0.1:1 redis=127.0.0.1:2;',
+              qr/\[emerg\] oidc_logout: "redis=" is given twice in "oidc_logout_zone"/, 5 ],
+        'a redis_prefix= of 201 bytes' =>
+            [ 'oidc_logout_zone zone=sso:1m redis=127.0.0.1:1 redis_prefix=' . ('p' x 201) . ';',
+              qr/\[emerg\] oidc_logout: "redis_prefix=" in "oidc_logout_zone" is longer than 200 bytes/, 5 ],
+        'a redis= that is no address' =>
+            [ 'oidc_logout_zone zone=sso:1m redis=127.0.0.1:99999;',
+              qr/\[emerg\] oidc_logout: invalid redis address "127\.0\.0\.1:99999" in "oidc_logout_zone"/, 5 ],
+        'two zones under one prefix' =>
+            [ "oidc_logout_zone zone=a:1m redis=127.0.0.1:1 redis_prefix=x:;\n"
+              . "oidc_logout_zone zone=b:1m redis=127.0.0.1:1 redis_prefix=x:;\n"
+              . 'oidc_logout_session zone=a;',
+              qr/\[emerg\] oidc_logout: zones "a" and "b" use the same redis 127\.0\.0\.1:1 and redis_prefix "x:": their sessions would mix/, 6 ],
+    );
+    for my $what (sort keys %refused) {
+        my ($http, $re, $line) = @{ $refused{$what} };
+        my ($out, $ok, $file) = nginx_t("$root-t", $http);
+        ok(!$ok, "nginx -t refuses $what");
+        like($out, qr/$re.* in \Q$file\E:$line$/m, "$what: why, at the line of the zone");
+    }
 }
 
 start_redis();

@@ -37,7 +37,6 @@ my $here   = abs_path(dirname(__FILE__));
 my $root   = "$here/servroot-ends";
 my $t_conf = "$here/conf";
 my $parser = "$here/support/prometheus_parse.py";
-my $binary = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $json   = JSON::PP->new->canonical;
 
 # one server a zone; the applications; a port nobody listens on
@@ -238,25 +237,6 @@ sub start_app_b { start_token_receiver('appB', "$root-appB", $port{appB}) }
 
 # ---- nginx -t ----------------------------------------------------------------
 
-# nginx -t on an http block: its output and whether it passed.
-sub nginx_t {
-    my ($http) = @_;
-    my $dir = "$root-t";
-    remove_tree($dir);
-    make_path("$dir/logs");
-    my $module = module_path();
-    write_file("$dir/nginx.conf", <<"_EOC_");
-load_module $module;
-pid $dir/nginx.pid;
-events { }
-http {
-$http
-}
-_EOC_
-    my $out = qx{$binary -t -p $dir/ -c $dir/nginx.conf -e $dir/error.log 2>&1};
-    return ($out, $? == 0, "$dir/nginx.conf");
-}
-
 {
     # the admin location is line 9 of the file
     my $admin = <<'_EOC_';
@@ -267,21 +247,21 @@ server {
     location /admin/ { %s oidc_logout_admin; }
 }
 _EOC_
-    my ($out, $ok, $file) = nginx_t(sprintf $admin, '');
+    my ($out, $ok, $file) = nginx_t("$root-t", sprintf $admin, '');
     ok($ok, 'nginx -t: an open admin location passes');
     like($out, qr/\[warn\] oidc_logout: "oidc_logout_admin" is open to every client: restrict it with allow and deny.* in \Q$file\E:9$/m,
          'with a warning that names the file and line');
-    ($out, $ok) = nginx_t(sprintf $admin, 'allow 127.0.0.1; deny all;');
+    ($out, $ok) = nginx_t("$root-t", sprintf $admin, 'allow 127.0.0.1; deny all;');
     ok($ok, 'nginx -t: a restricted admin location passes');
     unlike($out, qr/open to every client/, 'without a warning');
     # rules that let strangers in restrict nobody
     for my $open ('deny 203.0.113.7;', 'deny 203.0.113.7; allow all;',
                   'satisfy any; allow all; auth_request /auth;') {
-        ($out, $ok) = nginx_t(sprintf $admin, $open);
+        ($out, $ok) = nginx_t("$root-t", sprintf $admin, $open);
         like($out, qr/"oidc_logout_admin" is open to every client/,
              "nginx -t warns for an admin location with: $open");
     }
-    ($out, $ok) = nginx_t(sprintf $admin, 'auth_request /auth;');
+    ($out, $ok) = nginx_t("$root-t", sprintf $admin, 'auth_request /auth;');
     unlike($out, qr/open to every client/, 'and not with auth_request');
 
     my %refused = (
@@ -311,7 +291,7 @@ _EOC_
     );
     for my $what (sort keys %refused) {
         my ($http, $re, $line) = @{ $refused{$what} };
-        ($out, $ok, $file) = nginx_t($http);
+        ($out, $ok, $file) = nginx_t("$root-t", $http);
         ok(!$ok, "nginx -t refuses $what");
         like($out, qr/$re.* in \Q$file\E:$line$/m,
              'saying why, at the line of the directive');

@@ -288,6 +288,11 @@ SessionStore::forget(std::string_view sid_text, uint32_t now)
     commit();
     for (SessionNode *n = *sid_bucket(sid); n != nullptr; n = n->next_by_sid) {
         if (CRYPTO_memcmp(n->sid, sid, id_bytes) == 0) {
+            if (n->due != 0) {
+                /* changed here, not yet written (a join): its write,
+                 * refused, tells the clients it adds, then drops it */
+                return false;
+            }
             remember_ended(n, now);
             remove(n);
             return true;

@@ -346,7 +346,8 @@ class SessionStore {
     /* A session as Redis holds it (record) becomes live in the zone;
      * OL_DENIED when it ended here, OL_INVALID for a bad record. */
     ol_status import(std::string_view record, uint32_t now);
-    /* Another node ended sid: it leaves the zone without notifying. */
+    /* Another node ended sid: it leaves the zone without notifying
+     * (unless changed here and not yet written: see put_script). */
     bool forget(std::string_view sid_text, uint32_t now);
     /* Cluster mode, Redis not asked: the session of the cookie
      * handle_text, unknown here, is to end once Redis is back. */

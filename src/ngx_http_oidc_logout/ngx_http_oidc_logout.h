@@ -113,6 +113,8 @@ typedef struct {
     /* redis=: the zone caches the sessions a cluster shares in Redis */
     ngx_http_oidc_logout_redis_conf_t *redis;
     ngx_str_t redis_prefix;
+    ngx_str_t file; /* where the directive is */
+    ngx_uint_t line;
     ngx_http_oidc_logout_cluster_t *cluster; /* this worker's */
 } ngx_http_oidc_logout_zone_t;
 

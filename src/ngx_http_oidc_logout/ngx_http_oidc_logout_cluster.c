@@ -333,6 +333,11 @@ ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
          * same */
         ol_cluster_written(cl->zone->store, &cl->zone->arena, w->sid,
                            w->changed);
+        if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+            /* it had ended, and this write added nobody to tell */
+            (void)ol_cluster_forget(cl->zone->store, &cl->zone->arena, w->sid,
+                                    ngx_strlen(w->sid), (uint64_t)ngx_time());
+        }
         if (reply->type == REDIS_REPLY_STRING &&
             ol_cluster_enqueue(cl->zone->store, &cl->zone->arena, reply->str,
                                reply->len, OL_END_LOGOUT,

@@ -331,9 +331,10 @@ ngx_http_oidc_logout_cluster_init(ngx_conf_t *cf)
                             zone->redis_prefix.len) == 0) {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                               "oidc_logout: zones \"%V\" and \"%V\" use "
-                              "the same redis %V and redis_prefix \"%V\"",
+                              "the same redis %V and redis_prefix \"%V\": "
+                              "their sessions would mix in %V:%ui",
                               &other->name, &zone->name, &zone->redis->name,
-                              &zone->redis_prefix);
+                              &zone->redis_prefix, &zone->file, zone->line);
                 return NGX_ERROR;
             }
         }

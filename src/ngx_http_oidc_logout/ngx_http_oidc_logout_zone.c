@@ -371,7 +371,11 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (zone->redis == NULL && (password.len || zone->redis_prefix.len)) {
-        return ngx_http_oidc_logout_needs(cf, cmd, "redis=HOST:PORT");
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "oidc_logout: \"redis_password=\" and "
+                           "\"redis_prefix=\" in \"oidc_logout_zone\" "
+                           "need \"redis=HOST:PORT\"");
+        return NGX_CONF_ERROR;
     }
     if (zone->redis != NULL) {
         zone->redis->password = password;
@@ -401,6 +405,8 @@ ngx_http_oidc_logout_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     zone->name = name;
+    zone->file = cf->conf_file->file.name;
+    zone->line = cf->conf_file->line;
     shm_zone->init = ngx_http_oidc_logout_init_zone;
     shm_zone->data = zone;
 

@@ -19,7 +19,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(main_context start_nginx stop_nginx reload_nginx write_config wait_for
                  error_log get post_form session_cookie login logout
-                 nginx_root nginx_port module_path);
+                 nginx_root nginx_port module_path nginx_t);
 
 my $nginx  = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $module = $ENV{TEST_NGINX_LOAD_MODULES};
@@ -28,6 +28,19 @@ my ($root, $port, $master);
 sub module_path {
     $module or BAIL_OUT('TEST_NGINX_LOAD_MODULES must name the built module');
     return $module;
+}
+
+# nginx -t of an http block in a fresh dir: (output, passed, the file).
+sub nginx_t {
+    my ($dir, $http) = @_;
+    File::Path::remove_tree($dir);
+    File::Path::make_path("$dir/logs");
+    my $load = module_path();
+    open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
+    print $f "load_module $load;\npid $dir/nginx.pid;\nevents { }\nhttp {\n$http\n}\n";
+    close $f;
+    my $out = qx{$nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/error.log 2>&1};
+    return ($out, $? == 0, "$dir/nginx.conf");
 }
 
 sub nginx_root { $root }
