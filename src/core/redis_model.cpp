@@ -84,7 +84,8 @@ local node, ttl = ARGV[#ARGV - 1], ARGV[#ARGV]
 if redis.call('EXISTS', p .. 't:' .. sid) == 1 then
   -- it ended before this write arrived: the clients it adds (joined here
   -- just before) were told by nobody; this node tells them
-  local told = clients(redis.call('GET', p .. 'tc:' .. sid))
+  local told_rec = redis.call('GET', p .. 'tc:' .. sid)
+  local told = clients(told_rec)
   local has, order = clients(ARGV[5])
   local list, n = '', 0
   for _, c in ipairs(order) do
@@ -94,6 +95,15 @@ if redis.call('EXISTS', p .. 't:' .. sid) == 1 then
     end
   end
   if n == 0 then return 0 end
+  -- told from now on: another write of them (another worker's) tells
+  -- nobody again
+  if told_rec and #told_rec >= 41 and told_rec:byte(39) + n <= 255 then
+    told_rec = with_clients(told_rec, told_rec:sub(42 + told_rec:byte(38)) ..
+                            list, told_rec:byte(39) + n)
+  else
+    told_rec = with_clients(ARGV[5], list, n)
+  end
+  redis.call('SET', p .. 'tc:' .. sid, told_rec, 'EX', 60)
   return with_clients(ARGV[5], list, n)
 end
 if redis.call('EXISTS', p .. 'th:' .. ARGV[3]) == 1 then
