@@ -65,10 +65,8 @@ typedef struct {
     ngx_http_oidc_logout_cluster_t *cl;
     ngx_http_oidc_logout_verdict_pt done;
     ngx_http_handler_pt again;
-    ngx_uint_t count; /* the check of the cache: sids that follow; a
-                       * cookie's lookup: the times asked again */
+    ngx_uint_t count; /* the check of the cache: sids that follow */
     ngx_str_t handle; /* the cookie looked up */
-    ngx_event_t retry;
     char sid[OL_ID_TEXT_LEN + 1];
 } ngx_http_oidc_logout_waiting_t;
 

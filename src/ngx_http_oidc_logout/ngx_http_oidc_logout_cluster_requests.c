@@ -33,24 +33,6 @@ ngx_http_oidc_logout_cluster_get(ngx_http_oidc_logout_waiting_t *wait)
 }
 
 static void
-ngx_http_oidc_logout_cluster_ask_again(ngx_event_t *ev)
-{
-    ngx_connection_t *c;
-    ngx_http_oidc_logout_waiting_t *wait = ev->data;
-    ngx_http_request_t *r = wait->r;
-
-    if (ngx_http_oidc_logout_cluster_get(wait) == NGX_OK) {
-        return;
-    }
-    /* Redis went away meanwhile: the request goes on without it */
-    c = r->connection;
-    r->main->count--;
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
-}
-
-static void
 ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
 {
     ngx_connection_t *c;
@@ -60,16 +42,6 @@ ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
     ngx_http_oidc_logout_zone_t *zone = wait->cl->zone;
 
     if (ngx_http_oidc_logout_cluster_closing) {
-        return;
-    }
-    if (reply != NULL && reply->type == REDIS_REPLY_NIL && wait->count < 2 &&
-        wait->cl->up &&
-        !ol_cluster_knows(zone->store, &zone->arena,
-                          (const char *)wait->handle.data, wait->handle.len,
-                          (uint64_t)ngx_time())) {
-        /* a login on another node may be a few milliseconds from Redis:
-         * asked again 20 ms, then 80 ms later */
-        ngx_add_timer(&wait->retry, wait->count++ ? 80 : 20);
         return;
     }
     if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
@@ -151,9 +123,6 @@ ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
     wait->cl = cl;
 
     wait->handle = ctx->handle;
-    wait->retry.handler = ngx_http_oidc_logout_cluster_ask_again;
-    wait->retry.data = wait;
-    wait->retry.log = r->connection->log;
     if (ngx_http_oidc_logout_cluster_get(wait) != NGX_OK) {
         return NGX_DECLINED;
     }
