@@ -823,6 +823,13 @@ typedef struct ol_cluster_sessions ol_cluster_sessions;
 ol_cluster_sessions *ol_cluster_changes(ol_store *store, const ol_arena *arena,
                                         uint64_t since, int changed_only,
                                         size_t max) OL_NOEXCEPT;
+/* The session of the cookie value handle when it changed since it was
+ * written (a list of one), or none: what a login or a join changed, to
+ * write before the browser has its answer.  NULL on no memory. */
+ol_cluster_sessions *ol_cluster_change_of(ol_store *store,
+                                          const ol_arena *arena,
+                                          const char *handle, size_t handle_len,
+                                          uint64_t now) OL_NOEXCEPT;
 size_t ol_cluster_sessions_count(const ol_cluster_sessions *list) OL_NOEXCEPT;
 void ol_cluster_session_get(const ol_cluster_sessions *list, size_t index,
                             ol_cluster_session *out) OL_NOEXCEPT;
@@ -858,10 +865,11 @@ void ol_cluster_handle_published(ol_store *store, const ol_arena *arena,
                                  const char *handle) OL_NOEXCEPT;
 /* What OL_SCRIPT_END answered for sid: won, this node notifies its clients
  * and those of record (may be empty) besides; otherwise another node
- * does, and this one forgets it. */
-void ol_cluster_published(ol_store *store, const ol_arena *arena,
-                          const char *sid, int won, const char *record,
-                          size_t record_len, uint64_t now) OL_NOEXCEPT;
+ * does, and this one forgets it.  1 when this answer decided the end, 0
+ * when another answer (another worker's) had already. */
+int ol_cluster_published(ol_store *store, const ol_arena *arena,
+                         const char *sid, int won, const char *record,
+                         size_t record_len, uint64_t now) OL_NOEXCEPT;
 /* Redis ended the session of record for cause (OL_SCRIPT_EXPIRE): its
  * clients wait in this zone's outbox. */
 ol_status ol_cluster_enqueue(ol_store *store, const ol_arena *arena,

@@ -387,6 +387,24 @@ start_node($_) for @nodes;
     every_token_once('a');
 }
 
+# ---- a join the instant the login was answered -----------------------------------------
+
+{
+    # the browser may be faster than the login's write to Redis: node 2
+    # asks again for a cookie Redis has never heard of
+    my $marks = log_marks();
+    my @refused;
+    for my $i (1 .. 100) {
+        my $cookie = session_cookie(at(1, "/login?user=quick$i"))
+            or BAIL_OUT("node 1: no session cookie for quick$i");
+        my $status = status_at(2, '/authorize?client_id=A', $cookie);
+        push @refused, "quick$i: $status" if $status != 200;
+    }
+    none('a: node 2 answers each join sent as node 1 answers the login', @refused);
+    none('a: and each of the 100 joins takes',
+         grep { /not joined/ } split /\n/, log_since(2, $marks));
+}
+
 # ---- b. exactly once, three nodes --------------------------------------------------
 
 {

@@ -17,6 +17,31 @@ const char *redis_script(ol_cluster_script kind);
 using namespace oidc_logout;
 using namespace oidc_logout::c_api;
 
+namespace {
+
+/* A list of exported sessions (fill adds them), with their provider sids
+ * as C strings; NULL on no memory. */
+template <typename Fill>
+ol_cluster_sessions *
+exported(const Fill &fill) noexcept
+{
+    try {
+        auto list = std::make_unique<ol_cluster_sessions>();
+        fill(list->sessions);
+        for (const auto &s : list->sessions) {
+            list->provider_sids.emplace_back();
+            for (const std::string &p : s.provider_sids) {
+                list->provider_sids.back().push_back(p.c_str());
+            }
+        }
+        return list.release();
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+} // namespace
+
 extern "C" {
 
 void
@@ -56,20 +81,22 @@ ol_cluster_sessions *
 ol_cluster_changes(ol_store *store, const ol_arena *arena, uint64_t since,
                    int changed_only, size_t max) noexcept
 {
-    try {
-        auto list = std::make_unique<ol_cluster_sessions>();
+    return exported([&](std::vector<SessionStore::ClusterSession> &out) {
         store_of(store, arena)
-            .changes(seconds(since), changed_only != 0, max, list->sessions);
-        for (const auto &s : list->sessions) {
-            list->provider_sids.emplace_back();
-            for (const std::string &p : s.provider_sids) {
-                list->provider_sids.back().push_back(p.c_str());
-            }
+            .changes(seconds(since), changed_only != 0, max, out);
+    });
+}
+
+ol_cluster_sessions *
+ol_cluster_change_of(ol_store *store, const ol_arena *arena, const char *handle,
+                     size_t handle_len, uint64_t now) noexcept
+{
+    return exported([&](std::vector<SessionStore::ClusterSession> &out) {
+        uint8_t id[id_bytes];
+        if (decode_id(view(handle, handle_len), id)) {
+            store_of(store, arena).changes(seconds(now), true, 1, out, id);
         }
-        return list.release();
-    } catch (...) {
-        return nullptr;
-    }
+    });
 }
 
 size_t
@@ -152,16 +179,18 @@ ol_cluster_unpublished(ol_store *store, const ol_arena *arena,
     }
 }
 
-void
+int
 ol_cluster_published(ol_store *store, const ol_arena *arena, const char *sid,
                      int won, const char *record, size_t record_len,
                      uint64_t now) noexcept
 {
-    guarded(nullptr, 0, [&]() {
-        store_of(store, arena)
-            .published(sid, won != 0, view(record, record_len), seconds(now));
-        return OL_OK;
-    });
+    return guarded(nullptr, 0, [&]() {
+               return store_of(store, arena)
+                              .published(sid, won != 0,
+                                         view(record, record_len), seconds(now))
+                          ? OL_OK
+                          : OL_DENIED;
+           }) == OL_OK;
 }
 
 ol_status

@@ -10,13 +10,19 @@ namespace {
 
 /*
  * Keys, after the prefix:
- *   h:<handle>  the session's record (the cookie finds it)
+ *   h:<handle>  the session's record (the cookie finds it); once it
+ *               ended, an empty string for as long as t:<sid> stays, so
+ *               that its cookie is refused without asking again
  *   s:<sid>     a hash: h (its handle), u (its subject), p (its provider
  *               sids, one a line), l (when its lifetime ends, 0: never)
  *   u:<sub>     the sids of a subject;  p:<provider sid>  the sids holding it
  *   x           a sorted set: each sid by when it expires
- *   t:<sid>     an ended session's mark, the node that ended it as value:
- *               nothing writes it back, and the same node asks again safely
+ *   t:<sid>     an ended session's mark, the node that ended it as value
+ *               (and ":r" when it told the clients of Redis's record, not
+ *               of its own copy): nothing writes it back, and the same
+ *               node asks again safely
+ *   tc:<sid>    for a minute, the record an end took (its clients told)
+ *   tl:<sid>    ... and those a write that came late told
  *   e           a stream of ends: s (sid), c (cause), for every node's cache
  *   k           the cluster's secret (anti-CSRF tokens, keyed hashes)
  */
@@ -47,7 +53,9 @@ local function with_clients(rec, list, n)
   return rec:sub(1, 38) .. string.char(n) ..
          string.char(len % 256, math.floor(len / 256)) .. sub .. list
 end
-local function finish(p, node, ttl, sid, cause)
+-- mark: the t: value (the node, with ':r' when it tells the clients of
+-- the record returned rather than those of its own copy)
+local function finish(p, mark, ttl, sid, cause)
   -- the end on the stream first: a key of another type stops the
   -- script before it changed anything
   redis.call('XADD', p .. 'e', 'MAXLEN', '~', 100000, '*', 's', sid, 'c', cause)
@@ -56,7 +64,8 @@ local function finish(p, node, ttl, sid, cause)
   local rec = false
   if f[1] then
     rec = redis.call('GET', p .. 'h:' .. f[1])
-    redis.call('DEL', sk, p .. 'h:' .. f[1])
+    redis.call('DEL', sk)
+    redis.call('SET', p .. 'h:' .. f[1], '', 'EX', ttl)
     if f[2] and f[2] ~= '' then redis.call('SREM', p .. 'u:' .. f[2], sid) end
     if f[3] then
       for ps in string.gmatch(f[3], '[^\n]+') do
@@ -65,7 +74,7 @@ local function finish(p, node, ttl, sid, cause)
     end
   end
   redis.call('ZREM', p .. 'x', sid)
-  redis.call('SET', p .. 't:' .. sid, node, 'EX', ttl)
+  redis.call('SET', p .. 't:' .. sid, mark, 'EX', ttl)
   -- who was told, for a write of the session that comes late
   if rec then redis.call('SET', p .. 'tc:' .. sid, rec, 'EX', 60) end
   return rec
@@ -81,15 +90,21 @@ end
 const char *const put_script = R"lua(
 local p, sid = ARGV[1], ARGV[2]
 local node, ttl = ARGV[#ARGV - 1], ARGV[#ARGV]
-if redis.call('EXISTS', p .. 't:' .. sid) == 1 then
-  -- it ended before this write arrived: the clients it adds (joined here
-  -- just before) were told by nobody; this node tells them
-  local told_rec = redis.call('GET', p .. 'tc:' .. sid)
-  local told = clients(told_rec)
+local ended_by = redis.call('GET', p .. 't:' .. sid)
+if ended_by == node then
+  -- this node ended it before its write arrived and told every client of
+  -- its copy, those of this older write among them
+  return 0
+end
+if ended_by then
+  -- another node ended it before this write arrived: the clients it adds
+  -- (joined here just before) were told by nobody; this node tells them
+  local told = clients(redis.call('GET', p .. 'tc:' .. sid))
+  local late, late_order = clients(redis.call('GET', p .. 'tl:' .. sid))
   local has, order = clients(ARGV[5])
   local list, n = '', 0
   for _, c in ipairs(order) do
-    if not told[c] then
+    if not told[c] and not late[c] then
       list = list .. string.char(#c) .. c .. has[c]
       n = n + 1
     end
@@ -97,17 +112,19 @@ if redis.call('EXISTS', p .. 't:' .. sid) == 1 then
   if n == 0 then return 0 end
   -- told from now on: another write of them (another worker's) tells
   -- nobody again
-  if told_rec and #told_rec >= 41 and told_rec:byte(39) + n <= 255 then
-    told_rec = with_clients(told_rec, told_rec:sub(42 + told_rec:byte(38)) ..
-                            list, told_rec:byte(39) + n)
-  else
-    told_rec = with_clients(ARGV[5], list, n)
+  local all, m = list, n
+  for _, c in ipairs(late_order) do
+    all = all .. string.char(#c) .. c .. late[c]
+    m = m + 1
   end
-  redis.call('SET', p .. 'tc:' .. sid, told_rec, 'EX', 60)
+  if m <= 255 then
+    redis.call('SET', p .. 'tl:' .. sid, with_clients(ARGV[5], all, m), 'EX', 60)
+  end
   return with_clients(ARGV[5], list, n)
 end
 if redis.call('EXISTS', p .. 'th:' .. ARGV[3]) == 1 then
-  finish(p, node, ttl, sid, '0')
+  finish(p, node .. ':r', ttl, sid, '0')
+  redis.call('SET', p .. 'h:' .. ARGV[3], '', 'EX', ttl)
   redis.call('SET', p .. 'tc:' .. sid, ARGV[5], 'EX', 60)
   return ARGV[5]
 end
@@ -131,7 +148,10 @@ if old[1] then
           string.char(len % 256, math.floor(len / 256)) .. rec:sub(42) .. extra
   end
 end
-if old[1] and old[1] ~= ARGV[3] then redis.call('DEL', p .. 'h:' .. old[1]) end
+if old[1] and old[1] ~= ARGV[3] then
+  -- a fresh cookie: the old one is refused from now on
+  redis.call('SET', p .. 'h:' .. old[1], '', 'EX', ttl)
+end
 if old[2] and old[2] ~= '' and old[2] ~= ARGV[4] then
   redis.call('SREM', p .. 'u:' .. old[2], sid)
 end
@@ -162,16 +182,19 @@ return 1
 )lua";
 
 /* ARGV: prefix, node, mark's seconds, then sid and cause pairs.  For each:
- * {1, record} when this node ended it (now or before), {0} when another
- * did. */
+ * {1, record} when this node ended it (now, or before: the record it took
+ * then), {0} when another did. */
 const char *const end_script = R"lua(
 local p, node, ttl = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 for i = 4, #ARGV - 1, 2 do
   local sid = ARGV[i]
   local t = redis.call('GET', p .. 't:' .. sid)
-  if t then
-    out[#out + 1] = {t == node and 1 or 0}
+  if t == node then
+    -- asked again (two workers publish the same end): the same answer
+    out[#out + 1] = {1, redis.call('GET', p .. 'tc:' .. sid)}
+  elseif t then
+    out[#out + 1] = {0}
   else
     out[#out + 1] = {1, finish(p, node, ttl, sid, ARGV[i + 1])}
   end
@@ -191,7 +214,7 @@ for _, sid in ipairs(ids) do
   local l = tonumber(redis.call('HGET', p .. 's:' .. sid, 'l') or '0') or 0
   local cause = ARGV[6]
   if l ~= 0 and l <= now then cause = ARGV[7] end
-  out[#out + 1] = {sid, cause, finish(p, node, ttl, sid, cause)}
+  out[#out + 1] = {sid, cause, finish(p, node .. ':r', ttl, sid, cause)}
 end
 return out
 )lua";
@@ -211,7 +234,7 @@ end
 local out = {}
 for _, sid in ipairs(sids) do
   if redis.call('EXISTS', p .. 't:' .. sid) == 0 then
-    out[#out + 1] = {sid, finish(p, node, ttl, sid, cause)}
+    out[#out + 1] = {sid, finish(p, node .. ':r', ttl, sid, cause)}
   end
 end
 return out
@@ -223,6 +246,7 @@ return out
 const char *const end_handle_script = R"lua(
 local p, node, ttl = ARGV[1], ARGV[2], ARGV[3]
 local rec = redis.call('GET', p .. 'h:' .. ARGV[4])
+if rec == '' then return {0} end -- it ended
 if not rec or #rec < 41 then
   -- not written yet (made on a node while Redis was away): it ends as
   -- soon as it is (put_script)
@@ -243,7 +267,7 @@ for i = 1, 16, 3 do
 end
 local sid = table.concat(out)
 if redis.call('EXISTS', p .. 't:' .. sid) == 1 then return {0} end
-return {1, finish(p, node, ttl, sid, ARGV[5]), sid}
+return {1, finish(p, node .. ':r', ttl, sid, ARGV[5]), sid}
 )lua";
 
 /* ARGV: prefix, u (by subject), p (by provider sid) or s (one sid), the
@@ -256,7 +280,7 @@ local out = {}
 for _, sid in ipairs(sids) do
   local h = redis.call('HGET', p .. 's:' .. sid, 'h')
   local rec = h and redis.call('GET', p .. 'h:' .. h)
-  if rec then out[#out + 1] = rec end
+  if rec and rec ~= '' then out[#out + 1] = rec end
   if #out >= 1024 then break end
 end
 return out

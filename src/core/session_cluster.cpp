@@ -160,14 +160,33 @@ SessionStore::remember_ended(const SessionNode *n, uint32_t now)
 
 void
 SessionStore::changes(uint32_t since, bool changed_only, size_t max,
-                      std::vector<ClusterSession> &out)
+                      std::vector<ClusterSession> &out,
+                      const uint8_t *only_handle)
 {
     std::vector<Raw> raw(max); /* nothing is allocated under the lock */
     size_t count = 0;
     /* a deadline moves in Redis once it is that much later than the one
      * written (live sessions keep it in lease) */
     uint32_t step = root_->idle / 16 > 1 ? root_->idle / 16 : 1;
-    {
+    auto copy = [&](const SessionNode *n, uint32_t deadline) {
+        Raw &r = raw[count++];
+        std::memcpy(r.handle, n->handle, id_bytes);
+        std::memcpy(r.sid, n->sid, id_bytes);
+        r.created = n->created;
+        r.last_used = n->last_used;
+        r.changed = n->due;
+        r.deadline = deadline;
+        r.sub_len = n->sub_len;
+        r.count = n->client_count;
+        r.len = static_cast<uint16_t>(read_data(n, r.data));
+    };
+    if (only_handle != nullptr && max > 0) {
+        Locked lock(*this);
+        const SessionNode *n = find_handle(only_handle, since);
+        if (n != nullptr && n->due != 0) {
+            copy(n, deadline_of(n));
+        }
+    } else {
         Locked lock(*this);
         size_t scanned = 0;
         for (SessionNode *n = root_->lru_newest;
@@ -182,16 +201,7 @@ SessionStore::changes(uint32_t since, bool changed_only, size_t max,
             if (!changed_only && deadline != n->lease) {
                 set(n->lease, deadline);
             }
-            Raw &r = raw[count++];
-            std::memcpy(r.handle, n->handle, id_bytes);
-            std::memcpy(r.sid, n->sid, id_bytes);
-            r.created = n->created;
-            r.last_used = n->last_used;
-            r.changed = n->due;
-            r.deadline = deadline;
-            r.sub_len = n->sub_len;
-            r.count = n->client_count;
-            r.len = static_cast<uint16_t>(read_data(n, r.data));
+            copy(n, deadline);
         }
     }
     for (size_t i = 0; i < count; i++) {
@@ -385,13 +395,13 @@ SessionStore::handle_published(std::string_view handle_text)
     }
 }
 
-void
+bool
 SessionStore::published(std::string_view sid_text, bool won,
                         std::string_view record, uint32_t now)
 {
     uint8_t sid[id_bytes];
     if (!decode_id(sid_text, sid)) {
-        return;
+        return false;
     }
     Record r;
     bool has_record = won && decode_record(record, r) &&
@@ -406,12 +416,12 @@ SessionStore::published(std::string_view sid_text, bool won,
         }
     }
     if (p == nullptr || (p->cause & cause_unpublished) == 0) {
-        return; /* heard already */
+        return false; /* heard already */
     }
     if (!won) {
         /* another node ended it first, and notifies */
         unqueue(p);
-        return;
+        return true;
     }
     set(p->cause, static_cast<uint8_t>(p->cause & ~cause_unpublished));
     if (p->due > now) {
@@ -443,7 +453,7 @@ SessionStore::published(std::string_view sid_text, bool won,
     }
     if (p->client_count == 0 && count == 0) {
         unqueue(p);
-        return;
+        return true;
     }
     if (count > 0) {
         SessionNode *q =
@@ -457,6 +467,7 @@ SessionStore::published(std::string_view sid_text, bool won,
     if (p->client_count == 0) {
         unqueue(p);
     }
+    return true;
 }
 
 ol_status

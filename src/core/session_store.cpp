@@ -474,8 +474,12 @@ void
 SessionStore::mark_changed(SessionNode *n)
 {
     if (root_->cluster) {
-        /* live sessions do not use due: it counts their changes */
-        set(n->due, n->due + 1 != 0 ? n->due + 1 : 1);
+        /* live sessions do not use due otherwise.  A number no write in
+         * flight carries: the reply to a write of the session before this
+         * change (written()) does not pass for this one's */
+        uint32_t number = root_->changes + 1 != 0 ? root_->changes + 1 : 1;
+        set(root_->changes, number);
+        set(n->due, number);
     }
 }
 
@@ -770,6 +774,12 @@ SessionStore::put(SessionNode *old, const uint8_t *handle, const uint8_t *sid,
     write_data(n, 0, data.data(), data.size());
     n->data_len = static_cast<uint16_t>(data.size());
     if (old != nullptr) {
+        if (std::memcmp(old->sid, sid, id_bytes) == 0) {
+            /* the same session: a change not yet written stays to write,
+             * and Redis holds the same deadline */
+            n->due = old->due;
+            n->lease = old->lease;
+        }
         remove(old);
     }
     link(n);

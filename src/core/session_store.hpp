@@ -48,8 +48,8 @@ struct SessionNode {
     uint32_t last_used; /* pending: when the session ended */
     uint32_t sub_hash;
     uint32_t due;         /* pending: when its deliveries are tried next;
-                           * live, cluster mode: counts its changes, 0
-                           * when written to Redis */
+                           * live, cluster mode: the number of its last
+                           * change, 0 when written to Redis */
     uint32_t lease;       /* pending: a worker delivers them until then;
                            * live, cluster mode: the deadline written to
                            * Redis */
@@ -198,7 +198,8 @@ struct StoreRoot {
     uint32_t cluster_stale; /* ends may have been missed: check the cache */
     uint8_t node[8];
     uint32_t journal_length;
-    uint32_t unused;
+    uint32_t changes; /* cluster mode: live sessions changed, ever: each
+                       * change's number (its due) is never seen again */
     JournalEntry journal[journal_max];
 };
 
@@ -338,9 +339,11 @@ class SessionStore {
     /* The sessions used since since, newest first, at most max: with
      * changed_only, those changed since they were written; otherwise also
      * those whose deadline moved by idle/16 or more since it was written
-     * (it counts as written from now). */
+     * (it counts as written from now).  With only_handle: that session
+     * alone, when it is live at since and changed. */
     void changes(uint32_t since, bool changed_only, size_t max,
-                 std::vector<ClusterSession> &out);
+                 std::vector<ClusterSession> &out,
+                 const uint8_t *only_handle = nullptr);
     /* The session of sid was written as it was at changed. */
     void written(std::string_view sid_text, uint32_t changed);
     /* A session as Redis holds it (record) becomes live in the zone;
@@ -359,8 +362,9 @@ class SessionStore {
     void unpublished(size_t max,
                      std::vector<std::pair<std::string, ol_end_cause>> &out);
     /* Redis heard of the end of sid: this node notifies (won), with the
-     * clients record (may be empty) knows besides; or another node does. */
-    void published(std::string_view sid_text, bool won, std::string_view record,
+     * clients record (may be empty) knows besides; or another node does.
+     * Whether the end was still waiting for that word. */
+    bool published(std::string_view sid_text, bool won, std::string_view record,
                    uint32_t now);
     /* Redis ended a session (expiry) for this node to notify. */
     ol_status enqueue(std::string_view record, ol_end_cause cause,

@@ -289,6 +289,11 @@ void ngx_http_oidc_logout_cluster_exit_process(ngx_cycle_t *cycle);
 void ngx_http_oidc_logout_cluster_tick(ngx_http_oidc_logout_zone_t *zone);
 /* Sessions of zone changed or ended here: Redis hears of it now. */
 void ngx_http_oidc_logout_cluster_changed(ngx_http_oidc_logout_zone_t *zone);
+/* The session of the cookie value handle, changed by this request, is
+ * written to Redis at once, whatever other writes are in flight: the
+ * browser's next request may reach another node. */
+void ngx_http_oidc_logout_cluster_write_now(ngx_http_oidc_logout_zone_t *zone,
+                                            ngx_str_t *handle);
 /* Which node tells the clients of the session sid this request ended:
  * NGX_DONE, and done(r, won) is called later (won: this node, or Redis
  * could not say); NGX_DECLINED when not in cluster mode (this node). */

@@ -171,15 +171,17 @@ ngx_http_oidc_logout_cluster_won(ngx_http_oidc_logout_zone_t *zone,
     }
     won = e->element[0]->integer != 0;
     rec = e->elements > 1 ? e->element[1] : NULL;
-    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                  "oidc_logout: zone \"%V\": session %s ended: %s tells "
-                  "its clients",
-                  &zone->name, sid, won ? "this node" : "another node");
-    ol_cluster_published(
-        zone->store, &zone->arena, sid, (int)won,
-        ngx_http_oidc_logout_cluster_string(rec) ? rec->str : NULL,
-        ngx_http_oidc_logout_cluster_string(rec) ? rec->len : 0,
-        (uint64_t)ngx_time());
+    if (ol_cluster_published(
+            zone->store, &zone->arena, sid, (int)won,
+            ngx_http_oidc_logout_cluster_string(rec) ? rec->str : NULL,
+            ngx_http_oidc_logout_cluster_string(rec) ? rec->len : 0,
+            (uint64_t)ngx_time())) {
+        /* once, whichever worker's answer came first */
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "oidc_logout: zone \"%V\": session %s ended: %s tells "
+                      "its clients",
+                      &zone->name, sid, won ? "this node" : "another node");
+    }
     return won;
 }
 
@@ -318,13 +320,22 @@ ngx_http_oidc_logout_cluster_publish(ngx_http_oidc_logout_cluster_t *cl)
 
 /* ---- changes written to Redis -------------------------------------------- */
 
+/* One write fewer in flight: the changes that waited for them go now. */
+static void
+ngx_http_oidc_logout_cluster_wrote(ngx_http_oidc_logout_cluster_t *cl)
+{
+    if (--cl->writes == 0 && cl->write_again) {
+        cl->write_again = 0;
+        ngx_http_oidc_logout_cluster_changed(cl->zone);
+    }
+}
+
 static void
 ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
 {
     ngx_http_oidc_logout_write_t *w = data;
     ngx_http_oidc_logout_cluster_t *cl = w->cl;
 
-    cl->writes--;
     ngx_http_oidc_logout_cluster_failed(cl, "a session", reply);
     if (!ngx_http_oidc_logout_cluster_closing && reply != NULL &&
         (reply->type == REDIS_REPLY_INTEGER ||
@@ -348,14 +359,13 @@ ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
         }
     }
     ngx_free(w);
+    ngx_http_oidc_logout_cluster_wrote(cl);
 }
 
 static void
 ngx_http_oidc_logout_cluster_touched(void *data, redisReply *reply)
 {
-    ngx_http_oidc_logout_cluster_t *cl = data;
-
-    cl->writes--;
+    ngx_http_oidc_logout_cluster_wrote(data);
 }
 
 /* One changed session written whole (OL_SCRIPT_PUT). */
@@ -482,7 +492,8 @@ ngx_http_oidc_logout_cluster_write(ngx_http_oidc_logout_cluster_t *cl,
     ngx_http_oidc_logout_zone_t *zone = cl->zone;
 
     if (cl->writes) {
-        return 0; /* the last batch first */
+        cl->write_again = 1; /* after the last batch */
+        return 0;
     }
 
     max = touches ? NGX_HTTP_OIDC_LOGOUT_CLUSTER_TOUCHES
@@ -527,6 +538,29 @@ ngx_http_oidc_logout_cluster_changed(ngx_http_oidc_logout_zone_t *zone)
     if (cl != NULL && cl->up && !cl->flush.posted) {
         ngx_post_event(&cl->flush, &ngx_posted_events);
     }
+}
+
+void
+ngx_http_oidc_logout_cluster_write_now(ngx_http_oidc_logout_zone_t *zone,
+                                       ngx_str_t *handle)
+{
+    ol_cluster_session s;
+    ol_cluster_sessions *list;
+    ngx_http_oidc_logout_cluster_t *cl = zone->cluster;
+
+    if (cl == NULL || !cl->up || ngx_http_oidc_logout_cluster_closing) {
+        return; /* written once Redis is back */
+    }
+    list = ol_cluster_change_of(zone->store, &zone->arena,
+                                (const char *)handle->data, handle->len,
+                                (uint64_t)ngx_time());
+    if (list != NULL && ol_cluster_sessions_count(list) == 1) {
+        ol_cluster_session_get(list, 0, &s);
+        (void)ngx_http_oidc_logout_cluster_put(cl, &s);
+    }
+    ol_cluster_sessions_free(list);
+    /* and whatever else changed */
+    ngx_http_oidc_logout_cluster_changed(zone);
 }
 
 /* ---- what Redis ends: expiry --------------------------------------------- */

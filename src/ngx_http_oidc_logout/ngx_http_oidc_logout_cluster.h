@@ -46,6 +46,7 @@ struct ngx_http_oidc_logout_cluster_s {
     unsigned reading : 1;
     unsigned checking : 1;
     unsigned positioned : 1;
+    unsigned write_again : 1; /* changes waited for the writes in flight */
     /* worker 0: remembered values being published, and up to where */
     ngx_uint_t memos;
     ngx_uint_t memos_failed;
@@ -65,12 +66,12 @@ typedef struct {
     ngx_http_oidc_logout_cluster_t *cl;
     ngx_http_oidc_logout_verdict_pt done;
     ngx_http_handler_pt again;
-    ngx_uint_t count; /* the check of the cache: sids that follow */
+    ngx_uint_t count; /* the check of the cache: sids that follow; a
+                       * cookie's lookup: the times asked again */
     ngx_str_t handle; /* the cookie looked up */
+    ngx_event_t retry;
     char sid[OL_ID_TEXT_LEN + 1];
 } ngx_http_oidc_logout_waiting_t;
-
-/* The worker is exiting: replies of closed connections are not acted on. */
 
 /* The worker is exiting: replies of closed connections are not acted on. */
 extern ngx_uint_t ngx_http_oidc_logout_cluster_closing;

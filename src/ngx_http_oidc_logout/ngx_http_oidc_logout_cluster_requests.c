@@ -32,10 +32,42 @@ ngx_http_oidc_logout_cluster_get(ngx_http_oidc_logout_waiting_t *wait)
         argvlen);
 }
 
+/* The request goes on through its phases. */
+static void
+ngx_http_oidc_logout_cluster_resume(ngx_http_request_t *r)
+{
+    ngx_connection_t *c = r->connection;
+
+    r->main->count--;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+static void
+ngx_http_oidc_logout_cluster_ask_again(ngx_event_t *ev)
+{
+    ngx_http_oidc_logout_waiting_t *wait = ev->data;
+
+    if (ngx_http_oidc_logout_cluster_get(wait) != NGX_OK) {
+        /* Redis went away meanwhile: on without it */
+        ngx_http_oidc_logout_cluster_resume(wait->r);
+    }
+}
+
+static void
+ngx_http_oidc_logout_cluster_forget_retry(void *data)
+{
+    ngx_http_oidc_logout_waiting_t *wait = data;
+
+    if (wait->retry.timer_set) {
+        ngx_del_timer(&wait->retry);
+    }
+}
+
 static void
 ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
 {
-    ngx_connection_t *c;
     ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_waiting_t *wait = data;
     ngx_http_request_t *r = wait->r;
@@ -44,13 +76,25 @@ ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
     if (ngx_http_oidc_logout_cluster_closing) {
         return;
     }
+    if (reply != NULL && reply->type == REDIS_REPLY_NIL && wait->count < 2 &&
+        wait->cl->up &&
+        !ol_cluster_knows(zone->store, &zone->arena,
+                          (const char *)wait->handle.data, wait->handle.len,
+                          (uint64_t)ngx_time())) {
+        /* never heard of (an ended session's cookie reads as an empty
+         * record): a login answered on another node an instant ago, its
+         * write taken by Redis in the same turn as this read; asked
+         * again 5 ms, then 50 ms later */
+        ngx_add_timer(&wait->retry, wait->count++ ? 50 : 5);
+        return;
+    }
     if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
         ctx = ngx_http_get_module_ctx(r->main, ngx_http_oidc_logout_module);
         if (ctx != NULL) {
             ctx->cluster_asked = 1;
         }
     }
-    if (ngx_http_oidc_logout_cluster_string(reply) &&
+    if (ngx_http_oidc_logout_cluster_string(reply) && reply->len > 0 &&
         ol_cluster_import(zone->store, &zone->arena, reply->str, reply->len,
                           (uint64_t)ngx_time()) == OL_INVALID) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -58,13 +102,7 @@ ngx_http_oidc_logout_cluster_fetched(void *data, redisReply *reply)
                       "record this module cannot read",
                       &zone->name, &zone->redis->name);
     }
-
-    /* the request goes on through its phases */
-    c = r->connection;
-    r->main->count--;
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
+    ngx_http_oidc_logout_cluster_resume(r);
 }
 
 /* Preaccess: a cookie whose session the zone does not know (or a request
@@ -73,6 +111,7 @@ static ngx_int_t
 ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
 {
     ngx_uint_t fresh;
+    ngx_http_cleanup_t *cln;
     ngx_http_oidc_logout_ctx_t *ctx;
     ngx_http_oidc_logout_zone_t *zone;
     ngx_http_oidc_logout_cluster_t *cl;
@@ -123,6 +162,16 @@ ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
     wait->cl = cl;
 
     wait->handle = ctx->handle;
+    wait->retry.handler = ngx_http_oidc_logout_cluster_ask_again;
+    wait->retry.data = wait;
+    wait->retry.log = r->connection->log;
+    wait->retry.cancelable = 1;
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cln->handler = ngx_http_oidc_logout_cluster_forget_retry;
+    cln->data = wait;
     if (ngx_http_oidc_logout_cluster_get(wait) != NGX_OK) {
         return NGX_DECLINED;
     }

@@ -165,8 +165,6 @@ ngx_http_oidc_logout_observe(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "oidc_logout: %s",
                       err);
     }
-    /* what it learned reaches the other nodes */
-    ngx_http_oidc_logout_cluster_changed(zone);
     if (learned.unknown_kid) {
         ngx_http_oidc_logout_keys_unknown_kid(r);
     }
@@ -181,6 +179,8 @@ ngx_http_oidc_logout_observe(ngx_http_request_t *r,
         }
         ctx->looked_up = 0;
     }
+    /* what it learned reaches the other nodes */
+    ngx_http_oidc_logout_cluster_write_now(zone, &ctx->handle);
 }
 
 /* Copies the bytes of in to what the context has seen, up to

@@ -221,7 +221,8 @@ ngx_http_oidc_logout_header_filter(ngx_http_request_t *r)
     }
 
     /* the other nodes read it from Redis */
-    ngx_http_oidc_logout_cluster_changed(lcf->session->shm_zone->data);
+    ngx_http_oidc_logout_cluster_write_now(lcf->session->shm_zone->data,
+                                           &ctx->handle);
 
     return ngx_http_next_header_filter(r);
 }

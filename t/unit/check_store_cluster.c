@@ -332,14 +332,17 @@ START_TEST(test_cluster_published_won_releases_at_once)
                           OL_END_ADMIN);
     ol_session_end_by_sid(store, &arena, quiet.sid, OL_ID_TEXT_LEN, NOW,
                           OL_END_ADMIN);
-    ol_cluster_published(store, &arena, r.sid, 1, NULL, 0, NOW + 1);
-    ol_cluster_published(store, &arena, quiet.sid, 1, NULL, 0, NOW + 1);
+    ck_assert_int_eq(
+        ol_cluster_published(store, &arena, r.sid, 1, NULL, 0, NOW + 1), 1);
+    ck_assert_int_eq(
+        ol_cluster_published(store, &arena, quiet.sid, 1, NULL, 0, NOW + 1), 1);
     ck_assert_int_eq(unpublished_cause(r.sid, &n), -1);
     ck_assert_uint_eq(n, 0);
     ck_assert_uint_eq(stats().pending, 2);
     ck_assert_uint_eq(taken(NOW + 1), 1);
-    /* heard twice: nothing more */
-    ol_cluster_published(store, &arena, r.sid, 1, NULL, 0, NOW + 1);
+    /* heard twice (two workers published it): nothing more */
+    ck_assert_int_eq(
+        ol_cluster_published(store, &arena, r.sid, 1, NULL, 0, NOW + 1), 0);
     ck_assert_uint_eq(taken(NOW + 1), 0);
 }
 END_TEST
@@ -468,6 +471,91 @@ START_TEST(test_cluster_changes_and_written)
     ck_assert_uint_eq(cs.changed, 0);
     /* lifetime first now */
     ck_assert_uint_eq(cs.deadline, NOW + 1000);
+    ol_cluster_sessions_free(list);
+}
+END_TEST
+
+/* The change number of the session of sid, which must be changed and
+ * hold clients clients. */
+static uint32_t
+changed_with(const char *sid, unsigned clients)
+{
+    ol_cluster_sessions *list;
+    ol_cluster_session cs;
+    uint32_t changed;
+
+    ck_assert_int_eq(listed(store, sid, NOW, 1, &cs, &list), 1);
+    ck_assert_uint_eq((unsigned char)cs.record[38], clients);
+    ck_assert_uint_ne(cs.changed, 0);
+    changed = cs.changed;
+    ol_cluster_sessions_free(list);
+    return changed;
+}
+
+/* A write of the login in flight when the provider's answer makes a new
+ * copy of the session: the write's reply does not pass for the new
+ * copy's. */
+START_TEST(test_cluster_new_copy_after_a_write_in_flight)
+{
+    ol_login_result r = signed_in("carol", none, NOW);
+    uint32_t login = changed_with(r.sid, 0);
+
+    ck_assert_int_eq(ol_session_learn(store, &arena, r.handle, OL_ID_TEXT_LEN,
+                                      "app-a", 5, "op-sid-1", 8, "carol", 5,
+                                      NOW),
+                     OL_OK);
+    ol_cluster_written(store, &arena, r.sid, login);
+    ck_assert_uint_ne(changed_with(r.sid, 1), login);
+}
+END_TEST
+
+/* Two writes of the same change in flight (two workers'), a join after
+ * the first one's reply: the second one's reply does not pass for the
+ * join's write. */
+START_TEST(test_cluster_change_after_two_writes_in_flight)
+{
+    ol_login_result r = signed_in("dave", none, NOW);
+    uint32_t login = changed_with(r.sid, 0);
+
+    ol_cluster_written(store, &arena, r.sid, login); /* the first reply */
+    ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
+                                     "app-a", 5, NOW, NULL, NULL),
+                     OL_OK);
+    ol_cluster_written(store, &arena, r.sid, login); /* the second */
+    ck_assert_uint_ne(changed_with(r.sid, 1), login);
+}
+END_TEST
+
+/* The session of one cookie, when it changed since written: what a login
+ * or a join writes before its answer. */
+START_TEST(test_cluster_change_of_one_cookie)
+{
+    ol_login_result r = signed_in("erin", two, NOW);
+    ol_login_result other = signed_in("frank", none, NOW);
+    ol_cluster_sessions *list;
+    ol_cluster_session cs;
+
+    list = ol_cluster_change_of(store, &arena, r.handle, OL_ID_TEXT_LEN, NOW);
+    ck_assert_uint_eq(ol_cluster_sessions_count(list), 1);
+    ol_cluster_session_get(list, 0, &cs);
+    ck_assert_str_eq(cs.sid, r.sid);
+    ck_assert_str_eq(cs.handle, r.handle);
+    ck_assert_uint_eq((unsigned char)cs.record[38], 2);
+    ol_cluster_written(store, &arena, cs.sid, cs.changed);
+    ol_cluster_sessions_free(list);
+
+    /* written: nothing to write; the other session is not this cookie's */
+    list = ol_cluster_change_of(store, &arena, r.handle, OL_ID_TEXT_LEN, NOW);
+    ck_assert_uint_eq(ol_cluster_sessions_count(list), 0);
+    ol_cluster_sessions_free(list);
+    ck_assert_uint_ne(changed_with(other.sid, 0), 0);
+    /* no cookie, or a garbled one */
+    list = ol_cluster_change_of(store, &arena, NULL, 0, NOW);
+    ck_assert_ptr_nonnull(list);
+    ck_assert_uint_eq(ol_cluster_sessions_count(list), 0);
+    ol_cluster_sessions_free(list);
+    list = ol_cluster_change_of(store, &arena, "not a cookie", 12, NOW);
+    ck_assert_uint_eq(ol_cluster_sessions_count(list), 0);
     ol_cluster_sessions_free(list);
 }
 END_TEST
@@ -1107,6 +1195,9 @@ store_cluster_suite(void)
     tcase_add_test(tc, test_cluster_published_lost_removes);
     tcase_add_test(tc, test_cluster_published_record_adds_clients);
     tcase_add_test(tc, test_cluster_changes_and_written);
+    tcase_add_test(tc, test_cluster_new_copy_after_a_write_in_flight);
+    tcase_add_test(tc, test_cluster_change_after_two_writes_in_flight);
+    tcase_add_test(tc, test_cluster_change_of_one_cookie);
     tcase_add_test(tc, test_cluster_changes_provider_sids_once);
     tcase_add_test(tc, test_cluster_import_makes_a_live_session);
     tcase_add_test(tc, test_cluster_import_refuses_ended);
