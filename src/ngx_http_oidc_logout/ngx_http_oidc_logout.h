@@ -163,6 +163,9 @@ typedef struct {
     unsigned cluster_read : 1;
     unsigned cluster_asked : 1; /* ... and Redis answered */
     unsigned cluster_loaded : 1;
+    /* cluster mode: the preaccess lookup found the session live (and
+     * touched it), which require_session takes as its own */
+    unsigned session_live : 1;
     /* the request passed the location's access checks and reached its
      * content handling (not "return", not an error page) */
     unsigned reached_content : 1;

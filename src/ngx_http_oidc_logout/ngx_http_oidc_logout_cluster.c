@@ -107,13 +107,30 @@ ngx_http_oidc_logout_cluster_secret(void *data, redisReply *reply)
                           (const uint8_t *)reply->str, reply->len);
 }
 
+/* A fresh secret offered: Redis keeps the first one a node offered, and
+ * answers the one it keeps. */
 static void
-ngx_http_oidc_logout_cluster_state(void *data, ngx_uint_t up,
-                                   const char *reason)
+ngx_http_oidc_logout_cluster_offer_secret(ngx_http_oidc_logout_cluster_t *cl)
 {
     const char *args[2];
     size_t lens[2];
     u_char prefix[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY + 1], secret[32];
+
+    if (RAND_bytes(secret, sizeof(secret)) == 1) {
+        args[0] = ngx_http_oidc_logout_cluster_prefix(cl, prefix);
+        lens[0] = (size_t)-1;
+        args[1] = (const char *)secret;
+        lens[1] = sizeof(secret);
+        (void)ngx_http_oidc_logout_cluster_eval(
+            cl->redis, OL_SCRIPT_SECRET, ngx_http_oidc_logout_cluster_secret,
+            cl, 2, args, lens);
+    }
+}
+
+static void
+ngx_http_oidc_logout_cluster_state(void *data, ngx_uint_t up,
+                                   const char *reason)
+{
     ngx_http_oidc_logout_cluster_t *cl = data;
     ngx_http_oidc_logout_zone_t *zone = cl->zone;
 
@@ -140,15 +157,7 @@ ngx_http_oidc_logout_cluster_state(void *data, ngx_uint_t up,
                       &zone->name, &zone->redis->name);
     }
 
-    if (RAND_bytes(secret, sizeof(secret)) == 1) {
-        args[0] = ngx_http_oidc_logout_cluster_prefix(cl, prefix);
-        lens[0] = (size_t)-1;
-        args[1] = (const char *)secret;
-        lens[1] = sizeof(secret);
-        (void)ngx_http_oidc_logout_cluster_eval(
-            cl->redis, OL_SCRIPT_SECRET, ngx_http_oidc_logout_cluster_secret,
-            cl, 2, args, lens);
-    }
+    ngx_http_oidc_logout_cluster_offer_secret(cl);
 
     /* what changed or ended meanwhile */
     ngx_http_oidc_logout_cluster_changed(zone);
@@ -789,9 +798,6 @@ ngx_http_oidc_logout_cluster_remembered(ngx_http_oidc_logout_cluster_t *cl)
 static void
 ngx_http_oidc_logout_cluster_held(void *data, redisReply *reply)
 {
-    u_char prefix[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY + 1], secret[32];
-    const char *args[2];
-    size_t lens[2];
     ngx_http_oidc_logout_cluster_t *cl = data;
     ngx_http_oidc_logout_zone_t *zone = cl->zone;
 
@@ -816,15 +822,7 @@ ngx_http_oidc_logout_cluster_held(void *data, redisReply *reply)
                               (const uint8_t *)reply->str, reply->len);
         return;
     }
-    if (RAND_bytes(secret, sizeof(secret)) == 1) {
-        args[0] = ngx_http_oidc_logout_cluster_prefix(cl, prefix);
-        lens[0] = (size_t)-1;
-        args[1] = (const char *)secret;
-        lens[1] = sizeof(secret);
-        (void)ngx_http_oidc_logout_cluster_eval(
-            cl->redis, OL_SCRIPT_SECRET, ngx_http_oidc_logout_cluster_secret,
-            cl, 2, args, lens);
-    }
+    ngx_http_oidc_logout_cluster_offer_secret(cl);
 }
 
 static void

@@ -142,9 +142,18 @@ ngx_http_oidc_logout_cluster_handler(ngx_http_request_t *r)
     fresh = lcf->mode || lcf->login || lcf->join ||
             lcf->authorization_endpoint || lcf->token_endpoint ||
             ol_cluster_flag(zone->store, &zone->arena, OL_CLUSTER_STALE, -1);
-    if (!fresh && ol_cluster_knows(zone->store, &zone->arena,
-                                   (const char *)ctx->handle.data,
-                                   ctx->handle.len, (uint64_t)ngx_time())) {
+    if (!fresh && lcf->require_session == 1) {
+        /* the lookup require_session makes, made once */
+        if (ol_session_find(zone->store, &zone->arena,
+                            (const char *)ctx->handle.data, ctx->handle.len,
+                            ngx_time(), 1, NULL) == OL_OK) {
+            ctx->session_live = 1;
+            return NGX_DECLINED;
+        }
+    } else if (!fresh &&
+               ol_cluster_knows(zone->store, &zone->arena,
+                                (const char *)ctx->handle.data, ctx->handle.len,
+                                (uint64_t)ngx_time())) {
         return NGX_DECLINED;
     }
     if (ol_cluster_handle_ended(zone->store, &zone->arena,

@@ -242,7 +242,8 @@ ngx_http_oidc_logout_check_session(ngx_http_request_t *r,
 
     zone = lcf->session->shm_zone->data;
 
-    if (ol_session_find(zone->store, &zone->arena,
+    if (ctx->session_live ||
+        ol_session_find(zone->store, &zone->arena,
                         (const char *)ctx->handle.data, ctx->handle.len,
                         ngx_time(), 1, NULL) == OL_OK) {
         return NGX_OK;

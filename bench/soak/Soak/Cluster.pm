@@ -375,15 +375,22 @@ sub final_cluster {
 # check_redis_keys(prefix, sessions): every record (h:) names a session
 # (s:) that names it back, and the other way round; no session both
 # lives and has its mark (t:); every deadline (x) is a session's; every
-# live session of the ledger is in Redis and no ended one is.
+# live session of the ledger is in Redis and no ended one is (the cookie
+# of an ended session keeps an empty h:, which refuses it at once).
 sub check_redis_keys {
     my ($prefix, $sessions) = @_;
     my %keys = map { $_ => 1 } redis_keys("$prefix*");
-    my $records = 0;
+    my %record;
+    my ($records, $emptied) = (0, 0);
     for my $key (grep { /^\Q$prefix\Eh:/ } keys %keys) {
         my $handle = substr($key, length("${prefix}h:"));
         my $rec = redis_command('GET', $key) // next;
+        if ($rec eq '') {
+            $emptied++;
+            next;
+        }
         $records++;
+        $record{$handle} = 1;
         if (length $rec < 33 || substr($rec, 0, 1) ne 'S') {
             violation('redis', "$key holds no session record");
             next;
@@ -398,14 +405,14 @@ sub check_redis_keys {
     for my $key (grep { /^\Q$prefix\Es:/ } keys %keys) {
         my $sid = substr($key, length("${prefix}s:"));
         my $h = redis_command('HGET', $key, 'h');
-        violation('redis', "$key has no record " . ($h // '(no h)')) unless defined $h && $keys{"${prefix}h:$h"};
+        violation('redis', "$key has no record " . ($h // '(no h)')) unless defined $h && $record{$h};
         violation('redis', "$key lives, and $sid has its mark t:") if $keys{"${prefix}t:$sid"};
     }
     for my $sid (@{ redis_command('ZRANGE', "${prefix}x", 0, -1) || [] }) {
         violation('redis', "x holds $sid, which has no s: hash") unless $keys{"${prefix}s:$sid"};
     }
     for my $s (@$sessions) {
-        my $in = $keys{"${prefix}h:$s->{cookie}"};
+        my $in = $record{ $s->{cookie} };
         if ($s->{state} eq 'live' && !$in) {
             violation('redis', "the live session of $s->{user} (cookie $s->{cookie}) is not in Redis");
         } elsif ($s->{state} eq 'ended' && $in) {
@@ -415,6 +422,7 @@ sub check_redis_keys {
         }
     }
     count('redis: session records checked', $records);
+    count('redis: cookies of ended sessions (empty records)', $emptied);
     count('redis: keys', scalar keys %keys);
 }
 
