@@ -834,9 +834,11 @@ size_t ol_cluster_sessions_count(const ol_cluster_sessions *list) OL_NOEXCEPT;
 void ol_cluster_session_get(const ol_cluster_sessions *list, size_t index,
                             ol_cluster_session *out) OL_NOEXCEPT;
 void ol_cluster_sessions_free(ol_cluster_sessions *list) OL_NOEXCEPT;
-/* The session of sid was written as it was at changed. */
+/* Redis took the write of the session of sid as it was at changed.  A
+ * session the stream said ended while the write was in flight (the write
+ * came first, the end told its clients) leaves the zone now. */
 void ol_cluster_written(ol_store *store, const ol_arena *arena, const char *sid,
-                        uint32_t changed) OL_NOEXCEPT;
+                        uint32_t changed, uint64_t now) OL_NOEXCEPT;
 
 /* A record read from Redis becomes a live session of the zone: OL_OK;
  * OL_DENIED when it ended (here, or heard of); OL_INVALID for bytes that

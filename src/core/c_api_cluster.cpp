@@ -131,10 +131,10 @@ ol_cluster_sessions_free(ol_cluster_sessions *list) noexcept
 
 void
 ol_cluster_written(ol_store *store, const ol_arena *arena, const char *sid,
-                   uint32_t changed) noexcept
+                   uint32_t changed, uint64_t now) noexcept
 {
     guarded(nullptr, 0, [&]() {
-        store_of(store, arena).written(sid, changed);
+        store_of(store, arena).written(sid, changed, seconds(now));
         return OL_OK;
     });
 }

@@ -232,16 +232,28 @@ SessionStore::changes(uint32_t since, bool changed_only, size_t max,
 }
 
 void
-SessionStore::written(std::string_view sid_text, uint32_t changed)
+SessionStore::written(std::string_view sid_text, uint32_t changed, uint32_t now)
 {
     uint8_t sid[id_bytes];
     if (!decode_id(sid_text, sid)) {
         return;
     }
+    uint8_t ended[sizeof(MemoEntry::key)];
+    memo_key("ended", std::string_view(reinterpret_cast<char *>(sid), id_bytes),
+             ended);
     Locked lock(*this);
     for (SessionNode *n = *sid_bucket(sid); n != nullptr; n = n->next_by_sid) {
         if (CRYPTO_memcmp(n->sid, sid, id_bytes) == 0 && n->due == changed) {
             set(n->due, uint32_t{0});
+            if (memo_find(root_->ended, root_->ended_sets, ended, now) !=
+                nullptr) {
+                /* the stream said it ended while this write was in
+                 * flight (forget() kept it for the write): Redis took the
+                 * write first, and the end told its clients */
+                remember_ended(n, now);
+                remove(n);
+            }
+            return;
         }
     }
 }

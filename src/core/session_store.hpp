@@ -344,8 +344,9 @@ class SessionStore {
     void changes(uint32_t since, bool changed_only, size_t max,
                  std::vector<ClusterSession> &out,
                  const uint8_t *only_handle = nullptr);
-    /* The session of sid was written as it was at changed. */
-    void written(std::string_view sid_text, uint32_t changed);
+    /* Redis took the write of sid as it was at changed (dropped when the
+     * stream said meanwhile that it ended). */
+    void written(std::string_view sid_text, uint32_t changed, uint32_t now);
     /* A session as Redis holds it (record) becomes live in the zone;
      * OL_DENIED when it ended here, OL_INVALID for a bad record. */
     ol_status import(std::string_view record, uint32_t now);

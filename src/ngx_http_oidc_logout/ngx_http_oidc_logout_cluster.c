@@ -352,7 +352,7 @@ ngx_http_oidc_logout_cluster_written(void *data, redisReply *reply)
         /* 0: it ended meanwhile (the stream says so): written all the
          * same */
         ol_cluster_written(cl->zone->store, &cl->zone->arena, w->sid,
-                           w->changed);
+                           w->changed, (uint64_t)ngx_time());
         if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
             /* it had ended, and this write added nobody to tell */
             (void)ol_cluster_forget(cl->zone->store, &cl->zone->arena, w->sid,

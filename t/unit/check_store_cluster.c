@@ -185,7 +185,7 @@ all_written(ol_store *st)
     ck_assert_ptr_nonnull(list);
     for (i = 0; i < ol_cluster_sessions_count(list); i++) {
         ol_cluster_session_get(list, i, &cs);
-        ol_cluster_written(st, &arena, cs.sid, cs.changed);
+        ol_cluster_written(st, &arena, cs.sid, cs.changed, NOW);
     }
     ol_cluster_sessions_free(list);
 }
@@ -448,12 +448,12 @@ START_TEST(test_cluster_changes_and_written)
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
                                      "app-c", 5, NOW, NULL, NULL),
                      OL_OK);
-    ol_cluster_written(store, &arena, r.sid, changed);
+    ol_cluster_written(store, &arena, r.sid, changed, NOW);
     ck_assert_int_eq(listed(store, r.sid, NOW, 1, &cs, &list), 1);
     ck_assert_uint_ne(cs.changed, changed);
     changed = cs.changed;
     ol_cluster_sessions_free(list);
-    ol_cluster_written(store, &arena, r.sid, changed);
+    ol_cluster_written(store, &arena, r.sid, changed, NOW);
     ck_assert_int_eq(listed(store, r.sid, NOW, 1, &cs, &list), 0);
     ol_cluster_sessions_free(list);
 
@@ -504,7 +504,7 @@ START_TEST(test_cluster_new_copy_after_a_write_in_flight)
                                       "app-a", 5, "op-sid-1", 8, "carol", 5,
                                       NOW),
                      OL_OK);
-    ol_cluster_written(store, &arena, r.sid, login);
+    ol_cluster_written(store, &arena, r.sid, login, NOW);
     ck_assert_uint_ne(changed_with(r.sid, 1), login);
 }
 END_TEST
@@ -517,11 +517,11 @@ START_TEST(test_cluster_change_after_two_writes_in_flight)
     ol_login_result r = signed_in("dave", none, NOW);
     uint32_t login = changed_with(r.sid, 0);
 
-    ol_cluster_written(store, &arena, r.sid, login); /* the first reply */
+    ol_cluster_written(store, &arena, r.sid, login, NOW); /* the first reply */
     ck_assert_int_eq(ol_session_join(store, &arena, r.handle, OL_ID_TEXT_LEN,
                                      "app-a", 5, NOW, NULL, NULL),
                      OL_OK);
-    ol_cluster_written(store, &arena, r.sid, login); /* the second */
+    ol_cluster_written(store, &arena, r.sid, login, NOW); /* the second */
     ck_assert_uint_ne(changed_with(r.sid, 1), login);
 }
 END_TEST
@@ -541,7 +541,7 @@ START_TEST(test_cluster_change_of_one_cookie)
     ck_assert_str_eq(cs.sid, r.sid);
     ck_assert_str_eq(cs.handle, r.handle);
     ck_assert_uint_eq((unsigned char)cs.record[38], 2);
-    ol_cluster_written(store, &arena, cs.sid, cs.changed);
+    ol_cluster_written(store, &arena, cs.sid, cs.changed, NOW);
     ol_cluster_sessions_free(list);
 
     /* written: nothing to write; the other session is not this cookie's */
@@ -817,7 +817,7 @@ START_TEST(test_cluster_import_over_a_cached_copy)
     ck_assert_int_eq(listed(store, r.sid, NOW, 1, &cs, &list), 1);
     len = cs.record_len;
     memcpy(rec, cs.record, len);
-    ol_cluster_written(store, &arena, r.sid, cs.changed);
+    ol_cluster_written(store, &arena, r.sid, cs.changed, NOW);
     ol_cluster_sessions_free(list);
 
     ck_assert_int_eq(ol_cluster_import(store, &arena, rec, len, NOW + 150),
@@ -836,6 +836,7 @@ END_TEST
 START_TEST(test_cluster_forget)
 {
     ol_login_result r = signed_in("alice", two, NOW);
+    ol_login_result q;
     size_t n;
 
     /* changed here and not yet written: kept until its write is answered
@@ -845,16 +846,30 @@ START_TEST(test_cluster_forget)
     ck_assert_int_eq(ol_session_find(store, &arena, r.handle, OL_ID_TEXT_LEN,
                                      NOW + 1, 0, NULL),
                      OL_OK);
+    /* Redis took the write (before the end, which told the clients): it
+     * leaves then, telling nobody here */
+    all_written(store);
+    ck_assert_int_eq(ol_session_find(store, &arena, r.handle, OL_ID_TEXT_LEN,
+                                     NOW + 1, 0, NULL),
+                     OL_DENIED);
+    ck_assert_int_eq(ol_cluster_handle_ended(store, &arena, r.handle,
+                                             OL_ID_TEXT_LEN, NOW + 1),
+                     1);
+
+    /* written already: it leaves at once */
+    q = signed_in("bob", two, NOW);
     all_written(store);
     ck_assert_int_eq(
-        ol_cluster_forget(store, &arena, r.sid, OL_ID_TEXT_LEN, NOW + 1), 1);
-    ck_assert_int_eq(ol_session_find(store, &arena, r.handle, OL_ID_TEXT_LEN,
+        ol_cluster_forget(store, &arena, q.sid, OL_ID_TEXT_LEN, NOW + 1), 1);
+    ck_assert_int_eq(ol_session_find(store, &arena, q.handle, OL_ID_TEXT_LEN,
                                      NOW + 1, 0, NULL),
                      OL_DENIED);
     ck_assert_uint_eq(stats().sessions, 0);
     ck_assert_uint_eq(stats().pending, 0);
     ck_assert_uint_eq(stats().ended, 0);
     ck_assert_int_eq(unpublished_cause(r.sid, &n), -1);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(unpublished_cause(q.sid, &n), -1);
     ck_assert_uint_eq(n, 0);
     ck_assert_uint_eq(taken(NOW + 10), 0);
     /* not there (any more) */
