@@ -326,8 +326,8 @@ SessionStore::forget(std::string_view sid_text, uint32_t now)
 /* ---- ends told to Redis -------------------------------------------------- */
 
 void
-SessionStore::unpublished(
-    size_t max, std::vector<std::pair<std::string, ol_end_cause>> &out)
+SessionStore::outbox_ids(size_t max, uint8_t mask, uint8_t want,
+                         std::vector<std::pair<std::string, uint8_t>> &out)
 {
     std::vector<std::pair<std::array<uint8_t, id_bytes>, uint8_t>> raw;
     raw.reserve(max);
@@ -337,17 +337,27 @@ SessionStore::unpublished(
         for (const SessionNode *p = root_->outbox_oldest;
              p != nullptr && i < root_->pending_slot_count && raw.size() < max;
              p = p->lru_newer, i++) {
-            if ((p->cause & (cause_unpublished | cause_by_handle)) ==
-                cause_unpublished) {
+            if ((p->cause & mask) == want) {
                 raw.emplace_back();
                 std::memcpy(raw.back().first.data(), p->sid, id_bytes);
                 raw.back().second = p->cause & ~cause_flags;
             }
         }
     }
-    for (const auto &[sid, cause] : raw) {
-        out.emplace_back(base64url_encode(sid.data(), id_bytes),
-                         static_cast<ol_end_cause>(cause));
+    for (const auto &[id, cause] : raw) {
+        out.emplace_back(base64url_encode(id.data(), id_bytes), cause);
+    }
+}
+
+void
+SessionStore::unpublished(
+    size_t max, std::vector<std::pair<std::string, ol_end_cause>> &out)
+{
+    std::vector<std::pair<std::string, uint8_t>> ids;
+    outbox_ids(max, cause_unpublished | cause_by_handle, cause_unpublished,
+               ids);
+    for (auto &[sid, cause] : ids) {
+        out.emplace_back(std::move(sid), static_cast<ol_end_cause>(cause));
     }
 }
 
@@ -369,22 +379,10 @@ SessionStore::end_unknown(std::string_view handle_text, uint32_t now)
 void
 SessionStore::unpublished_handles(size_t max, std::vector<std::string> &out)
 {
-    std::vector<std::array<uint8_t, id_bytes>> raw;
-    raw.reserve(max);
-    {
-        Locked lock(*this);
-        size_t i = 0;
-        for (const SessionNode *p = root_->outbox_oldest;
-             p != nullptr && i < root_->pending_slot_count && raw.size() < max;
-             p = p->lru_newer, i++) {
-            if ((p->cause & cause_by_handle) != 0) {
-                raw.emplace_back();
-                std::memcpy(raw.back().data(), p->sid, id_bytes);
-            }
-        }
-    }
-    for (const auto &handle : raw) {
-        out.push_back(base64url_encode(handle.data(), id_bytes));
+    std::vector<std::pair<std::string, uint8_t>> ids;
+    outbox_ids(max, cause_by_handle, cause_by_handle, ids);
+    for (auto &id : ids) {
+        out.push_back(std::move(id.first));
     }
 }
 

@@ -396,6 +396,10 @@ class SessionStore {
     const char *verify();
 
   private:
+    /* The sid fields (at most max, base64url) and causes of the outbox's
+     * sessions whose cause bits under mask are want, oldest first. */
+    void outbox_ids(size_t max, uint8_t mask, uint8_t want,
+                    std::vector<std::pair<std::string, uint8_t>> &out);
     class Locked;
 
     /* The journal: set() records, then stores; commit() publishes. */

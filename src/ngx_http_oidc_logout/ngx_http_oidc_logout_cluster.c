@@ -264,6 +264,33 @@ ngx_http_oidc_logout_cluster_handle_ended(void *data, redisReply *reply)
     }
 }
 
+/* One end to publish (a sid, or a cookie value): its script sent; whether
+ * the next one may go. */
+static ngx_uint_t
+ngx_http_oidc_logout_cluster_publish_one(
+    ngx_http_oidc_logout_cluster_t *cl, ol_cluster_script script,
+    ngx_http_oidc_logout_redis_reply_pt on_reply, const char **args,
+    const char *id, const char *cause)
+{
+    ngx_http_oidc_logout_write_t *p;
+
+    p = ngx_alloc(sizeof(ngx_http_oidc_logout_write_t), cl->log);
+    if (p == NULL) {
+        return 0;
+    }
+    p->cl = cl;
+    ngx_memcpy(p->sid, id, sizeof(p->sid));
+    args[3] = p->sid;
+    args[4] = cause;
+    if (ngx_http_oidc_logout_cluster_eval(cl->redis, script, on_reply, p, 5,
+                                          args, NULL) != NGX_OK) {
+        ngx_free(p);
+        return 0;
+    }
+    cl->publishing++;
+    return 1;
+}
+
 /* The ends made here that Redis has not heard of: one script each, so
  * that one that fails does not hold up the others. */
 static void
@@ -274,7 +301,6 @@ ngx_http_oidc_logout_cluster_publish(ngx_http_oidc_logout_cluster_t *cl)
     u_char prefix[NGX_HTTP_OIDC_LOGOUT_CLUSTER_KEY + 1];
     char sids[NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH][OL_ID_TEXT_LEN + 1];
     ol_end_cause causes[NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH];
-    ngx_http_oidc_logout_write_t *p;
     static const char *cause_text[] = {"0", "1", "2", "3", "4", "5", "6"};
 
     if (cl->publishing) {
@@ -287,43 +313,24 @@ ngx_http_oidc_logout_cluster_publish(ngx_http_oidc_logout_cluster_t *cl)
     args[1] = cl->node;
     args[2] = cl->mark_ttl;
     for (i = 0; i < n; i++) {
-        p = ngx_alloc(sizeof(ngx_http_oidc_logout_write_t), cl->log);
-        if (p == NULL) {
+        if (!ngx_http_oidc_logout_cluster_publish_one(
+                cl, OL_SCRIPT_END, ngx_http_oidc_logout_cluster_published, args,
+                sids[i],
+                causes[i] < OL_END_CAUSES ? cause_text[causes[i]] : "0")) {
             return;
         }
-        p->cl = cl;
-        ngx_memcpy(p->sid, sids[i], sizeof(p->sid));
-        args[3] = p->sid;
-        args[4] = causes[i] < OL_END_CAUSES ? cause_text[causes[i]] : "0";
-        if (ngx_http_oidc_logout_cluster_eval(
-                cl->redis, OL_SCRIPT_END,
-                ngx_http_oidc_logout_cluster_published, p, 5, args,
-                NULL) != NGX_OK) {
-            ngx_free(p);
-            return;
-        }
-        cl->publishing++;
     }
 
+    /* cookies logged out here while Redis was away */
     n = ol_cluster_unpublished_handles(cl->zone->store, &cl->zone->arena, sids,
                                        NGX_HTTP_OIDC_LOGOUT_CLUSTER_BATCH);
     for (i = 0; i < n; i++) {
-        p = ngx_alloc(sizeof(ngx_http_oidc_logout_write_t), cl->log);
-        if (p == NULL) {
+        if (!ngx_http_oidc_logout_cluster_publish_one(
+                cl, OL_SCRIPT_END_HANDLE,
+                ngx_http_oidc_logout_cluster_handle_ended, args, sids[i],
+                cause_text[OL_END_LOGOUT])) {
             return;
         }
-        p->cl = cl;
-        ngx_memcpy(p->sid, sids[i], sizeof(p->sid));
-        args[3] = p->sid; /* a cookie value */
-        args[4] = cause_text[OL_END_LOGOUT];
-        if (ngx_http_oidc_logout_cluster_eval(
-                cl->redis, OL_SCRIPT_END_HANDLE,
-                ngx_http_oidc_logout_cluster_handle_ended, p, 5, args,
-                NULL) != NGX_OK) {
-            ngx_free(p);
-            return;
-        }
-        cl->publishing++;
     }
 }
 
@@ -791,6 +798,23 @@ ngx_http_oidc_logout_cluster_remembered(ngx_http_oidc_logout_cluster_t *cl)
     }
 }
 
+void
+ngx_http_oidc_logout_cluster_stale(ngx_http_oidc_logout_cluster_t *cl,
+                                   const char *why)
+{
+    ngx_http_oidc_logout_zone_t *zone = cl->zone;
+
+    if (ol_cluster_flag(zone->store, &zone->arena, OL_CLUSTER_STALE, 1)) {
+        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                      "oidc_logout: zone \"%V\": redis %V %s; checking this "
+                      "node's cached sessions",
+                      &zone->name, &zone->redis->name, why);
+        cl->cursor = 0;
+        cl->checked = 0;
+        cl->gone = 0;
+    }
+}
+
 /* Whether Redis still holds this node's secret: a Redis that lost its
  * data (restarted without it, flushed) lost the ends this node was to hear
  * of too, so that every cached session is checked against it; another
@@ -808,15 +832,7 @@ ngx_http_oidc_logout_cluster_held(void *data, redisReply *reply)
                               (const uint8_t *)reply->str, reply->len))) {
         return;
     }
-    if (ol_cluster_flag(zone->store, &zone->arena, OL_CLUSTER_STALE, 1)) {
-        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
-                      "oidc_logout: zone \"%V\": redis %V lost its data; "
-                      "checking this node's cached sessions",
-                      &zone->name, &zone->redis->name);
-        cl->cursor = 0;
-        cl->checked = 0;
-        cl->gone = 0;
-    }
+    ngx_http_oidc_logout_cluster_stale(cl, "lost its data");
     if (reply->type == REDIS_REPLY_STRING) {
         ol_cluster_set_secret(zone->store, &zone->arena,
                               (const uint8_t *)reply->str, reply->len);

@@ -102,6 +102,10 @@ void ngx_http_oidc_logout_cluster_enqueue(ngx_http_oidc_logout_cluster_t *cl,
 /* An error reply of Redis to what: one line a minute per worker. */
 void ngx_http_oidc_logout_cluster_failed(ngx_http_oidc_logout_cluster_t *cl,
                                          const char *what, redisReply *reply);
+/* Ends may have been missed (why, after "redis NAME "): one line a node,
+ * and the check of the cached sessions starts over. */
+void ngx_http_oidc_logout_cluster_stale(ngx_http_oidc_logout_cluster_t *cl,
+                                        const char *why);
 /* Worker 0: the next read of the stream of ends, and a step of the check
  * of the cache after missed ones (ngx_http_oidc_logout_cluster_stream.c). */
 void ngx_http_oidc_logout_cluster_read(ngx_http_oidc_logout_cluster_t *cl);

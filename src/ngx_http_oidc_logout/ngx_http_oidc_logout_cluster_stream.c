@@ -170,16 +170,8 @@ ngx_http_oidc_logout_cluster_positioned(void *data, redisReply *reply)
                 (first_ms == ms && first_seq > seq))) {
         /* entries were trimmed, or Redis lost the stream: every cached
          * session is checked */
-        if (ol_cluster_flag(zone->store, &zone->arena, OL_CLUSTER_STALE, 1)) {
-            ngx_log_error(NGX_LOG_WARN, cl->log, 0,
-                          "oidc_logout: zone \"%V\": redis %V no longer "
-                          "holds every end since this node last read; "
-                          "checking its cached sessions",
-                          &zone->name, &zone->redis->name);
-            cl->cursor = 0;
-            cl->checked = 0;
-            cl->gone = 0;
-        }
+        ngx_http_oidc_logout_cluster_stale(
+            cl, "no longer holds every end since this node last read");
     }
 
     cl->positioned = 1;
